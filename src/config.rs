@@ -1,0 +1,272 @@
+//! Detector configuration: every knob, its default, its unit, and what happens at its limit.
+//!
+//! Configuration is JSON (from JS, the CLI, Envoy's plugin configuration …). Unknown fields are
+//! rejected with an error naming them, so a typo never silently falls back to a default.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::net::Cidr;
+use crate::time::{parse_duration_ms, DAY_MS};
+
+/// The job id of the unusual-source-IP job.
+pub const RARE_SOURCE_IP_JOB: &str = "auth_rare_source_ip_for_a_user";
+
+/// Jobs this build implements (the others in `pkg.json` are on the roadmap).
+pub const IMPLEMENTED_JOBS: &[&str] = &[RARE_SOURCE_IP_JOB];
+
+/// Which scoring maths a job uses.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Ours (default): alerts on a new address for an ordinary stable user after its learning
+    /// period; quiet on DHCP renumbering, VPN pools, roaming users and cold start.
+    Adaptive,
+    /// Elastic's published maths (Dirichlet rare model, quantile normaliser), for parity.
+    Elastic,
+}
+
+/// What `push_ndjson` returns.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    /// Alerts only (default): what a pipeline ships.
+    Alerts,
+    /// Every anomaly record (and the alerts among them).
+    Records,
+    /// One verdict per input event, plus rejections.
+    Verdicts,
+}
+
+/// The detector's configuration. Build it with [`Config::from_json`] or start from
+/// [`Config::default`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// `profile`: `"adaptive"` (default) or `"elastic"`.
+    pub profile: Profile,
+    /// `jobs`: job ids to run. Default: every job enabled in `pkg.json` that this build implements.
+    pub jobs: Vec<String>,
+    /// `output`: what `push_ndjson` returns — `"alerts"` (default), `"records"`, `"verdicts"`.
+    pub output: OutputKind,
+    /// `anomaly_threshold`: overrides every rule's threshold (0–100). Default: the rule's own (75).
+    pub anomaly_threshold: Option<f64>,
+    /// `suppression_window`: one alert per (rule, user, source IP) per this window. Default `"24h"`;
+    /// `"0s"` disables suppression. Unit: a duration string or milliseconds.
+    pub suppression_window_ms: i64,
+    /// `learning_days`: a user's history must span this many days before their novelty can alert
+    /// (they are reported as `learning` until then). Default 7. Range 0–365.
+    pub learning_days: f64,
+    /// `min_active_days`: and they must have been active on at least this many distinct days.
+    /// Default 3. Range 0–365.
+    pub min_active_days: u32,
+    /// `allowlist`: CIDR blocks (or addresses) whose logons never alert, e.g. a corporate VPN
+    /// egress. Default empty. At most 10 000 entries.
+    pub allowlist: Vec<Cidr>,
+    /// `model_prune_window`: an address unused by a user for this long is forgotten and is new again
+    /// if it returns (Elastic's default `30d`). Range 1d–3650d.
+    pub model_prune_window_ms: i64,
+    /// `max_lateness`: an event older than the open bucket by at most this much is added to the open
+    /// bucket (and counted `late`); older ones are rejected `too_late`. Default `"15m"` (one bucket).
+    pub max_lateness_ms: i64,
+    /// `max_clock_step`: an event further ahead of the stream's clock than this is rejected
+    /// `too_far_in_future` instead of closing every bucket in between and ageing the model.
+    /// Default `"365d"`.
+    pub max_clock_step_ms: i64,
+    /// `max_line_bytes`: NDJSON lines longer than this are rejected `line_too_long` without being
+    /// parsed. Default 1 048 576 (1 MiB). Range 1 KiB–64 MiB.
+    pub max_line_bytes: usize,
+    /// `max_addresses_per_user`: per-user address history is capped; beyond it the least recently
+    /// used address is forgotten (and is new again if it returns). Default 256. Range 4–65 535.
+    pub max_addresses_per_user: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            profile: Profile::Adaptive,
+            jobs: default_jobs(),
+            output: OutputKind::Alerts,
+            anomaly_threshold: None,
+            suppression_window_ms: DAY_MS,
+            learning_days: 7.0,
+            min_active_days: 3,
+            allowlist: Vec::new(),
+            model_prune_window_ms: 30 * DAY_MS,
+            max_lateness_ms: 15 * 60_000,
+            max_clock_step_ms: 365 * DAY_MS,
+            max_line_bytes: 1 << 20,
+            max_addresses_per_user: 256,
+        }
+    }
+}
+
+fn default_jobs() -> Vec<String> {
+    Manifest::embedded()
+        .jobs
+        .iter()
+        .filter(|j| j.enabled && IMPLEMENTED_JOBS.contains(&j.job_id.as_str()))
+        .map(|j| j.job_id.clone())
+        .collect()
+}
+
+fn err(field: &str, message: impl Into<String>) -> Error {
+    Error::Config { field: field.to_string(), message: message.into() }
+}
+
+fn duration(field: &str, v: &Value) -> Result<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .filter(|ms| *ms >= 0)
+            .ok_or_else(|| err(field, "expected a non-negative number of milliseconds or a duration such as \"24h\"")),
+        Value::String(s) => parse_duration_ms(s)
+            .ok_or_else(|| err(field, format!("`{s}` is not a duration; use e.g. \"900s\", \"15m\", \"24h\", \"30d\""))),
+        _ => Err(err(field, "expected a duration string such as \"24h\" or milliseconds")),
+    }
+}
+
+fn number(field: &str, v: &Value, lo: f64, hi: f64) -> Result<f64> {
+    let x = v.as_f64().ok_or_else(|| err(field, format!("expected a number between {lo} and {hi}")))?;
+    if !(lo..=hi).contains(&x) {
+        return Err(err(field, format!("{x} is out of range; expected {lo}–{hi}")));
+    }
+    Ok(x)
+}
+
+fn ranged(field: &str, ms: i64, lo: i64, hi: i64, human: &str) -> Result<i64> {
+    if ms < lo || ms > hi {
+        return Err(err(field, format!("out of range; expected {human}")));
+    }
+    Ok(ms)
+}
+
+impl Config {
+    /// Parses a JSON configuration object; absent fields keep their defaults. An empty string or
+    /// `null` gives the default configuration.
+    pub fn from_json(text: &str) -> Result<Config> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let v: Value = serde_json::from_str(text).map_err(|e| err("(root)", format!("not valid JSON: {e}")))?;
+        Config::from_value(&v)
+    }
+
+    /// Like [`Config::from_json`], from a parsed value.
+    pub fn from_value(v: &Value) -> Result<Config> {
+        let mut c = Config::default();
+        let obj = match v {
+            Value::Null => return Ok(c),
+            Value::Object(o) => o,
+            _ => return Err(err("(root)", "expected a JSON object")),
+        };
+        for (key, val) in obj {
+            let k = key.as_str();
+            match k {
+                "profile" => {
+                    c.profile = match val.as_str() {
+                        Some("adaptive") => Profile::Adaptive,
+                        Some("elastic") => Profile::Elastic,
+                        _ => return Err(err(k, "expected \"adaptive\" or \"elastic\"")),
+                    }
+                }
+                "jobs" => {
+                    let arr = val.as_array().ok_or_else(|| err(k, "expected an array of job ids"))?;
+                    let manifest = Manifest::embedded();
+                    let mut jobs = Vec::new();
+                    for j in arr {
+                        let id = j.as_str().ok_or_else(|| err(k, "job ids are strings"))?;
+                        if manifest.job(id).is_none() {
+                            let known: Vec<&str> = manifest.jobs.iter().map(|j| j.job_id.as_str()).collect();
+                            return Err(err(k, format!("unknown job `{id}`; known jobs: {}", known.join(", "))));
+                        }
+                        if !IMPLEMENTED_JOBS.contains(&id) {
+                            return Err(err(k, format!("job `{id}` is defined in pkg.json but not implemented in this build")));
+                        }
+                        if !jobs.iter().any(|x: &String| x == id) {
+                            jobs.push(id.to_string());
+                        }
+                    }
+                    c.jobs = jobs;
+                }
+                "output" => {
+                    c.output = match val.as_str() {
+                        Some("alerts") => OutputKind::Alerts,
+                        Some("records") => OutputKind::Records,
+                        Some("verdicts") => OutputKind::Verdicts,
+                        _ => return Err(err(k, "expected \"alerts\", \"records\" or \"verdicts\"")),
+                    }
+                }
+                "anomaly_threshold" => {
+                    c.anomaly_threshold = if val.is_null() { None } else { Some(number(k, val, 0.0, 100.0)?) }
+                }
+                "suppression_window" => c.suppression_window_ms = ranged(k, duration(k, val)?, 0, 365 * DAY_MS, "0s–365d")?,
+                "learning_days" => c.learning_days = number(k, val, 0.0, 365.0)?,
+                "min_active_days" => c.min_active_days = number(k, val, 0.0, 365.0)? as u32,
+                "allowlist" => {
+                    let arr = val.as_array().ok_or_else(|| err(k, "expected an array of CIDR strings"))?;
+                    if arr.len() > 10_000 {
+                        return Err(err(k, "at most 10000 entries"));
+                    }
+                    c.allowlist = arr
+                        .iter()
+                        .map(|e| {
+                            e.as_str()
+                                .and_then(Cidr::parse)
+                                .ok_or_else(|| err(k, format!("`{e}` is not a CIDR block such as \"10.8.0.0/16\"")))
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                "model_prune_window" => c.model_prune_window_ms = ranged(k, duration(k, val)?, DAY_MS, 3650 * DAY_MS, "1d–3650d")?,
+                "max_lateness" => c.max_lateness_ms = ranged(k, duration(k, val)?, 0, 30 * DAY_MS, "0s–30d")?,
+                "max_clock_step" => c.max_clock_step_ms = ranged(k, duration(k, val)?, 15 * 60_000, 36_500 * DAY_MS, "15m–36500d")?,
+                "max_line_bytes" => c.max_line_bytes = number(k, val, 1024.0, 67_108_864.0)? as usize,
+                "max_addresses_per_user" => c.max_addresses_per_user = number(k, val, 4.0, 65_535.0)? as usize,
+                _ => {
+                    return Err(err(
+                        k,
+                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user",
+                    ))
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    /// Whether a job is enabled.
+    pub fn job_enabled(&self, job_id: &str) -> bool {
+        self.jobs.iter().any(|j| j == job_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::from_json(r#"{"profile":"elastic","suppression_window":"1h","allowlist":["10.0.0.0/8"]}"#).unwrap();
+        assert_eq!(c.profile, Profile::Elastic);
+        assert_eq!(c.suppression_window_ms, 3_600_000);
+        assert_eq!(c.allowlist.len(), 1);
+        assert_eq!(Config::from_json("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        for (text, field) in [
+            (r#"{"profile":"fast"}"#, "profile"),
+            (r#"{"learning_days":-1}"#, "learning_days"),
+            (r#"{"allowlist":["10.0.0.0/99"]}"#, "allowlist"),
+            (r#"{"suppresion_window":"1h"}"#, "suppresion_window"),
+            (r#"{"jobs":["nope"]}"#, "jobs"),
+            (r#"{"suppression_window":"forever"}"#, "suppression_window"),
+        ] {
+            match Config::from_json(text) {
+                Err(Error::Config { field: f, .. }) => assert_eq!(f, field, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+}

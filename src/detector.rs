@@ -1,0 +1,586 @@
+//! The engine: one [`Detector`] owns all job state and is driven by events and by time.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, OutputKind, Profile, RARE_SOURCE_IP_JOB};
+use crate::error::{Error, Result};
+use crate::event::{AuthEvent, Outcome};
+use crate::ingest::{parse_line, RejectReason, Rejection};
+use crate::manifest::{Manifest, RuleSpec};
+use crate::model::elastic_rare::ElasticRareState;
+use crate::model::rare_ip::{Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKET_MS, RECORD_MIN_SCORE};
+use crate::net::{is_unusable_source, IpKey};
+use crate::output::{alert_document, severity_label, AnomalyRecord, Influencer, JobVerdict, RejectionDoc, ScoreExplanation, Verdict};
+use crate::snapshot;
+use crate::stats::Stats;
+use crate::time::{bucket_start, format_rfc3339_ms};
+
+/// Why an event did not feed a job (its datafeed filter).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FilterReason {
+    /// `event.category` lacks `authentication`.
+    NotAuthentication,
+    /// `event.outcome` is not the job's.
+    OutcomeMismatch,
+    /// `process.name` is an Elastic Agent / Beats process.
+    ExcludedProcess,
+    /// No `source.ip` (the by field).
+    NoSourceIp,
+    /// `source.ip` is loopback, link-local or unspecified: a local logon.
+    UnusableSourceIp,
+}
+
+impl FilterReason {
+    /// Code used in stats.
+    pub fn code(self) -> &'static str {
+        match self {
+            FilterReason::NotAuthentication => "not_authentication",
+            FilterReason::OutcomeMismatch => "outcome_mismatch",
+            FilterReason::ExcludedProcess => "excluded_process",
+            FilterReason::NoSourceIp => "no_source_ip",
+            FilterReason::UnusableSourceIp => "unusable_source_ip",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            FilterReason::NotAuthentication => "event.category is not authentication",
+            FilterReason::OutcomeMismatch => "event.outcome is not success",
+            FilterReason::ExcludedProcess => "process.name is an Elastic Agent or Beats process",
+            FilterReason::NoSourceIp => "no source.ip",
+            FilterReason::UnusableSourceIp => "source.ip is loopback, link-local or unspecified (a local logon)",
+        }
+    }
+}
+
+/// Sightings of one (user, address) in the open bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Sighting {
+    user: u32,
+    ip: IpKey,
+    count: u32,
+    first_time: i64,
+    hosts: Vec<String>,
+}
+
+/// What a closed bucket (or `advance`/`flush`) produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Results {
+    /// Anomaly records, in (bucket, user, address) order.
+    pub records: Vec<AnomalyRecord>,
+    /// Alert documents (records that crossed their rule's threshold and were not suppressed).
+    pub alerts: Vec<serde_json::Value>,
+}
+
+impl Results {
+    fn append(&mut self, other: Results) {
+        self.records.extend(other.records);
+        self.alerts.extend(other.alerts);
+    }
+
+    /// NDJSON of the alerts (`OutputKind::Alerts`) or of records then alerts.
+    pub fn to_ndjson(&self, kind: OutputKind, out: &mut Vec<u8>) {
+        if kind == OutputKind::Records {
+            for r in &self.records {
+                write_json_line(out, r);
+            }
+        }
+        if kind != OutputKind::Verdicts {
+            for a in &self.alerts {
+                write_json_line(out, a);
+            }
+        }
+    }
+}
+
+fn write_json_line<T: Serialize>(out: &mut Vec<u8>, value: &T) {
+    // Serialising our own plain data types cannot fail; skip the line rather than panic if it did.
+    if serde_json::to_writer(&mut *out, value).is_ok() {
+        out.push(b'\n');
+    }
+}
+
+/// The serialisable state of a detector (what a snapshot holds).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub(crate) config: Config,
+    pub(crate) model: RareIpModel,
+    pub(crate) elastic: ElasticRareState,
+    open_bucket: Option<i64>,
+    sightings: Vec<Sighting>,
+    suppression: Vec<(u32, IpKey, i64)>,
+    pub(crate) stats: Stats,
+    lines: u64,
+    last_prune_day: i64,
+}
+
+/// The detection engine (DESIGN §1): owns all job state, driven by events and by
+/// [`Detector::advance`] / [`Detector::flush`], never by a clock of its own. The same input gives
+/// the same output on every target.
+#[derive(Debug)]
+pub struct Detector {
+    state: State,
+    rule: Option<RuleSpec>,
+    threshold: f64,
+    limits: ModelLimits,
+    sighting_index: HashMap<(u32, IpKey), usize>,
+    suppression_index: HashMap<(u32, IpKey), i64>,
+    outbox: Results,
+}
+
+impl Detector {
+    /// A detector with this configuration.
+    pub fn new(config: Config) -> Result<Detector> {
+        let state = State {
+            config,
+            model: RareIpModel::default(),
+            elastic: ElasticRareState::default(),
+            open_bucket: None,
+            sightings: Vec::new(),
+            suppression: Vec::new(),
+            stats: Stats::default(),
+            lines: 0,
+            last_prune_day: i64::MIN,
+        };
+        Detector::from_state(state)
+    }
+
+    pub(crate) fn from_state(mut state: State) -> Result<Detector> {
+        let manifest = Manifest::embedded();
+        let rule = manifest.rule_for_job(RARE_SOURCE_IP_JOB).cloned();
+        if rule.is_none() && state.config.job_enabled(RARE_SOURCE_IP_JOB) {
+            return Err(Error::Manifest(format!("no rule for job {RARE_SOURCE_IP_JOB}")));
+        }
+        let threshold = state.config.anomaly_threshold.or(rule.as_ref().map(|r| r.anomaly_threshold)).unwrap_or(75.0);
+        state.model.rebuild_index();
+        let limits = ModelLimits {
+            learning_days: state.config.learning_days,
+            min_active_days: state.config.min_active_days,
+            max_addresses_per_user: state.config.max_addresses_per_user,
+            prune_buckets: (state.config.model_prune_window_ms / BUCKET_MS).clamp(1, i32::MAX as i64) as i32,
+        };
+        let sighting_index = state.sightings.iter().enumerate().map(|(i, s)| ((s.user, s.ip), i)).collect();
+        let suppression_index = state.suppression.iter().map(|&(u, ip, t)| ((u, ip), t)).collect();
+        Ok(Detector { state, rule, threshold, limits, sighting_index, suppression_index, outbox: Results::default() })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.state.config
+    }
+
+    /// The alert threshold in force for the rare-source-IP rule.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Counters and sizes (DESIGN §2: every input accounted for).
+    pub fn stats(&self) -> Stats {
+        let mut s = self.state.stats.clone();
+        s.users = self.state.model.user_count() as u64;
+        s.pairs = self.state.model.pairs as u64;
+        s.memory_bytes = self.memory_bytes() as u64;
+        s.open_bucket = self.state.open_bucket;
+        s
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.state.model.memory_bytes()
+            + self.state.elastic.memory_bytes()
+            + self.state.sightings.capacity() * std::mem::size_of::<Sighting>()
+            + self.sighting_index.capacity() * 40
+            + self.suppression_index.capacity() * 40
+    }
+
+    /// Feeds one event; returns its verdict. Records and alerts of buckets this event closes are
+    /// kept until the next [`Detector::take_results`], [`Detector::advance`] or [`Detector::flush`].
+    pub fn push(&mut self, event: &AuthEvent) -> Verdict {
+        self.state.stats.events += 1;
+        self.state.lines += 1;
+        let line = self.state.lines;
+        self.push_parsed(event, line)
+    }
+
+    /// Feeds NDJSON bytes (one ECS document a line; a trailing partial line is processed as a
+    /// line). Returns NDJSON per the configured output: alerts, records (+alerts), or one verdict
+    /// or rejection per line.
+    pub fn push_ndjson(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let kind = self.state.config.output;
+        let mut out = Vec::new();
+        for raw in bytes.split(|&b| b == b'\n') {
+            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            self.state.stats.events += 1;
+            self.state.lines += 1;
+            let n = self.state.lines;
+            let parsed = if line.len() > self.state.config.max_line_bytes {
+                Err(RejectReason::LineTooLong)
+            } else {
+                parse_line(line)
+            };
+            match parsed {
+                Ok(ev) => {
+                    let v = self.push_parsed(&ev, n);
+                    if kind == OutputKind::Verdicts {
+                        write_json_line(&mut out, &v);
+                    }
+                }
+                Err(reason) => {
+                    self.reject(Rejection { line: n, reason });
+                    if kind == OutputKind::Verdicts {
+                        write_json_line(
+                            &mut out,
+                            &RejectionDoc { line: n, rejected: reason.code().into(), message: reason.describe().into() },
+                        );
+                    }
+                }
+            }
+        }
+        let results = self.take_results();
+        results.to_ndjson(kind, &mut out);
+        out
+    }
+
+    fn reject(&mut self, r: Rejection) {
+        self.state.stats.rejected += 1;
+        *self.state.stats.rejected_by_reason.entry(r.reason.code().to_string()).or_insert(0) += 1;
+        if self.state.stats.first_rejections.len() < 10 {
+            self.state.stats.first_rejections.push(r);
+        }
+    }
+
+    /// Records and alerts produced since the last call.
+    pub fn take_results(&mut self) -> Results {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn filter(&self, e: &AuthEvent) -> std::result::Result<IpKey, FilterReason> {
+        let spec = Manifest::embedded().job(RARE_SOURCE_IP_JOB);
+        if !e.is_authentication {
+            return Err(FilterReason::NotAuthentication);
+        }
+        if e.outcome() != Outcome::Success {
+            return Err(FilterReason::OutcomeMismatch);
+        }
+        if let (Some(p), Some(spec)) = (&e.process_name, spec) {
+            if spec.datafeed.exclude_process_names.iter().any(|x| x == p) {
+                return Err(FilterReason::ExcludedProcess);
+            }
+        }
+        let ip = e.source_ip.ok_or(FilterReason::NoSourceIp)?;
+        if is_unusable_source(ip) {
+            return Err(FilterReason::UnusableSourceIp);
+        }
+        Ok(IpKey::from_ip(ip))
+    }
+
+    fn push_parsed(&mut self, e: &AuthEvent, line: u64) -> Verdict {
+        let mut verdict = Verdict {
+            timestamp: format_rfc3339_ms(e.timestamp_ms),
+            line: Some(line),
+            user_name: e.user_name.clone(),
+            source_ip: e.source_ip.map(|ip| ip.to_string()),
+            outcome: e.outcome().as_str().to_string(),
+            jobs: Vec::new(),
+            max_score: 0.0,
+            alert: false,
+        };
+        // Time first: an event too far from the stream clock is rejected before touching state.
+        let b = bucket_start(e.timestamp_ms, BUCKET_MS);
+        let mut bucket = b;
+        if let Some(open) = self.state.open_bucket {
+            if b < open {
+                if open - b > self.state.config.max_lateness_ms {
+                    self.reject(Rejection { line, reason: RejectReason::TooLate });
+                    verdict.jobs.push(rejected_job(RejectReason::TooLate));
+                    return verdict;
+                }
+                self.state.stats.late += 1;
+                bucket = open;
+            } else if b - open > self.state.config.max_clock_step_ms {
+                self.reject(Rejection { line, reason: RejectReason::TooFarInFuture });
+                verdict.jobs.push(rejected_job(RejectReason::TooFarInFuture));
+                return verdict;
+            }
+        }
+        if !self.state.config.job_enabled(RARE_SOURCE_IP_JOB) {
+            self.state.stats.filtered += 1;
+            return verdict;
+        }
+        let ip = match self.filter(e) {
+            Ok(ip) => ip,
+            Err(reason) => {
+                self.state.stats.filtered += 1;
+                let key = format!("{RARE_SOURCE_IP_JOB}:{}", reason.code());
+                *self.state.stats.filtered_by_reason.entry(key).or_insert(0) += 1;
+                verdict.jobs.push(JobVerdict {
+                    job_id: RARE_SOURCE_IP_JOB.into(),
+                    state: "filtered".into(),
+                    score: 0.0,
+                    above_threshold: false,
+                    reason: reason.describe().into(),
+                    evidence: None,
+                });
+                return verdict;
+            }
+        };
+        self.state.stats.accepted += 1;
+        self.close_until(bucket);
+        self.state.open_bucket = Some(bucket);
+        let bucket_index = (bucket / BUCKET_MS) as i32;
+        let uid = self.state.model.intern(&e.user_name, bucket_index);
+        let assessment = self.assess(&e.user_name, uid, ip, bucket_index, true);
+        // Remember the sighting for the bucket.
+        match self.sighting_index.get(&(uid, ip)) {
+            Some(&i) => {
+                let s = &mut self.state.sightings[i];
+                s.count = s.count.saturating_add(1);
+                s.first_time = s.first_time.min(e.timestamp_ms);
+                if let Some(h) = &e.host_name {
+                    if s.hosts.len() < 8 && !s.hosts.contains(h) {
+                        s.hosts.push(h.clone());
+                    }
+                }
+            }
+            None => {
+                self.sighting_index.insert((uid, ip), self.state.sightings.len());
+                self.state.sightings.push(Sighting {
+                    user: uid,
+                    ip,
+                    count: 1,
+                    first_time: e.timestamp_ms,
+                    hosts: e.host_name.iter().cloned().collect(),
+                });
+            }
+        }
+        let above = assessment.score >= self.threshold;
+        verdict.max_score = round2(assessment.score);
+        verdict.alert = above;
+        verdict.jobs.push(JobVerdict {
+            job_id: RARE_SOURCE_IP_JOB.into(),
+            state: state_name(assessment.evidence.state).into(),
+            score: round2(assessment.score),
+            above_threshold: above,
+            reason: assessment.evidence.reason.clone(),
+            evidence: Some(assessment.evidence),
+        });
+        verdict
+    }
+
+    fn assess(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32, interim: bool) -> Assessment {
+        let allowlisted = self.state.config.allowlist.iter().any(|c| c.contains(ip));
+        let adaptive = self.state.model.assess_adaptive(user_name, Some(uid), ip, bucket_index, &self.limits, allowlisted);
+        match self.state.config.profile {
+            Profile::Adaptive => adaptive,
+            Profile::Elastic => self.state.elastic.assess(&self.state.model, uid, ip, adaptive, interim),
+        }
+    }
+
+    /// Closes every bucket that ends at or before `now_ms` and returns what they produced (plus
+    /// anything pending from earlier pushes).
+    pub fn advance(&mut self, now_ms: i64) -> Results {
+        if let Some(open) = self.state.open_bucket {
+            if now_ms >= open + BUCKET_MS {
+                self.close_open();
+                self.state.open_bucket = None;
+            }
+        }
+        self.take_results()
+    }
+
+    /// Closes the open bucket, whatever the time, and returns everything produced.
+    pub fn flush(&mut self) -> Results {
+        if self.state.open_bucket.is_some() {
+            self.close_open();
+            self.state.open_bucket = None;
+        }
+        self.take_results()
+    }
+
+    fn close_until(&mut self, bucket: i64) {
+        if let Some(open) = self.state.open_bucket {
+            if bucket > open {
+                self.close_open();
+                self.state.elastic.advance_buckets(((bucket - open) / BUCKET_MS - 1).clamp(0, u32::MAX as i64) as u32);
+            }
+        }
+    }
+
+    /// Scores the open bucket's sightings against the model, writes records and alerts, then
+    /// learns from the bucket.
+    fn close_open(&mut self) {
+        let Some(open) = self.state.open_bucket else { return };
+        let bucket_index = (open / BUCKET_MS) as i32;
+        let mut sightings = std::mem::take(&mut self.state.sightings);
+        self.sighting_index.clear();
+        sightings.sort_by(|a, b| {
+            let ua = self.state.model.user(a.user).map(|u| u.name.as_str()).unwrap_or("");
+            let ub = self.state.model.user(b.user).map(|u| u.name.as_str()).unwrap_or("");
+            ua.cmp(ub).then(a.ip.cmp(&b.ip))
+        });
+        self.state.stats.buckets_closed += 1;
+        let elastic = self.state.config.profile == Profile::Elastic;
+        // Adaptive scores against history before the bucket; Elastic samples the bucket first.
+        if !elastic {
+            self.score_bucket(open, bucket_index, &sightings);
+        }
+        let decay = if elastic { self.state.elastic.decay_factor() } else { 1.0 };
+        let mut i = 0;
+        while i < sightings.len() {
+            let uid = sightings[i].user;
+            let mut ips = Vec::new();
+            while i < sightings.len() && sightings[i].user == uid {
+                ips.push(sightings[i].ip);
+                i += 1;
+            }
+            self.state.model.learn_bucket(uid, bucket_index, &ips, &self.limits, decay);
+        }
+        if elastic {
+            self.state.elastic.advance_buckets(1);
+            let pairs: Vec<(u32, IpKey)> = sightings.iter().map(|s| (s.user, s.ip)).collect();
+            self.state.elastic.observe_bucket(&self.state.model, &pairs);
+            self.score_bucket(open, bucket_index, &sightings);
+        }
+        let day = open.div_euclid(crate::time::DAY_MS);
+        if day != self.state.last_prune_day {
+            self.state.last_prune_day = day;
+            self.state.model.prune(bucket_index, self.limits.prune_buckets);
+            let window = self.state.config.suppression_window_ms;
+            self.suppression_index.retain(|_, t| open - *t < window);
+        }
+    }
+
+    fn score_bucket(&mut self, open: i64, bucket_index: i32, sightings: &[Sighting]) {
+        let mut results = Results::default();
+        for s in sightings {
+            let Some(user) = self.state.model.user(s.user) else { continue };
+            let name = user.name.clone();
+            let a = self.assess(&name, s.user, s.ip, bucket_index, false);
+            let record_worthy = match self.state.config.profile {
+                Profile::Adaptive => {
+                    a.evidence.state != AssessmentState::Learning
+                        && a.evidence.state != AssessmentState::Allowlisted
+                        && (a.evidence.by_field_first_occurrence || a.score >= RECORD_MIN_SCORE.min(self.threshold))
+                }
+                Profile::Elastic => a.probability < crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY,
+            };
+            if !record_worthy {
+                continue;
+            }
+            let record = self.record(open, &name, s, &a);
+            self.state.stats.records += 1;
+            if record.record_score >= self.threshold {
+                let key = (s.user, s.ip);
+                let window = self.state.config.suppression_window_ms;
+                let suppressed = window > 0 && self.suppression_index.get(&key).is_some_and(|&t| open - t < window);
+                if suppressed {
+                    self.state.stats.suppressed += 1;
+                } else if let Some(rule) = &self.rule {
+                    self.suppression_index.insert(key, open);
+                    self.state.stats.alerts += 1;
+                    results.alerts.push(alert_document(&record, rule, self.threshold));
+                }
+            }
+            results.records.push(record);
+        }
+        self.outbox.append(results);
+    }
+
+    fn record(&self, open: i64, user: &str, s: &Sighting, a: &Assessment) -> AnomalyRecord {
+        let ip = s.ip.to_string();
+        let score = round2(a.score);
+        let mut influencers = vec![
+            Influencer { influencer_field_name: "source.ip".into(), influencer_field_values: vec![ip.clone()] },
+            Influencer { influencer_field_name: "user.name".into(), influencer_field_values: vec![user.to_string()] },
+        ];
+        if !s.hosts.is_empty() {
+            influencers.push(Influencer { influencer_field_name: "host.name".into(), influencer_field_values: s.hosts.clone() });
+        }
+        let profile = match self.state.config.profile {
+            Profile::Adaptive => "adaptive",
+            Profile::Elastic => "elastic",
+        };
+        AnomalyRecord {
+            job_id: RARE_SOURCE_IP_JOB.into(),
+            result_type: "record".into(),
+            probability: a.probability,
+            record_score: score,
+            initial_record_score: score,
+            severity: severity_label(score).into(),
+            bucket_span: (BUCKET_MS / 1000) as u32,
+            detector_index: 0,
+            is_interim: false,
+            timestamp: open,
+            function: "rare".into(),
+            function_description: "rare".into(),
+            by_field_name: "source.ip".into(),
+            by_field_value: ip.clone(),
+            partition_field_name: "user.name".into(),
+            partition_field_value: user.to_string(),
+            typical: vec![a.probability],
+            actual: vec![1.0],
+            influencers,
+            anomaly_score_explanation: ScoreExplanation {
+                by_field_first_occurrence: a.evidence.by_field_first_occurrence,
+                by_field_relative_rarity: self.state.elastic.relative_rarity(&self.state.model, s.user, s.ip),
+                profile: profile.into(),
+                evidence: a.evidence.clone(),
+            },
+            event_count: s.count,
+            first_event_time: s.first_time,
+            source_ip: vec![ip],
+            user_name: vec![user.to_string()],
+            host_name: s.hosts.clone(),
+        }
+    }
+
+    /// What the model knows about a user, as JSON (for `explain(user)`): their addresses and
+    /// networks with counts and first/last seen, and their learning state.
+    pub fn explain(&self, user: &str) -> serde_json::Value {
+        self.state.model.explain_user(user, &self.limits)
+    }
+
+    /// Serialises the whole state (versioned, checksummed; see [`crate::snapshot`]).
+    pub fn snapshot(&self) -> Result<Vec<u8>> {
+        let mut state = self.state.clone();
+        let mut supp: Vec<(u32, IpKey, i64)> = self.suppression_index.iter().map(|(&(u, ip), &t)| (u, ip, t)).collect();
+        supp.sort();
+        state.suppression = supp;
+        snapshot::encode(&state)
+    }
+
+    /// Rebuilds a detector from [`Detector::snapshot`] bytes. A corrupt, truncated or
+    /// foreign-version snapshot is an error; nothing is reset silently.
+    pub fn restore(bytes: &[u8]) -> Result<Detector> {
+        let state: State = snapshot::decode(bytes)?;
+        Detector::from_state(state)
+    }
+}
+
+fn rejected_job(reason: RejectReason) -> JobVerdict {
+    JobVerdict {
+        job_id: RARE_SOURCE_IP_JOB.into(),
+        state: "rejected".into(),
+        score: 0.0,
+        above_threshold: false,
+        reason: reason.describe().into(),
+        evidence: None,
+    }
+}
+
+fn state_name(s: AssessmentState) -> &'static str {
+    match s {
+        AssessmentState::Learning => "learning",
+        AssessmentState::KnownAddress => "known_address",
+        AssessmentState::NewAddress => "new_address",
+        AssessmentState::Allowlisted => "allowlisted",
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

@@ -1,0 +1,75 @@
+//! Ingest: bytes or JSON values to [`AuthEvent`]s, or counted, explained rejections.
+
+mod ecs;
+
+pub use ecs::{event_from_json, event_from_json_value};
+
+use crate::event::AuthEvent;
+
+/// Why an input line was not accepted. Every rejection is counted by reason in
+/// [`crate::Stats::rejected_by_reason`] and, in verdict output, reported with its line number.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// The line is not valid UTF-8.
+    InvalidUtf8,
+    /// The line is not valid JSON (or nests deeper than the parser's limit of 128).
+    InvalidJson,
+    /// The line is JSON but not an object.
+    NotAnObject,
+    /// No `@timestamp` (or `timestamp`) field.
+    MissingTimestamp,
+    /// `@timestamp` present but not RFC 3339 or epoch milliseconds.
+    InvalidTimestamp,
+    /// The line is longer than the configured maximum (`max_line_bytes`).
+    LineTooLong,
+    /// The event's bucket is older than the open bucket by more than the allowed lateness.
+    TooLate,
+    /// The event is further in the future than the allowed clock step (`max_clock_step`).
+    TooFarInFuture,
+}
+
+impl RejectReason {
+    /// A short sentence for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RejectReason::InvalidUtf8 => "line is not valid UTF-8",
+            RejectReason::InvalidJson => "line is not valid JSON",
+            RejectReason::NotAnObject => "JSON value is not an object",
+            RejectReason::MissingTimestamp => "no @timestamp field",
+            RejectReason::InvalidTimestamp => "@timestamp is not RFC 3339 or epoch milliseconds",
+            RejectReason::LineTooLong => "line exceeds max_line_bytes",
+            RejectReason::TooLate => "event is older than the open bucket by more than max_lateness",
+            RejectReason::TooFarInFuture => "event is further ahead of the stream clock than max_clock_step",
+        }
+    }
+
+    /// The snake_case code used in stats.
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::InvalidJson => "invalid_json",
+            RejectReason::NotAnObject => "not_an_object",
+            RejectReason::MissingTimestamp => "missing_timestamp",
+            RejectReason::InvalidTimestamp => "invalid_timestamp",
+            RejectReason::LineTooLong => "line_too_long",
+            RejectReason::TooLate => "too_late",
+            RejectReason::TooFarInFuture => "too_far_in_future",
+        }
+    }
+}
+
+/// A rejected input line: where and why.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Rejection {
+    /// 1-based line number within the stream given to the detector (counting across calls).
+    pub line: u64,
+    /// Why it was rejected.
+    pub reason: RejectReason,
+}
+
+/// Parses one NDJSON line (ECS JSON, nested or dotted keys).
+pub fn parse_line(line: &[u8]) -> Result<AuthEvent, RejectReason> {
+    let text = std::str::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
+    event_from_json(text)
+}

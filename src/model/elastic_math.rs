@@ -1,0 +1,766 @@
+//! Elastic-compatible maths for the `elastic` scoring profile: the `rare` probability and the score
+//! normaliser, re-derived from `reference/elastic-ml-auth.md` (no Elastic code was consulted).
+//!
+//! * **Rare probability** (§2.2 items 2–4). Each user has a decayed Dirichlet over source IPs with
+//!   concentrations `a_j` (+1 per distinct IP per active bucket, then ×exp(−0.00025)). The
+//!   probability of IP `i` is the total expected share `E[p_j] = a_j/a0` of all IPs no more common
+//!   than `i` (ties included), smoothed over the Beta(a_i, a0−a_i) posterior of `p_i`: `n` quantile-bin
+//!   conditional means of that Beta (n = 7/5/3/1 by `a0`), each ×1.05, are located in the sorted
+//!   `E[p]` table, the cumulative share is linearly interpolated, and the results are averaged.
+//!   The bin means use the exact identity `E[X; q_{k−1}<X≤q_k] = a/(a+b)·(I_{q_k}(a+1,b) − I_{q_{k−1}}(a+1,b))`
+//!   with our own regularised incomplete beta `I` (Lentz continued fraction) and its inverse.
+//! * **Raw score** (§3.1): piecewise map of `p` onto (0, 100], with breakpoints 0.05, 1e-4, 1e-50, DBL_MIN.
+//! * **Normalised score** (§3.4): `min(100, c0, c1, c2, c3)` where `c1` maps the raw score's
+//!   percentile among all raw scores of the job through fixed knot points, `c2` caps a score relative
+//!   to the largest raw score of its (user, IP) scope, `c3` caps by `ln p` (p ≤ ~5.1e-4 is needed for
+//!   75), and `c0` is the noise ceiling (≥ 100 whenever at least half the scores are 0).
+//! * **Severity** (§3.4): warning / minor / major / critical at 25 / 50 / 75.
+//!
+//! Everything is total: NaN, ±inf, 0 and negative inputs are clamped, nothing panics, no I/O.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Dirichlet decay rate per *active* bucket of a partition, and the normaliser's decay rate per
+/// job bucket: `DEFAULT_DECAY_RATE 0.0005 × min(1, bucket_span 900 s / 1800 s)` (reference §2.2 item 3,
+/// §3.4 "Quantile state"). Concentrations are multiplied by `exp(−rate)` per unit.
+pub const DECAY_RATE_PER_ACTIVE_BUCKET: f64 = 0.00025;
+
+/// Largest probability for which a record result is written and fed to the normaliser with a
+/// non-zero score (reference §2.3 "Other defaults", §3.3: `p < 0.035`). Dimensionless probability.
+pub const MAX_ANOMALOUS_PROBABILITY: f64 = 0.035;
+
+/// Slope `M = (score(1e-4) − score(0.05)) / (ln 1e-4 − ln 0.05) = 1/ln(0.002) ≈ −0.16091` of the
+/// log-probability ceiling `c3`, in score-fraction per natural-log unit of probability (reference §3.4).
+pub const LOG_PROB_CEILING_SLOPE: f64 = -0.160_911_192_494_002_5;
+
+/// Knot points `(percentile %, normalised score)` of the percentile mapping `c1`
+/// (`DEFAULT_NORMALIZED_SCORE_KNOT_POINTS`, reference §3.4).
+pub const NORMALIZED_SCORE_KNOT_POINTS: [(f64, f64); 9] = [
+    (0.0, 0.0),
+    (70.0, 1.0),
+    (85.0, 1.2),
+    (90.0, 1.5),
+    (95.0, 3.0),
+    (97.0, 20.0),
+    (99.0, 50.0),
+    (99.9, 90.0),
+    (100.0, 100.0),
+];
+
+/// Raw scores are stored in the quantile sketch as `u32(1000·raw + 0.5)` (`DISCRETIZATION_FACTOR`,
+/// reference §3.4). Raw scores lie in [0, 100], so keys lie in [0, 100 000].
+pub const DISCRETIZATION_FACTOR: f64 = 1000.0;
+
+/// The quantile sketch is aged only once every this many job buckets (`QUANTILE_DECAY_TIME`,
+/// reference §3.4). Unit: buckets.
+pub const QUANTILE_DECAY_TIME: u32 = 20;
+
+/// A scope's maximum raw score is forgotten after more than this many job buckets without a new
+/// score for the scope (`FORGET_MAX_SCORE_INTERVAL`, reference §3.4). Unit: buckets.
+pub const FORGET_MAX_SCORE_INTERVAL: u32 = 50;
+
+/// Number of raw scores fed per sketch sample: the max of every this many scores is added
+/// (`m_CountPerSample = 3600 / clamp(2·900, 300, 3600) = 2`, reference §3.4).
+pub const SCORES_PER_SAMPLE: u32 = 2;
+
+// §3.1 constants (LARGEST_SIGNIFICANT_PROBABILITY, SMALL_PROBABILITY, MINUSCULE_PROBABILITY).
+const LARGEST_SIGNIFICANT_PROBABILITY: f64 = 0.05;
+const SMALL_PROBABILITY: f64 = 1e-4;
+const MINUSCULE_PROBABILITY: f64 = 1e-50;
+// §2.2 item 4: each posterior sample is scaled by this before the table look-up.
+const SAMPLE_SCALE: f64 = 1.05;
+// Keeps sums of concentrations finite whatever the caller passes.
+const MAX_CONCENTRATION: f64 = 1e150;
+
+/// Clamp a probability into [DBL_MIN, 1]; NaN means "no evidence", i.e. 1 (reference §3.2: leaf
+/// probabilities are truncated to [DBL_MIN, 1]).
+fn clamp_probability(p: f64) -> f64 {
+    if p.is_nan() {
+        1.0
+    } else {
+        p.clamp(f64::MIN_POSITIVE, 1.0)
+    }
+}
+
+fn clamp_score(s: f64) -> f64 {
+    if s.is_nan() {
+        0.0
+    } else {
+        s.clamp(0.0, 100.0)
+    }
+}
+
+fn clamp_concentration(a: f64) -> f64 {
+    if a.is_nan() || a <= 0.0 {
+        0.0
+    } else {
+        a.min(MAX_CONCENTRATION)
+    }
+}
+
+/// Raw anomaly score in [0, 100] of a probability `p` (`CTools::anomalyScore`, reference §3.1):
+/// 0 for `p ≥ 0.05`; `(1/p − 20)/(10000 − 20)` in (0, 1] down to 1e-4; log-linear to 50 at 1e-50;
+/// log-linear to 100 at `f64::MIN_POSITIVE` (DBL_MIN). NaN is treated as 1, `p` is clamped to [DBL_MIN, 1].
+pub fn anomaly_score(p: f64) -> f64 {
+    let p = clamp_probability(p);
+    let ln_small = -SMALL_PROBABILITY.ln();
+    let ln_minuscule = -MINUSCULE_PROBABILITY.ln();
+    let ln_smallest = -f64::MIN_POSITIVE.ln();
+    let s = if p >= LARGEST_SIGNIFICANT_PROBABILITY {
+        0.0
+    } else if p >= SMALL_PROBABILITY {
+        (1.0 / p - 1.0 / LARGEST_SIGNIFICANT_PROBABILITY)
+            / (1.0 / SMALL_PROBABILITY - 1.0 / LARGEST_SIGNIFICANT_PROBABILITY)
+    } else if p >= MINUSCULE_PROBABILITY {
+        1.0 + 49.0 * (-p.ln() - ln_small) / (ln_minuscule - ln_small)
+    } else {
+        50.0 + 50.0 * (-p.ln() - ln_minuscule) / (ln_smallest - ln_minuscule)
+    };
+    clamp_score(s)
+}
+
+/// Exact inverse of [`anomaly_score`] (`CTools::inverseAnomalyScore`, reference §3.1): the probability
+/// whose raw score is `score`. A score ≤ 0 (or NaN) gives 0.05, the largest probability with score 0;
+/// a score ≥ 100 gives DBL_MIN.
+pub fn inverse_anomaly_score(score: f64) -> f64 {
+    let s = clamp_score(score);
+    let ln_small = -SMALL_PROBABILITY.ln();
+    let ln_minuscule = -MINUSCULE_PROBABILITY.ln();
+    let ln_smallest = -f64::MIN_POSITIVE.ln();
+    if s <= 0.0 {
+        LARGEST_SIGNIFICANT_PROBABILITY
+    } else if s <= 1.0 {
+        1.0 / (1.0 / LARGEST_SIGNIFICANT_PROBABILITY
+            + s * (1.0 / SMALL_PROBABILITY - 1.0 / LARGEST_SIGNIFICANT_PROBABILITY))
+    } else if s <= 50.0 {
+        (-(ln_small + (s - 1.0) * (ln_minuscule - ln_small) / 49.0)).exp()
+    } else if s < 100.0 {
+        let p = (-(ln_minuscule + (s - 50.0) * (ln_smallest - ln_minuscule) / 50.0)).exp();
+        p.max(f64::MIN_POSITIVE)
+    } else {
+        f64::MIN_POSITIVE
+    }
+}
+
+/// Raw score a record feeds to the normaliser: 0 if `p > 0.035` (the result is not anomalous and not
+/// written), else [`anomaly_score`]`(p)` (reference §3.4 "Which normalizer each result uses").
+pub fn normalizer_raw_score(p: f64) -> f64 {
+    let p = clamp_probability(p);
+    if p > MAX_ANOMALOUS_PROBABILITY {
+        0.0
+    } else {
+        anomaly_score(p)
+    }
+}
+
+/// Log-probability ceiling `c3 = 100·(0.95·M·(ln p − ln 0.05) + 0.05)` on the normalised score,
+/// clamped to [0, 100] (reference §3.4): 5 at p = 0.05, ≈61.6 at 1e-3, 75 at ≈5.13e-4, 100 at 1e-4.
+pub fn log_probability_ceiling(p: f64) -> f64 {
+    let p = clamp_probability(p);
+    let c = 100.0
+        * (0.95 * LOG_PROB_CEILING_SLOPE * (p.ln() - LARGEST_SIGNIFICANT_PROBABILITY.ln()) + 0.05);
+    clamp_score(c)
+}
+
+/// Max-score ceiling `c2 = 100·min(1.5·r, 0.5 + 0.5·r)` with `r = raw / max_raw_for_scope`, the ratio
+/// of a raw score to the largest (decayed) raw score of its scope (reference §3.4). `r` is clamped to
+/// [0, 1]; an unknown or zero maximum means this is the scope's first score, so `r = 1` and c2 = 100.
+pub fn max_score_ceiling(raw: f64, max_raw_for_scope: f64) -> f64 {
+    let raw = clamp_score(raw);
+    let max = clamp_score(max_raw_for_scope);
+    let r = if max > 0.0 {
+        (raw / max).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    clamp_score(100.0 * (1.5 * r).min(0.5 + 0.5 * r))
+}
+
+/// Severity label of a normalised score (`normalizedScoreToSeverity`, reference §3.4): "warning" below
+/// 25, "minor" below 50, "major" below 75, "critical" from 75. NaN is "warning".
+pub fn severity_label(score: f64) -> &'static str {
+    let s = clamp_score(score);
+    if s < 25.0 {
+        "warning"
+    } else if s < 50.0 {
+        "minor"
+    } else if s < 75.0 {
+        "major"
+    } else {
+        "critical"
+    }
+}
+
+/// Number of posterior samples used to smooth the category probability, by total concentration `a0`
+/// (`numberPriorSamples`, reference §2.2 item 4): 7 if a0 ≤ 100, 5 if ≤ 1000, 3 if ≤ 10000, else 1.
+pub fn number_prior_samples(a0: f64) -> usize {
+    if a0 <= 100.0 {
+        7
+    } else if a0 <= 1000.0 {
+        5
+    } else if a0 <= 10000.0 {
+        3
+    } else {
+        1
+    }
+}
+
+/// Conditional means of Beta(a, b) over its `n` equal-probability quantile bins
+/// `(q_{k−1}, q_k]`, `q_k = F⁻¹(k/n)` (`generateBetaSamples`, reference §2.2 item 4), ascending.
+///
+/// Exact via `E[X | bin k] = n·a/(a+b)·(I_{q_k}(a+1, b) − I_{q_{k−1}}(a+1, b))`, so the samples
+/// average to `a/(a+b)` by construction. Relative accuracy ~1e-10 for `a + b` up to ~1e7.
+/// Degenerate inputs: `n = 0` gives no samples; `a ≤ 0` (or NaN) is a point mass at 0, `b ≤ 0` at 1.
+pub fn beta_bin_conditional_means(a: f64, b: f64, n: usize) -> Vec<f64> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let a = clamp_concentration(a);
+    let b = clamp_concentration(b);
+    if a <= 0.0 {
+        return vec![0.0; n];
+    }
+    if b <= 0.0 {
+        return vec![1.0; n];
+    }
+    let mean = a / (a + b);
+    if n == 1 {
+        return vec![mean];
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut previous = 0.0; // I_{q_0}(a+1, b) with q_0 = 0
+    for k in 1..=n {
+        let current = if k == n {
+            1.0 // q_n = 1
+        } else {
+            let q = inverse_regularized_incomplete_beta(a, b, k as f64 / n as f64);
+            regularized_incomplete_beta(a + 1.0, b, q)
+        };
+        let m = n as f64 * mean * (current - previous);
+        out.push(m.clamp(0.0, 1.0));
+        previous = current;
+    }
+    out
+}
+
+/// Probability of the categories no more likely than category `index`, given Dirichlet concentrations
+/// (`probabilitiesOfLessLikelyCategories`, reference §2.2 item 4).
+///
+/// `E[p_j] = a_j/a0`; the sorted `E[p]` table carries cumulative sums in which tied values share the
+/// cumulative value. The posterior Beta(a_i, a0 − a_i) of `p_i` gives
+/// [`number_prior_samples`]`(a0)` samples ([`beta_bin_conditional_means`]); each is ×1.05, located in
+/// the table and its cumulative share linearly interpolated (from (0, 0) below the first entry, 1
+/// above the last); the average is returned, clamped to [0, 1]. Zero or one category, an index out
+/// of range, or a zero total give 1.0. Negative/NaN concentrations count as 0, so a zero-concentration
+/// category has P = 0 (score it only after adding its sample, §2.1).
+pub fn probability_of_less_likely_categories(concentrations: &[f64], index: usize) -> f64 {
+    if concentrations.len() <= 1 || index >= concentrations.len() {
+        return 1.0;
+    }
+    let conc: Vec<f64> = concentrations
+        .iter()
+        .map(|&a| clamp_concentration(a))
+        .collect();
+    let a0: f64 = conc.iter().sum();
+    if !(a0 > 0.0 && a0.is_finite()) {
+        return 1.0;
+    }
+    let table = cumulative_table(&conc, a0);
+    let ai = conc[index];
+    let n = number_prior_samples(a0);
+    let samples = beta_bin_conditional_means(ai, (a0 - ai).max(0.0), n);
+    let total: f64 = samples
+        .iter()
+        .map(|&s| interpolate_cumulative(&table, SAMPLE_SCALE * s))
+        .sum();
+    let p = total / n as f64;
+    if p.is_nan() {
+        1.0
+    } else {
+        p.clamp(0.0, 1.0)
+    }
+}
+
+/// Relative rarity `median(a_j) / a_i` of category `index` (`by_field_relative_rarity`, reference §2.2
+/// item 6). The median of an even count is the mean of the two middle values. An empty slice or an
+/// index out of range gives 1.0; a zero `a_i` gives `f64::MAX` (infinitely rare, kept finite for JSON).
+pub fn relative_rarity(concentrations: &[f64], index: usize) -> f64 {
+    let Some(&ai) = concentrations.get(index) else {
+        return 1.0;
+    };
+    let ai = clamp_concentration(ai);
+    let mut sorted: Vec<f64> = concentrations
+        .iter()
+        .map(|&a| clamp_concentration(a))
+        .collect();
+    sorted.sort_by(f64::total_cmp);
+    let m = sorted.len();
+    let median = if m % 2 == 1 {
+        sorted[m / 2]
+    } else {
+        0.5 * (sorted[m / 2 - 1] + sorted[m / 2])
+    };
+    if ai <= 0.0 {
+        return if median > 0.0 { f64::MAX } else { 1.0 };
+    }
+    let r = median / ai;
+    if r.is_finite() {
+        r
+    } else {
+        f64::MAX
+    }
+}
+
+/// Sorted `(E[p], cumulative share)` table with one entry per distinct `E[p]`; a tie group's
+/// cumulative value includes every member of the group (§2.2 item 4).
+fn cumulative_table(conc: &[f64], a0: f64) -> Vec<(f64, f64)> {
+    let mut expected: Vec<f64> = conc.iter().map(|&a| a / a0).collect();
+    expected.sort_by(f64::total_cmp);
+    let mut table: Vec<(f64, f64)> = Vec::with_capacity(expected.len());
+    let mut cumulative = 0.0;
+    for e in expected {
+        cumulative += e;
+        match table.last_mut() {
+            Some(last) if last.0 == e => last.1 = cumulative,
+            _ => table.push((e, cumulative)),
+        }
+    }
+    table
+}
+
+/// Linear interpolation of the cumulative share at `x` in the table, anchored at (0, 0) and flat
+/// beyond the last entry.
+fn interpolate_cumulative(table: &[(f64, f64)], x: f64) -> f64 {
+    let Some(&(e_last, c_last)) = table.last() else {
+        return 1.0;
+    };
+    if x.is_nan() || x <= 0.0 {
+        return 0.0;
+    }
+    if x >= e_last {
+        return c_last.min(1.0);
+    }
+    // First entry with E[p] > x; the one before it (or the (0, 0) anchor) is ≤ x.
+    let k = table.partition_point(|&(e, _)| e <= x);
+    let (e_hi, c_hi) = table[k];
+    let (e_lo, c_lo) = if k == 0 { (0.0, 0.0) } else { table[k - 1] };
+    if e_hi <= e_lo {
+        return c_hi;
+    }
+    c_lo + (c_hi - c_lo) * (x - e_lo) / (e_hi - e_lo)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Special functions: ln Γ, regularised incomplete beta I_x(a, b) and its inverse.
+// ---------------------------------------------------------------------------------------------
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; ~1e-15 relative), reflection below 0.5.
+fn ln_gamma(x: f64) -> f64 {
+    const G: f64 = 7.0;
+    #[allow(clippy::excessive_precision)]
+    const COEF: [f64; 9] = [
+        0.999_999_999_999_809_93,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_13,
+        -176.615_029_162_140_59,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_571_6e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        // Γ(x)Γ(1−x) = π / sin(πx); for 0 < x < 0.5 the sine is positive.
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut sum = COEF[0];
+    for (i, &c) in COEF.iter().enumerate().skip(1) {
+        sum += c / (x + i as f64);
+    }
+    let t = x + G + 0.5;
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
+fn ln_beta(a: f64, b: f64) -> f64 {
+    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
+}
+
+/// Continued fraction of I_x(a, b) (modified Lentz), converging fast for x < (a+1)/(a+b+2).
+fn beta_continued_fraction(a: f64, b: f64, x: f64) -> f64 {
+    const MAX_ITERATIONS: usize = 20_000;
+    const EPS: f64 = 1e-15;
+    const TINY: f64 = 1e-300;
+    let qab = a + b;
+    let qap = a + 1.0;
+    let qam = a - 1.0;
+    let mut c = 1.0;
+    let mut d = 1.0 - qab * x / qap;
+    if d.abs() < TINY {
+        d = TINY;
+    }
+    d = 1.0 / d;
+    let mut h = d;
+    for m in 1..=MAX_ITERATIONS {
+        let m = m as f64;
+        let m2 = 2.0 * m;
+        // Even step.
+        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        h *= d * c;
+        // Odd step.
+        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1.0 + aa * d;
+        if d.abs() < TINY {
+            d = TINY;
+        }
+        c = 1.0 + aa / c;
+        if c.abs() < TINY {
+            c = TINY;
+        }
+        d = 1.0 / d;
+        let delta = d * c;
+        h *= delta;
+        if (delta - 1.0).abs() < EPS {
+            break;
+        }
+    }
+    h
+}
+
+/// ln of the "front factor" x^a (1−x)^b / B(a, b).
+fn ln_beta_front(a: f64, b: f64, x: f64) -> f64 {
+    a * x.ln() + b * (-x).ln_1p() - ln_beta(a, b)
+}
+
+/// Regularised incomplete beta I_x(a, b) for a, b > 0, clamped to [0, 1].
+fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return 0.0;
+    }
+    if x >= 1.0 {
+        return 1.0;
+    }
+    let v = if x < (a + 1.0) / (a + b + 2.0) {
+        (ln_beta_front(a, b, x)).exp() * beta_continued_fraction(a, b, x) / a
+    } else {
+        1.0 - (ln_beta_front(a, b, x)).exp() * beta_continued_fraction(b, a, 1.0 - x) / b
+    };
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(0.0, 1.0)
+    }
+}
+
+/// ln I_x(a, b), accurate for tiny values deep in the lower tail (no underflow through exp).
+fn ln_regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if x >= 1.0 {
+        return 0.0;
+    }
+    if x < (a + 1.0) / (a + b + 2.0) {
+        ln_beta_front(a, b, x) + beta_continued_fraction(a, b, x).ln() - a.ln()
+    } else {
+        let upper = (ln_beta_front(a, b, x)).exp() * beta_continued_fraction(b, a, 1.0 - x) / b;
+        (-upper.min(1.0)).ln_1p()
+    }
+}
+
+/// Inverse of I_x(a, b) in x: the `p` quantile of Beta(a, b), for a, b > 0.
+///
+/// Quantiles below the mean are solved in the lower tail of Beta(a, b) in the variable ln x, those
+/// above it in the lower tail of Beta(b, a) in ln(1−x): in log–log coordinates the tail is nearly
+/// linear, so safeguarded Newton converges in a few steps even when the quantile is 1e-80 (a ≪ 1).
+fn inverse_regularized_incomplete_beta(a: f64, b: f64, p: f64) -> f64 {
+    if p.is_nan() || p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    let mean = a / (a + b);
+    if p <= regularized_incomplete_beta(a, b, mean) {
+        solve_lower_tail(a, b, p.ln(), mean)
+    } else {
+        1.0 - solve_lower_tail(b, a, (-p).ln_1p(), 1.0 - mean)
+    }
+}
+
+/// Solve ln I_y(a, b) = `ln_target` for y in (0, `y_max`], with I_{y_max}(a, b) ≥ exp(ln_target).
+/// Safeguarded Newton on u = ln y, falling back to bisection of the bracket.
+fn solve_lower_tail(a: f64, b: f64, ln_target: f64, y_max: f64) -> f64 {
+    const MAX_ITERATIONS: usize = 200;
+    let f = |u: f64| ln_regularized_incomplete_beta(a, b, u.exp()) - ln_target;
+    let ln_b = ln_beta(a, b);
+    let u_floor = f64::MIN_POSITIVE.ln();
+    let mut hi = y_max.ln();
+    if !hi.is_finite() {
+        return 0.0;
+    }
+    // Small-y asymptote I_y ≈ y^a / (a·B(a,b)) gives the starting point.
+    let mut u = ((ln_target + a.ln() + ln_b) / a).clamp(u_floor, hi);
+    if !u.is_finite() {
+        u = hi;
+    }
+    let mut fu = f(u);
+    // Bracket [lo, hi] with f(lo) < 0 ≤ f(hi).
+    let mut lo;
+    if fu >= 0.0 {
+        hi = u;
+        let mut step = 1.0;
+        loop {
+            lo = (u - step).max(u_floor);
+            let flo = f(lo);
+            if flo < 0.0 {
+                break;
+            }
+            if lo <= u_floor {
+                return 0.0; // the quantile is below the smallest normal double
+            }
+            hi = lo;
+            step *= 2.0;
+        }
+        u = 0.5 * (lo + hi);
+        fu = f(u);
+    } else {
+        lo = u;
+    }
+    for _ in 0..MAX_ITERATIONS {
+        if fu.is_nan() {
+            break;
+        }
+        if fu < 0.0 {
+            lo = u;
+        } else {
+            hi = u;
+        }
+        // d ln I / d ln y = y·pdf(y) / I_y.
+        let y = u.exp();
+        let ln_slope = a * u + (b - 1.0) * (-y).ln_1p() - ln_b - (fu + ln_target);
+        let slope = ln_slope.exp();
+        let mut next = u - fu / slope;
+        if !(next > lo && next < hi) || !next.is_finite() {
+            next = 0.5 * (lo + hi);
+        }
+        let converged = (next - u).abs() <= 1e-14 * (1.0 + u.abs()) || hi - lo <= 1e-15;
+        u = next;
+        fu = f(u);
+        if converged {
+            break;
+        }
+    }
+    u.exp().clamp(0.0, y_max.max(0.0))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Score normaliser.
+// ---------------------------------------------------------------------------------------------
+
+/// Largest (decayed) raw score of one scope and how long since the scope last got a score.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+struct ScopeMax {
+    max_raw: f64,
+    idle_buckets: u32,
+}
+
+/// Elastic's record-score normaliser for one detector (reference §3.4, simplified but faithful).
+///
+/// State: one quantile sketch over **all** raw scores of the job (all users and IPs share it, as
+/// Elastic keys record normalisers by field *names*), and the largest raw score per scope, a `u64`
+/// hash of (user, IP) chosen by the caller.
+///
+/// * The sketch stores discretised scores `u32(1000·raw + 0.5)`; the max of every
+///   [`SCORES_PER_SAMPLE`] (2) scores fed is added with weight 1. Elastic uses two q-digests (all
+///   scores + a fine one above the 90th percentile); we keep an **exact** decayed histogram instead,
+///   bounded by 100 001 distinct keys, so percentiles carry no digest error.
+/// * The sketch is aged by `exp(−0.00025·20)` once every [`QUANTILE_DECAY_TIME`] (20) buckets.
+/// * Scope maxima age by `exp(−2·0.00025)` per bucket and are forgotten after more than
+///   [`FORGET_MAX_SCORE_INTERVAL`] (50) buckets without a score for the scope.
+///
+/// Order of use per closed (final) job bucket, including buckets without records:
+/// 1. [`advance_buckets`](Self::advance_buckets)`(1)` (or `(k)` after a gap of k buckets);
+/// 2. [`observe`](Self::observe)`(raw, scope)` for **every** (user, IP) result of the bucket, including
+///    the non-anomalous ones with raw 0 (they are what makes most of the distribution 0);
+/// 3. [`normalize`](Self::normalize) each record to write.
+///
+/// A bucket with no results feeds nothing: record normalisers only see the leaves that exist, so
+/// there is no `observe_bucket_without_records`. Interim results must not call `observe`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct ScoreNormalizer {
+    /// Decayed weight per discretised raw score.
+    histogram: BTreeMap<u32, f64>,
+    /// First score of a not yet complete sample of [`SCORES_PER_SAMPLE`].
+    pending_sample: Option<u32>,
+    /// Buckets elapsed since the sketch was last aged (< [`QUANTILE_DECAY_TIME`]).
+    quantile_decay_clock: u32,
+    /// Largest raw score per scope.
+    scope_max: BTreeMap<u64, ScopeMax>,
+}
+
+impl ScoreNormalizer {
+    /// An empty normaliser (no scores seen).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed one result's raw score (in [0, 100], use [`normalizer_raw_score`]) for `scope`, a hash of
+    /// (user, IP). Updates the quantile sketch (every second score) and the scope's maximum.
+    pub fn observe(&mut self, raw: f64, scope: u64) {
+        let raw = clamp_score(raw);
+        let key = discretise(raw);
+        match self.pending_sample.take() {
+            None => self.pending_sample = Some(key),
+            Some(previous) => *self.histogram.entry(previous.max(key)).or_insert(0.0) += 1.0,
+        }
+        match self.scope_max.get_mut(&scope) {
+            Some(entry) => {
+                entry.max_raw = entry.max_raw.max(raw);
+                entry.idle_buckets = 0;
+            }
+            // A zero score for an unknown scope changes nothing a later score would see (the max
+            // would be 0, which any later score replaces), so it is not stored.
+            None if raw > 0.0 => {
+                self.scope_max.insert(
+                    scope,
+                    ScopeMax {
+                        max_raw: raw,
+                        idle_buckets: 0,
+                    },
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// Age the state by `n` job buckets (empty buckets count): the sketch decays once per completed
+    /// [`QUANTILE_DECAY_TIME`] period, scope maxima decay every bucket and are dropped when idle too long.
+    pub fn advance_buckets(&mut self, n: u32) {
+        if n == 0 {
+            return;
+        }
+        let clock = u64::from(self.quantile_decay_clock) + u64::from(n);
+        let periods = clock / u64::from(QUANTILE_DECAY_TIME);
+        self.quantile_decay_clock = (clock % u64::from(QUANTILE_DECAY_TIME)) as u32;
+        if periods > 0 {
+            let factor = (-DECAY_RATE_PER_ACTIVE_BUCKET
+                * f64::from(QUANTILE_DECAY_TIME)
+                * periods as f64)
+                .exp();
+            for w in self.histogram.values_mut() {
+                *w *= factor;
+            }
+            // Only weights that underflowed are dropped; anything else still counts.
+            self.histogram.retain(|_, w| *w > 0.0);
+        }
+        let factor = (-2.0 * DECAY_RATE_PER_ACTIVE_BUCKET * f64::from(n)).exp();
+        self.scope_max.retain(|_, entry| {
+            entry.max_raw *= factor;
+            entry.idle_buckets = entry.idle_buckets.saturating_add(n);
+            entry.idle_buckets <= FORGET_MAX_SCORE_INTERVAL
+        });
+    }
+
+    /// Normalised record score in [0, 100]: `min(100, c0, c1, c2, c3)` (reference §3.4) for a record
+    /// with raw score `raw`, probability `probability` and scope `scope`. A raw score of 0 (not
+    /// anomalous, never written by Elastic) normalises to 0.
+    pub fn normalize(&self, raw: f64, probability: f64, scope: u64) -> f64 {
+        let raw = clamp_score(raw);
+        let key = discretise(raw);
+        if key == 0 {
+            return 0.0;
+        }
+        let (c0, c1) = self.quantile_ceilings(key);
+        let c2 = match self.scope_max.get(&scope) {
+            Some(entry) => max_score_ceiling(raw, entry.max_raw),
+            None => 100.0,
+        };
+        let c3 = log_probability_ceiling(probability);
+        clamp_score(100.0_f64.min(c0).min(c1).min(c2).min(c3))
+    }
+
+    /// Estimated heap + inline size in bytes (BTreeMap nodes are taken as ~2/3 full).
+    pub fn memory_bytes(&self) -> usize {
+        fn btree_entry(kv: usize) -> usize {
+            kv * 3 / 2 + 4
+        }
+        std::mem::size_of::<Self>()
+            + self.histogram.len()
+                * btree_entry(std::mem::size_of::<u32>() + std::mem::size_of::<f64>())
+            + self.scope_max.len()
+                * btree_entry(std::mem::size_of::<u64>() + std::mem::size_of::<ScopeMax>())
+    }
+
+    /// `(c0, c1)` for a discretised score, from the sketch. An empty sketch gives no ceiling (100, 100).
+    ///
+    /// c1: lower/upper percentiles are the weight strictly below / at most `key` over the total, each
+    /// mapped through [`NORMALIZED_SCORE_KNOT_POINTS`], averaged.
+    /// c0: `y(70) · max(1 + 10/1000·(key − q50), 0) + 100·max(2·min(F(0)ₗ + F(0)ᵤ, 1) − 1, 0)`. The
+    /// histogram is exact, so the CDF at 0 has no confidence band: F(0)ₗ = F(0)ᵤ = weight at 0 / total.
+    fn quantile_ceilings(&self, key: u32) -> (f64, f64) {
+        let total: f64 = self.histogram.values().sum();
+        if !(total > 0.0) {
+            return (100.0, 100.0);
+        }
+        let mut below = 0.0;
+        let mut at_or_below = 0.0;
+        let mut median_key = None;
+        let mut running = 0.0;
+        for (&k, &w) in &self.histogram {
+            running += w;
+            if median_key.is_none() && running >= 0.5 * total {
+                median_key = Some(k);
+            }
+            if k < key {
+                below += w;
+            }
+            if k <= key {
+                at_or_below = running;
+            }
+        }
+        let lower = 100.0 * below / total;
+        let upper = 100.0 * at_or_below / total;
+        let c1 = 0.5 * (knot_map(lower) + knot_map(upper));
+
+        let q50 = f64::from(median_key.unwrap_or(0));
+        let f0 = self.histogram.get(&0).copied().unwrap_or(0.0) / total;
+        let noise_knot_y = NORMALIZED_SCORE_KNOT_POINTS[1].1; // first knot with x ≥ 50
+        let signal = 10.0 / DISCRETIZATION_FACTOR * (f64::from(key) - q50);
+        let c0 = noise_knot_y * (1.0 + signal).max(0.0)
+            + 100.0 * (2.0 * (2.0 * f0).min(1.0) - 1.0).max(0.0);
+        (c0, c1)
+    }
+}
+
+/// `u32(1000·raw + 0.5)` for raw already clamped to [0, 100].
+fn discretise(raw: f64) -> u32 {
+    (DISCRETIZATION_FACTOR * raw + 0.5) as u32
+}
+
+/// Piecewise-linear map of a percentile (%) through the knot points.
+fn knot_map(percentile: f64) -> f64 {
+    let x = if percentile.is_nan() {
+        0.0
+    } else {
+        percentile.clamp(0.0, 100.0)
+    };
+    for pair in NORMALIZED_SCORE_KNOT_POINTS.windows(2) {
+        let (x0, y0) = pair[0];
+        let (x1, y1) = pair[1];
+        if x <= x1 {
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+        }
+    }
+    100.0
+}

@@ -1,0 +1,5 @@
+//! Job models: per-partition state and scoring. Host-neutral, driven by closed buckets.
+
+pub mod elastic_math;
+pub mod elastic_rare;
+pub mod rare_ip;

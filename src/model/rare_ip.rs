@@ -1,0 +1,909 @@
+//! `auth_rare_source_ip_for_a_user`: per-user history of source addresses and networks, and the
+//! two scoring profiles over it.
+//!
+//! # State
+//! Per user: every address they logged on from (days and buckets seen, first/last seen, Elastic's
+//! decayed Dirichlet concentration), the /24 and /16 networks (IPv6: /64, /48) those addresses sit
+//! in, and decayed counts of how often the user turned up somewhere new. Per organisation: which
+//! users use each address and each /16, so an address can be recognised as a colleague's desk or as
+//! shared infrastructure.
+//!
+//! # Adaptive scoring (default)
+//! For a logon from an address the user has not used before, the model asks *how often does this
+//! user present this kind of novelty?* at the finest level where the address is new:
+//! - a **new site** (/16): the user's novelty probability at site level is the larger of a
+//!   Good–Turing estimate over their site sightings — `(N1 + a) / (N + b)`, N1 = sites seen on
+//!   exactly one day, N = site-day sightings — and their recent discovery rate (new sites per active
+//!   day, decayed with a 3-day half-life), so a user who roams *now* is expected to roam;
+//! - a **new subnet** (/24) inside a site they use: the same at subnet level, ×5 since a known site
+//!   is partial familiarity (an ISP or VPN pool hands out addresses across it);
+//! - a **new address inside a subnet they use** (DHCP renumbering, VPN pool): capped at 40, never
+//!   alerting by itself;
+//!
+//! then adjusts for what the organisation knows about the address:
+//! - the habitual address of **another user** (seen for them on ≥ 3 days in the last 14, shared by
+//!   at most 2 users): a colleague's workstation — lateral movement — scored at least 90;
+//! - an address **shared** by ≥ 3 other users (NAT, VPN concentrator, jump host): probability ×10;
+//! - a site used by ≥ 5 other users (an office network): probability ×4;
+//! - an **allowlisted** network: 0.
+//!
+//! The probability maps to 0–100 on a log scale: p = 0.5 → 0, p = 0.011 → 100. A user whose history
+//! spans fewer than `learning_days` (7) days or `min_active_days` (3) active days is `learning`
+//! and never scores. An address seen before scores at most 40 (lower the more it is used).
+//!
+//! # Elastic scoring
+//! See [`super::elastic_math`]: a decayed Dirichlet over the user's addresses, sampled per active
+//! bucket, the probability of less likely categories, and the job-wide quantile normaliser.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::net::{format_network, IpKey, NetLevel};
+use crate::time::format_rfc3339_ms;
+
+/// Buckets per day for the 15-minute bucket span.
+pub const BUCKETS_PER_DAY: i32 = 96;
+/// Bucket span, milliseconds.
+pub const BUCKET_MS: i64 = 900_000;
+
+/// Good–Turing prior pseudo-counts: before any evidence a user is expected to turn up somewhere
+/// new on one active day in ten.
+const PRIOR_NOVEL: f64 = 0.25;
+const PRIOR_DAYS: f64 = 2.5;
+/// Half-life, in days, of the recent-discovery rate: "is this user roaming right now?".
+const RECENT_HALF_LIFE_DAYS: f64 = 3.0;
+/// Probability that maps to score 0, and the one that maps to 100.
+const P_SCORE_ZERO: f64 = 0.5;
+const P_SCORE_FULL: f64 = 0.011;
+/// A known site is partial familiarity: novelty inside it is this much less surprising.
+const SUBNET_IN_KNOWN_SITE_FACTOR: f64 = 5.0;
+/// Ceiling for a new address inside a subnet the user already uses, and for known addresses.
+const FAMILIAR_CEILING: f64 = 40.0;
+/// Colleague's-desk floor.
+const OWNED_BY_OTHER_FLOOR: f64 = 90.0;
+/// Ownership: the other user used the address on at least this many days …
+const OWNER_MIN_DAYS: u16 = 3;
+/// … the last time at most this many days ago …
+const OWNER_MAX_IDLE_DAYS: i32 = 14;
+/// … and the address has at most this many users in all.
+const OWNER_MAX_USERS: u16 = 2;
+/// Addresses with at least this many other users are shared infrastructure.
+const SHARED_ADDRESS_USERS: u16 = 3;
+const SHARED_ADDRESS_FACTOR: f64 = 10.0;
+/// Sites with at least this many other users are organisation networks.
+const ORG_SITE_USERS: u16 = 5;
+const ORG_SITE_FACTOR: f64 = 4.0;
+/// Records are written for first occurrences and for anything scoring at least this.
+pub const RECORD_MIN_SCORE: f64 = 25.0;
+
+/// One address in a user's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AddressHistory {
+    /// The address.
+    pub ip: IpKey,
+    /// Bucket index (epoch ms / 900 000) of the first sighting.
+    pub first_bucket: i32,
+    /// Bucket index of the last sighting.
+    pub last_bucket: i32,
+    /// Distinct days with a sighting.
+    pub days_seen: u16,
+    /// Distinct buckets with a sighting.
+    pub buckets_seen: u32,
+    /// Elastic profile: decayed Dirichlet concentration.
+    pub concentration: f32,
+}
+
+/// One network (subnet or site) in a user's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkHistory {
+    /// Network key (host bits zeroed).
+    pub net: IpKey,
+    /// Bucket index of the last sighting.
+    pub last_bucket: i32,
+    /// Distinct days with a sighting.
+    pub days_seen: u16,
+}
+
+/// Decayed novelty counts at one level of the hierarchy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoveltyRate {
+    /// Decayed count of active days (after the user's first) on which something new turned up.
+    pub discoveries: f32,
+    /// Decayed count of active days after the user's first.
+    pub days: f32,
+    /// Last day a discovery was counted (one per day).
+    pub last_discovery_day: i32,
+}
+
+impl NoveltyRate {
+    fn decay(&mut self, days_elapsed: i32) {
+        let f = 0.5f64.powf(days_elapsed.max(0) as f64 / RECENT_HALF_LIFE_DAYS) as f32;
+        self.discoveries *= f;
+        self.days *= f;
+    }
+
+    fn recent_rate(&self) -> f64 {
+        if self.days <= 0.0 {
+            0.0
+        } else {
+            (self.discoveries / self.days) as f64
+        }
+    }
+}
+
+/// Everything the model keeps about one user.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserHistory {
+    /// `user.name`.
+    pub name: String,
+    /// Bucket index of the first sighting.
+    pub first_bucket: i32,
+    /// Bucket index of the last sighting.
+    pub last_bucket: i32,
+    /// Distinct active days.
+    pub active_days: u32,
+    /// Distinct active buckets.
+    pub active_buckets: u32,
+    /// Last active day number.
+    pub last_active_day: i32,
+    /// Addresses.
+    pub addresses: Vec<AddressHistory>,
+    /// /24 (v6 /64) networks.
+    pub subnets: Vec<NetworkHistory>,
+    /// /16 (v6 /48) networks.
+    pub sites: Vec<NetworkHistory>,
+    /// Novelty at subnet level.
+    pub subnet_novelty: NoveltyRate,
+    /// Novelty at site level.
+    pub site_novelty: NoveltyRate,
+    /// Elastic profile: total concentration a0.
+    pub total_concentration: f32,
+}
+
+impl UserHistory {
+    fn new(name: String, bucket: i32) -> Self {
+        UserHistory {
+            name,
+            first_bucket: bucket,
+            last_bucket: bucket,
+            active_days: 0,
+            active_buckets: 0,
+            last_active_day: i32::MIN,
+            addresses: Vec::new(),
+            subnets: Vec::new(),
+            sites: Vec::new(),
+            subnet_novelty: NoveltyRate::default(),
+            site_novelty: NoveltyRate::default(),
+            total_concentration: 0.0,
+        }
+    }
+
+    /// The user's history of an address.
+    pub fn address(&self, ip: IpKey) -> Option<&AddressHistory> {
+        self.addresses.iter().find(|a| a.ip == ip)
+    }
+
+    fn network(&self, net: IpKey, level: NetLevel) -> Option<&NetworkHistory> {
+        let list = match level {
+            NetLevel::Subnet => &self.subnets,
+            NetLevel::Site => &self.sites,
+        };
+        list.iter().find(|n| n.net == net)
+    }
+
+    /// Days between the first sighting and `bucket`.
+    pub fn history_days(&self, bucket: i32) -> f64 {
+        (bucket - self.first_bucket) as f64 / BUCKETS_PER_DAY as f64
+    }
+
+    /// Approximate heap + inline bytes.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.name.capacity()
+            + self.addresses.capacity() * std::mem::size_of::<AddressHistory>()
+            + (self.subnets.capacity() + self.sites.capacity()) * std::mem::size_of::<NetworkHistory>()
+    }
+
+    /// Good–Turing estimate of the probability of a new network at `level`, smoothed.
+    fn good_turing(&self, level: NetLevel) -> f64 {
+        let list = match level {
+            NetLevel::Subnet => &self.subnets,
+            NetLevel::Site => &self.sites,
+        };
+        let singletons = list.iter().filter(|n| n.days_seen <= 1).count() as f64;
+        let sightings: f64 = list.iter().map(|n| n.days_seen as f64).sum();
+        (singletons + PRIOR_NOVEL) / (sightings + PRIOR_DAYS)
+    }
+
+    fn novelty_probability(&self, level: NetLevel) -> f64 {
+        let recent = match level {
+            NetLevel::Subnet => self.subnet_novelty.recent_rate(),
+            NetLevel::Site => self.site_novelty.recent_rate(),
+        };
+        self.good_turing(level).max(recent)
+    }
+}
+
+/// Which users use an address (organisation-wide).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddressUsers {
+    /// Up to two user ids (`u32::MAX` = empty slot): enough to name an owner.
+    pub users: [u32; 2],
+    /// Number of users with this address in their history.
+    pub count: u16,
+}
+
+/// What is new about an address, for a user.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Novelty {
+    /// The address was seen before.
+    None,
+    /// A new address inside a /24 (/64) the user uses.
+    Address,
+    /// A new /24 (/64) inside a /16 (/48) the user uses.
+    Subnet,
+    /// A /16 (/48) the user has never used.
+    Site,
+}
+
+/// The state a verdict reports.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssessmentState {
+    /// Not enough history for this user yet: never alerts.
+    Learning,
+    /// An address the user has used before.
+    KnownAddress,
+    /// An address the user has not used before.
+    NewAddress,
+    /// The address is in an allowlisted network.
+    Allowlisted,
+}
+
+/// An address the user typically uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypicalAddress {
+    /// The address.
+    pub ip: String,
+    /// Days seen.
+    pub days_seen: u16,
+    /// First seen, RFC 3339.
+    pub first_seen: String,
+    /// Last seen, RFC 3339.
+    pub last_seen: String,
+}
+
+/// A network the user typically uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypicalNetwork {
+    /// CIDR.
+    pub network: String,
+    /// Days seen.
+    pub days_seen: u16,
+}
+
+/// The colleague whose habitual address this is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AddressOwner {
+    /// Their `user.name`.
+    pub user: String,
+    /// Days they used the address.
+    pub days_seen: u16,
+    /// When they last used it, RFC 3339.
+    pub last_seen: String,
+}
+
+/// The evidence behind a score: everything a person needs to check it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Learning, known address, new address, allowlisted.
+    pub state: AssessmentState,
+    /// What is new about the address.
+    pub novelty: Novelty,
+    /// Elastic's `by_field_first_occurrence`: the user has never used this address (or it was
+    /// pruned).
+    pub by_field_first_occurrence: bool,
+    /// Days on which the user used this address before.
+    pub sightings_days: u16,
+    /// Buckets in which the user used this address before.
+    pub sightings_buckets: u32,
+    /// First time the user used it, RFC 3339.
+    pub first_seen: Option<String>,
+    /// Last time the user used it, RFC 3339.
+    pub last_seen: Option<String>,
+    /// Days since the user's first logon.
+    pub user_history_days: f64,
+    /// Distinct days the user was active.
+    pub user_active_days: u32,
+    /// The probability the model gave this novelty for this user (lower is more unusual).
+    pub novelty_probability: f64,
+    /// The user's most used addresses.
+    pub typical_addresses: Vec<TypicalAddress>,
+    /// The user's most used /16 (/48) networks.
+    pub typical_networks: Vec<TypicalNetwork>,
+    /// Other users with this address in their history.
+    pub shared_with_users: u16,
+    /// The colleague whose habitual address this is, if any.
+    pub owner: Option<AddressOwner>,
+    /// Adjustments applied, in words.
+    pub factors: Vec<String>,
+    /// One sentence: who, from where, what was typical, why it is (not) unusual.
+    pub reason: String,
+}
+
+/// A scored (user, address) observation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assessment {
+    /// 0–100.
+    pub score: f64,
+    /// The probability behind the score.
+    pub probability: f64,
+    /// Why.
+    pub evidence: Evidence,
+}
+
+/// Maps a probability to 0–100 on a log scale (0.5 → 0, 0.011 → 100).
+pub fn probability_to_score(p: f64) -> f64 {
+    if !p.is_finite() || p <= 0.0 {
+        return 100.0;
+    }
+    (100.0 * (P_SCORE_ZERO / p).ln() / (P_SCORE_ZERO / P_SCORE_FULL).ln()).clamp(0.0, 100.0)
+}
+
+/// The per-user and organisation-wide state of the job.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RareIpModel {
+    /// Users by id.
+    pub users: Vec<UserHistory>,
+    /// `user.name` → id.
+    #[serde(skip)]
+    index: HashMap<String, u32>,
+    /// Address → users who use it.
+    pub address_users: HashMap<IpKey, AddressUsers>,
+    /// Site network → number of users who use it.
+    pub site_users: HashMap<IpKey, u16>,
+    /// Tracked (user, address) pairs.
+    pub pairs: usize,
+}
+
+/// Organisation-level knobs the model needs from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelLimits {
+    /// Days of history before a user can alert.
+    pub learning_days: f64,
+    /// Active days before a user can alert.
+    pub min_active_days: u32,
+    /// Per-user address cap.
+    pub max_addresses_per_user: usize,
+    /// Idle buckets after which an address is forgotten.
+    pub prune_buckets: i32,
+}
+
+impl RareIpModel {
+    /// Rebuilds the name index after deserialisation.
+    pub fn rebuild_index(&mut self) {
+        self.index = self.users.iter().enumerate().map(|(i, u)| (u.name.clone(), i as u32)).collect();
+    }
+
+    /// The id of a user, if known.
+    pub fn user_id(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// The id of a user, adding them.
+    pub fn intern(&mut self, name: &str, bucket: i32) -> u32 {
+        if let Some(id) = self.index.get(name) {
+            return *id;
+        }
+        let id = self.users.len() as u32;
+        self.users.push(UserHistory::new(name.to_string(), bucket));
+        self.index.insert(name.to_string(), id);
+        id
+    }
+
+    /// A user's history.
+    pub fn user(&self, id: u32) -> Option<&UserHistory> {
+        self.users.get(id as usize)
+    }
+
+    /// Number of users with history.
+    pub fn user_count(&self) -> usize {
+        self.users.iter().filter(|u| u.active_buckets > 0).count()
+    }
+
+    /// Approximate memory held, bytes.
+    pub fn memory_bytes(&self) -> usize {
+        let users: usize = self.users.iter().map(UserHistory::memory_bytes).sum();
+        let index = self.index.capacity() * (std::mem::size_of::<(String, u32)>() + 8)
+            + self.users.iter().map(|u| u.name.len()).sum::<usize>();
+        let org = self.address_users.capacity() * (std::mem::size_of::<(IpKey, AddressUsers)>() + 1)
+            + self.site_users.capacity() * (std::mem::size_of::<(IpKey, u16)>() + 1);
+        users + index + org
+    }
+
+    /// Adds one closed bucket's sightings of a user: `ips` are the distinct addresses seen.
+    /// Updates day/bucket counts, networks, novelty rates, the organisation index and Elastic's
+    /// Dirichlet (+1 per distinct address, then decay).
+    pub fn learn_bucket(&mut self, uid: u32, bucket: i32, ips: &[IpKey], limits: &ModelLimits, elastic_decay: f32) {
+        let day = bucket.div_euclid(BUCKETS_PER_DAY);
+        let Some(user) = self.users.get_mut(uid as usize) else { return };
+        // Everything is new on a user's first day: discoveries count from the second day on.
+        let first_day = day == user.first_bucket.div_euclid(BUCKETS_PER_DAY);
+        if day != user.last_active_day {
+            if !first_day {
+                let elapsed = day - user.last_active_day;
+                user.subnet_novelty.decay(elapsed);
+                user.site_novelty.decay(elapsed);
+                user.subnet_novelty.days += 1.0;
+                user.site_novelty.days += 1.0;
+            }
+            user.active_days += 1;
+        }
+        user.last_active_day = day;
+        user.active_buckets += 1;
+        user.last_bucket = bucket;
+        let mut new_addresses: Vec<IpKey> = Vec::new();
+        let mut removed: Vec<IpKey> = Vec::new();
+        let mut new_sites: Vec<IpKey> = Vec::new();
+        let mut removed_sites: Vec<IpKey> = Vec::new();
+        for &ip in ips {
+            match user.addresses.iter_mut().find(|a| a.ip == ip) {
+                Some(a) => {
+                    if a.last_bucket.div_euclid(BUCKETS_PER_DAY) != day {
+                        a.days_seen = a.days_seen.saturating_add(1);
+                    }
+                    a.last_bucket = bucket;
+                    a.buckets_seen = a.buckets_seen.saturating_add(1);
+                    a.concentration += 1.0;
+                }
+                None => {
+                    if user.addresses.len() >= limits.max_addresses_per_user {
+                        // Forget the least recently used address; it is new again if it returns.
+                        if let Some((i, _)) = user.addresses.iter().enumerate().min_by_key(|(_, a)| (a.last_bucket, a.ip)) {
+                            let gone = user.addresses.swap_remove(i);
+                            user.total_concentration -= gone.concentration;
+                            removed.push(gone.ip);
+                        }
+                    }
+                    user.addresses.push(AddressHistory {
+                        ip,
+                        first_bucket: bucket,
+                        last_bucket: bucket,
+                        days_seen: 1,
+                        buckets_seen: 1,
+                        concentration: 1.0,
+                    });
+                    new_addresses.push(ip);
+                }
+            }
+            user.total_concentration += 1.0;
+            for level in [NetLevel::Subnet, NetLevel::Site] {
+                let net = ip.network(level);
+                let (list, novelty) = match level {
+                    NetLevel::Subnet => (&mut user.subnets, &mut user.subnet_novelty),
+                    NetLevel::Site => (&mut user.sites, &mut user.site_novelty),
+                };
+                match list.iter_mut().find(|n| n.net == net) {
+                    Some(n) => {
+                        if n.last_bucket.div_euclid(BUCKETS_PER_DAY) != day {
+                            n.days_seen = n.days_seen.saturating_add(1);
+                        }
+                        n.last_bucket = bucket;
+                    }
+                    None => {
+                        if list.len() >= limits.max_addresses_per_user {
+                            if let Some((i, _)) = list.iter().enumerate().min_by_key(|(_, n)| (n.last_bucket, n.net)) {
+                                let gone = list.swap_remove(i);
+                                if level == NetLevel::Site {
+                                    removed_sites.push(gone.net);
+                                }
+                            }
+                        }
+                        list.push(NetworkHistory { net, last_bucket: bucket, days_seen: 1 });
+                        if level == NetLevel::Site {
+                            new_sites.push(net);
+                        }
+                        if !first_day && novelty.last_discovery_day != day {
+                            novelty.discoveries += 1.0;
+                            novelty.last_discovery_day = day;
+                        }
+                    }
+                }
+            }
+        }
+        // Elastic: decay after the bucket's samples, only for users with data in the bucket.
+        if elastic_decay < 1.0 {
+            for a in &mut user.addresses {
+                a.concentration *= elastic_decay;
+            }
+            user.total_concentration = (user.total_concentration * elastic_decay).max(0.0);
+        }
+        self.pairs += new_addresses.len();
+        self.pairs -= removed.len().min(self.pairs);
+        for ip in new_addresses {
+            let e = self.address_users.entry(ip).or_insert(AddressUsers { users: [u32::MAX; 2], count: 0 });
+            e.count = e.count.saturating_add(1);
+            if let Some(slot) = e.users.iter_mut().find(|s| **s == u32::MAX) {
+                *slot = uid;
+            }
+        }
+        for ip in removed {
+            self.release_address(uid, ip);
+        }
+        for net in new_sites {
+            let c = self.site_users.entry(net).or_insert(0);
+            *c = c.saturating_add(1);
+        }
+        for net in removed_sites {
+            self.release_site(net);
+        }
+    }
+
+    fn release_address(&mut self, uid: u32, ip: IpKey) {
+        if let Some(e) = self.address_users.get_mut(&ip) {
+            e.count = e.count.saturating_sub(1);
+            for s in e.users.iter_mut() {
+                if *s == uid {
+                    *s = u32::MAX;
+                }
+            }
+            if e.count == 0 {
+                self.address_users.remove(&ip);
+            }
+        }
+    }
+
+    fn release_site(&mut self, net: IpKey) {
+        if let Some(c) = self.site_users.get_mut(&net) {
+            *c = c.saturating_sub(1);
+            if *c == 0 {
+                self.site_users.remove(&net);
+            }
+        }
+    }
+
+    /// Forgets addresses and networks idle for longer than the prune window (Elastic's
+    /// `model_prune_window`), and users with nothing left.
+    pub fn prune(&mut self, now_bucket: i32, prune_buckets: i32) {
+        let cutoff = now_bucket.saturating_sub(prune_buckets);
+        let mut released: Vec<(u32, IpKey)> = Vec::new();
+        let mut released_sites: Vec<IpKey> = Vec::new();
+        for (uid, user) in self.users.iter_mut().enumerate() {
+            if user.last_bucket >= cutoff {
+                // Fast path: only users with some idle entry need work.
+                if user.addresses.iter().all(|a| a.last_bucket >= cutoff)
+                    && user.sites.iter().all(|n| n.last_bucket >= cutoff)
+                    && user.subnets.iter().all(|n| n.last_bucket >= cutoff)
+                {
+                    continue;
+                }
+            }
+            let mut kept = Vec::with_capacity(user.addresses.len());
+            for a in user.addresses.drain(..) {
+                if a.last_bucket >= cutoff {
+                    kept.push(a);
+                } else {
+                    user.total_concentration -= a.concentration;
+                    released.push((uid as u32, a.ip));
+                }
+            }
+            user.addresses = kept;
+            user.total_concentration = user.total_concentration.max(0.0);
+            user.subnets.retain(|n| n.last_bucket >= cutoff);
+            user.sites.retain(|n| {
+                let keep = n.last_bucket >= cutoff;
+                if !keep {
+                    released_sites.push(n.net);
+                }
+                keep
+            });
+        }
+        self.pairs -= released.len().min(self.pairs);
+        for (uid, ip) in released {
+            self.release_address(uid, ip);
+        }
+        for net in released_sites {
+            self.release_site(net);
+        }
+    }
+
+    /// Scores a sighting of `ip` for user `uid` (None: a user never seen) in `bucket` with the
+    /// adaptive profile, against the history learnt from closed buckets.
+    pub fn assess_adaptive(&self, user_name: &str, uid: Option<u32>, ip: IpKey, bucket: i32, limits: &ModelLimits, allowlisted: bool) -> Assessment {
+        let user = uid.and_then(|id| self.user(id));
+        let history_days = user.map_or(0.0, |u| u.history_days(bucket));
+        let active_days = user.map_or(0, |u| u.active_days);
+        let addr = user.and_then(|u| u.address(ip));
+        let mut ev = Evidence {
+            state: AssessmentState::NewAddress,
+            novelty: Novelty::None,
+            by_field_first_occurrence: addr.is_none(),
+            sightings_days: addr.map_or(0, |a| a.days_seen),
+            sightings_buckets: addr.map_or(0, |a| a.buckets_seen),
+            first_seen: addr.map(|a| format_rfc3339_ms(a.first_bucket as i64 * BUCKET_MS)),
+            last_seen: addr.map(|a| format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS)),
+            user_history_days: (history_days * 100.0).round() / 100.0,
+            user_active_days: active_days,
+            novelty_probability: 1.0,
+            typical_addresses: user.map(typical_addresses).unwrap_or_default(),
+            typical_networks: user.map(typical_networks).unwrap_or_default(),
+            shared_with_users: 0,
+            owner: None,
+            factors: Vec::new(),
+            reason: String::new(),
+        };
+        let others = self.address_users.get(&ip);
+        ev.shared_with_users = others.map_or(0, |o| o.count.saturating_sub(u16::from(addr.is_some())));
+        let typical = describe_typical(&ev);
+
+        if allowlisted {
+            ev.state = AssessmentState::Allowlisted;
+            ev.reason = format!("{user_name} logged on from {ip}, which is in an allowlisted network.");
+            return Assessment { score: 0.0, probability: 1.0, evidence: ev };
+        }
+        let learning = user.is_none() || history_days < limits.learning_days || active_days < limits.min_active_days;
+        if learning {
+            ev.state = AssessmentState::Learning;
+            ev.novelty = novelty_of(user, ip);
+            ev.reason = format!(
+                "{user_name} is still in the learning period ({:.1} of {} days, {} of {} active days); {ip} is not scored yet.",
+                history_days, limits.learning_days, active_days, limits.min_active_days
+            );
+            return Assessment { score: 0.0, probability: 1.0, evidence: ev };
+        }
+        let Some(user) = user else {
+            // Unreachable: `learning` covers a missing user. Kept total for safety.
+            return Assessment { score: 0.0, probability: 1.0, evidence: ev };
+        };
+
+        if let Some(a) = addr {
+            // Known address: how large a share of the user's active days it covers, decayed by
+            // idleness, so rarer and older sightings never score lower.
+            ev.state = AssessmentState::KnownAddress;
+            let idle_days = (bucket - a.last_bucket) as f64 / BUCKETS_PER_DAY as f64;
+            let effective = a.days_seen as f64 * 0.5f64.powf(idle_days / 30.0);
+            let p = ((effective + 0.5) / (active_days as f64 + 1.0)).min(1.0);
+            let score = (0.5 * probability_to_score(p)).min(FAMILIAR_CEILING);
+            ev.novelty_probability = round_sig(p);
+            ev.reason = format!(
+                "{user_name} logged on from {ip}, an address they used on {} of {} active days (last {}); known addresses do not alert.",
+                a.days_seen,
+                active_days,
+                ev.last_seen.as_deref().unwrap_or("-")
+            );
+            return Assessment { score, probability: p, evidence: ev };
+        }
+
+        let novelty = novelty_of(Some(user), ip);
+        ev.novelty = novelty;
+        let v4 = ip.is_v4();
+        let subnet_cidr = format_network(ip.network(NetLevel::Subnet), NetLevel::Subnet);
+        let site = ip.network(NetLevel::Site);
+        let site_cidr = format_network(site, NetLevel::Site);
+        let (mut p, what) = match novelty {
+            Novelty::Site => (user.novelty_probability(NetLevel::Site), format!("a network ({site_cidr}) they have never used")),
+            Novelty::Subnet => (
+                (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR).min(1.0),
+                format!("a new subnet ({subnet_cidr}) inside {site_cidr}, a network they use"),
+            ),
+            // `None` cannot happen without a known address; treat it as the mildest novelty.
+            Novelty::Address | Novelty::None => (
+                (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR * 4.0).min(1.0),
+                format!("a new address inside {subnet_cidr}, a subnet they use"),
+            ),
+        };
+        let mut ceiling = 100.0;
+        if matches!(novelty, Novelty::Address | Novelty::None) {
+            ceiling = FAMILIAR_CEILING;
+            ev.factors.push(format!(
+                "new address inside a /{} the user already uses (DHCP renumbering or a pool): at most {FAMILIAR_CEILING}",
+                NetLevel::Subnet.cidr_suffix(v4)
+            ));
+        }
+        let owner = self.owner_of(ip, user_name, bucket);
+        if ev.shared_with_users >= SHARED_ADDRESS_USERS && owner.is_none() {
+            p = (p * SHARED_ADDRESS_FACTOR).min(1.0);
+            ev.factors.push(format!(
+                "address shared by {} other users (NAT, VPN concentrator or jump host): probability ×{SHARED_ADDRESS_FACTOR}",
+                ev.shared_with_users
+            ));
+        }
+        let site_users = self.site_users.get(&site).copied().unwrap_or(0);
+        if novelty == Novelty::Site && site_users >= ORG_SITE_USERS && owner.is_none() {
+            p = (p * ORG_SITE_FACTOR).min(1.0);
+            ev.factors.push(format!("{site_cidr} is used by {site_users} other users (an organisation network): probability ×{ORG_SITE_FACTOR}"));
+        }
+        let mut score = probability_to_score(p).min(ceiling);
+        if let Some(o) = &owner {
+            score = score.max(OWNED_BY_OTHER_FLOOR);
+            ev.factors.push(format!(
+                "address is the habitual address of {} ({} days, last {}): logon from a colleague's machine, at least {OWNED_BY_OTHER_FLOOR}",
+                o.user, o.days_seen, o.last_seen
+            ));
+        }
+        ev.owner = owner;
+        ev.novelty_probability = round_sig(p);
+        ev.reason = match &ev.owner {
+            Some(o) => format!(
+                "{user_name} logged on from {ip}, the usual address of {} ({} days, last seen {}), never used by {user_name}; {typical}.",
+                o.user, o.days_seen, o.last_seen
+            ),
+            None => format!(
+                "{user_name} logged on from {ip}, {what}; {typical}; such novelty has probability {:.3} for this user over {:.0} days of history.",
+                p, history_days
+            ),
+        };
+        Assessment { score, probability: p, evidence: ev }
+    }
+
+    /// What the model knows about a user, as JSON: learning state, addresses and networks with
+    /// counts and first/last seen, novelty rates.
+    pub fn explain_user(&self, name: &str, limits: &ModelLimits) -> serde_json::Value {
+        let Some(u) = self.user_id(name).and_then(|id| self.user(id)) else {
+            return serde_json::json!({"user.name": name, "known": false});
+        };
+        let bucket_time = |b: i32| format_rfc3339_ms(b as i64 * BUCKET_MS);
+        let mut addresses: Vec<&AddressHistory> = u.addresses.iter().collect();
+        addresses.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(a.ip.cmp(&b.ip)));
+        let history_days = u.history_days(u.last_bucket);
+        let learning = history_days < limits.learning_days || u.active_days < limits.min_active_days;
+        let nets = |list: &[NetworkHistory], level: NetLevel| -> Vec<serde_json::Value> {
+            let mut v: Vec<&NetworkHistory> = list.iter().collect();
+            v.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(a.net.cmp(&b.net)));
+            v.iter()
+                .map(|n| serde_json::json!({"network": format_network(n.net, level), "days_seen": n.days_seen, "last_seen": bucket_time(n.last_bucket)}))
+                .collect()
+        };
+        serde_json::json!({
+            "user.name": u.name,
+            "known": true,
+            "state": if learning { "learning" } else { "established" },
+            "first_seen": bucket_time(u.first_bucket),
+            "last_seen": bucket_time(u.last_bucket),
+            "history_days": (history_days * 100.0).round() / 100.0,
+            "active_days": u.active_days,
+            "active_buckets": u.active_buckets,
+            "addresses": addresses.iter().map(|a| serde_json::json!({
+                "ip": a.ip.to_string(),
+                "days_seen": a.days_seen,
+                "buckets_seen": a.buckets_seen,
+                "first_seen": bucket_time(a.first_bucket),
+                "last_seen": bucket_time(a.last_bucket),
+                "other_users": self.address_users.get(&a.ip).map_or(0, |o| o.count.saturating_sub(1)),
+            })).collect::<Vec<_>>(),
+            "subnets": nets(&u.subnets, NetLevel::Subnet),
+            "sites": nets(&u.sites, NetLevel::Site),
+            "novelty": {
+                "site_probability": round_sig(u.novelty_probability(NetLevel::Site)),
+                "subnet_probability": round_sig(u.novelty_probability(NetLevel::Subnet)),
+            },
+        })
+    }
+
+    /// The colleague for whom `ip` is a habitual address, if any.
+    fn owner_of(&self, ip: IpKey, user_name: &str, bucket: i32) -> Option<AddressOwner> {
+        let entry = self.address_users.get(&ip)?;
+        if entry.count > OWNER_MAX_USERS {
+            return None;
+        }
+        let day = bucket.div_euclid(BUCKETS_PER_DAY);
+        entry
+            .users
+            .iter()
+            .filter(|&&id| id != u32::MAX)
+            .filter_map(|&id| self.user(id))
+            .filter(|u| u.name != user_name && !same_person(&u.name, user_name))
+            .filter_map(|u| {
+                let a = u.address(ip)?;
+                let idle = day - a.last_bucket.div_euclid(BUCKETS_PER_DAY);
+                (a.days_seen >= OWNER_MIN_DAYS && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
+                    user: u.name.clone(),
+                    days_seen: a.days_seen,
+                    last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
+                })
+            })
+            .max_by_key(|o| o.days_seen)
+    }
+}
+
+/// Whether two account names look like one person's accounts (`alice` / `alice.admin`,
+/// `adm-alice`, `alice_a`): an admin account used from its owner's desk is not lateral movement.
+pub fn same_person(a: &str, b: &str) -> bool {
+    fn stem(s: &str) -> String {
+        let s = s.to_ascii_lowercase();
+        let s = s.rsplit(['\\', '/']).next().unwrap_or(&s).split('@').next().unwrap_or("").to_string();
+        let mut t = s.as_str();
+        for p in ["adm-", "adm_", "adm.", "admin-", "admin_", "admin.", "a-", "a_", "sa-", "sa_"] {
+            if let Some(r) = t.strip_prefix(p) {
+                t = r;
+                break;
+            }
+        }
+        for sfx in ["-adm", "_adm", ".adm", "-admin", "_admin", ".admin", "-a", "_a", ".a", "$"] {
+            if let Some(r) = t.strip_suffix(sfx) {
+                t = r;
+                break;
+            }
+        }
+        t.to_string()
+    }
+    let (x, y) = (stem(a), stem(b));
+    !x.is_empty() && x.len() >= 3 && x == y
+}
+
+fn novelty_of(user: Option<&UserHistory>, ip: IpKey) -> Novelty {
+    let Some(u) = user else { return Novelty::Site };
+    if u.address(ip).is_some() {
+        Novelty::None
+    } else if u.network(ip.network(NetLevel::Subnet), NetLevel::Subnet).is_some() {
+        Novelty::Address
+    } else if u.network(ip.network(NetLevel::Site), NetLevel::Site).is_some() {
+        Novelty::Subnet
+    } else {
+        Novelty::Site
+    }
+}
+
+fn typical_addresses(u: &UserHistory) -> Vec<TypicalAddress> {
+    let mut v: Vec<&AddressHistory> = u.addresses.iter().collect();
+    v.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(b.last_bucket.cmp(&a.last_bucket)).then(a.ip.cmp(&b.ip)));
+    v.into_iter()
+        .take(3)
+        .map(|a| TypicalAddress {
+            ip: a.ip.to_string(),
+            days_seen: a.days_seen,
+            first_seen: format_rfc3339_ms(a.first_bucket as i64 * BUCKET_MS),
+            last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
+        })
+        .collect()
+}
+
+fn typical_networks(u: &UserHistory) -> Vec<TypicalNetwork> {
+    let mut v: Vec<&NetworkHistory> = u.sites.iter().collect();
+    v.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(a.net.cmp(&b.net)));
+    v.into_iter()
+        .take(3)
+        .map(|n| TypicalNetwork { network: format_network(n.net, NetLevel::Site), days_seen: n.days_seen })
+        .collect()
+}
+
+fn describe_typical(ev: &Evidence) -> String {
+    if ev.typical_addresses.is_empty() {
+        return "no typical addresses yet".to_string();
+    }
+    let list: Vec<String> = ev.typical_addresses.iter().map(|a| format!("{} ({} days)", a.ip, a.days_seen)).collect();
+    format!("typical: {}", list.join(", "))
+}
+
+fn round_sig(p: f64) -> f64 {
+    if p == 0.0 || !p.is_finite() {
+        return p;
+    }
+    let mag = 10f64.powi(4 - p.abs().log10().ceil() as i32);
+    (p * mag).round() / mag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_scale_endpoints() {
+        assert_eq!(probability_to_score(0.5), 0.0);
+        assert!((probability_to_score(0.011) - 100.0).abs() < 1e-9);
+        assert!(probability_to_score(0.03) > probability_to_score(0.05));
+        assert_eq!(probability_to_score(0.0), 100.0);
+        assert_eq!(probability_to_score(f64::NAN), 100.0);
+    }
+
+    #[test]
+    fn same_person_heuristic() {
+        assert!(same_person("alice", "alice.admin"));
+        assert!(same_person("adm-alice", "alice"));
+        assert!(same_person("CORP\\alice", "alice_adm"));
+        assert!(!same_person("alice", "bob"));
+        assert!(!same_person("al", "al.admin"));
+    }
+}

@@ -1,0 +1,200 @@
+//! Addresses and the network hierarchy the adaptive model reasons over.
+//!
+//! Every address is stored as a 16-byte key: IPv4 as its IPv4-mapped IPv6 form, so one code path
+//! serves both families. The hierarchy is address ⊂ /24 ⊂ /16 for IPv4 and address ⊂ /64 ⊂ /48 for
+//! IPv6 (a /64 is one LAN, a /48 one site).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// A compact, ordered, hashable address key (IPv4 stored IPv4-mapped).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize)]
+pub struct IpKey(pub [u8; 16]);
+
+impl IpKey {
+    /// The key of an address; IPv4-mapped IPv6 (`::ffff:a.b.c.d`) folds to the same key as IPv4.
+    pub fn from_ip(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => IpKey(v4.to_ipv6_mapped().octets()),
+            IpAddr::V6(v6) => IpKey(v6.octets()),
+        }
+    }
+
+    /// The address back, IPv4 when the key is IPv4-mapped.
+    pub fn to_ip(self) -> IpAddr {
+        let v6 = Ipv6Addr::from(self.0);
+        match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        }
+    }
+
+    /// Whether this is an IPv4 address.
+    pub fn is_v4(self) -> bool {
+        Ipv6Addr::from(self.0).to_ipv4_mapped().is_some()
+    }
+
+    /// The enclosing network at `level`, as a key with the host bits zeroed.
+    pub fn network(self, level: NetLevel) -> IpKey {
+        let bits = level.prefix_bits(self.is_v4()) as u32;
+        let v = u128::from_be_bytes(self.0);
+        let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+        IpKey((v & mask).to_be_bytes())
+    }
+}
+
+impl std::fmt::Display for IpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_ip().fmt(f)
+    }
+}
+
+/// A level of the network hierarchy.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum NetLevel {
+    /// IPv4 /24 or IPv6 /64: one LAN segment, one DHCP scope.
+    Subnet,
+    /// IPv4 /16 or IPv6 /48: one site, one ISP block, one VPN pool.
+    Site,
+}
+
+impl NetLevel {
+    /// Prefix length in the 128-bit key space.
+    pub fn prefix_bits(self, v4: bool) -> u8 {
+        match (self, v4) {
+            (NetLevel::Subnet, true) => 96 + 24,
+            (NetLevel::Site, true) => 96 + 16,
+            (NetLevel::Subnet, false) => 64,
+            (NetLevel::Site, false) => 48,
+        }
+    }
+
+    /// The CIDR suffix a person reads (`/24`, `/64`, …) for this level and family.
+    pub fn cidr_suffix(self, v4: bool) -> u8 {
+        let bits = self.prefix_bits(v4);
+        if v4 {
+            bits - 96
+        } else {
+            bits
+        }
+    }
+}
+
+/// Formats a network key as CIDR (`10.20.3.0/24`).
+pub fn format_network(net: IpKey, level: NetLevel) -> String {
+    let v4 = net.is_v4();
+    format!("{}/{}", net.to_ip(), level.cidr_suffix(v4))
+}
+
+/// Parses an address as it appears in logs: plain IPv4/IPv6, `::ffff:`-mapped, bracketed
+/// (`[2001:db8::1]`), with an IPv6 zone id (`fe80::1%eth0`, the zone is dropped). `-`, empty or
+/// unparsable input gives `None` ("no source IP").
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = s.trim();
+    if s.is_empty() || s == "-" {
+        return None;
+    }
+    let s = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
+    let s = match s.find('%') {
+        Some(i) => &s[..i],
+        None => s,
+    };
+    let ip: IpAddr = s.parse().ok()?;
+    Some(match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    })
+}
+
+/// Whether an address says nothing about where a logon came from: unspecified, loopback,
+/// link-local (IPv4 169.254/16, IPv6 fe80::/10). Such logons are local and do not feed the
+/// rare-source-IP job.
+pub fn is_unusable_source(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_unspecified() || v4.is_loopback() || v4.is_link_local() || v4 == Ipv4Addr::BROADCAST,
+        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_loopback() || (v6.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
+/// A CIDR block, for allowlists.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Cidr {
+    /// Network key, host bits zeroed.
+    pub network: IpKey,
+    /// Prefix length in the 128-bit key space.
+    pub bits: u8,
+}
+
+impl Cidr {
+    /// Parses `10.0.0.0/8`, `2001:db8::/32` or a bare address (a /32 or /128).
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (addr, len) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l.trim().parse::<u8>().ok()?)),
+            None => (s, None),
+        };
+        let ip = parse_ip(addr)?;
+        let v4 = ip.is_ipv4();
+        let bits = match (len, v4) {
+            (None, true) => 128,
+            (None, false) => 128,
+            (Some(l), true) if l <= 32 => 96 + l,
+            (Some(l), false) if l <= 128 => l,
+            _ => return None,
+        };
+        let key = u128::from_be_bytes(IpKey::from_ip(ip).0);
+        let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits as u32) };
+        Some(Cidr { network: IpKey((key & mask).to_be_bytes()), bits })
+    }
+
+    /// Whether the block contains the address.
+    pub fn contains(&self, ip: IpKey) -> bool {
+        let mask = if self.bits == 0 { 0 } else { u128::MAX << (128 - self.bits as u32) };
+        u128::from_be_bytes(ip.0) & mask == u128::from_be_bytes(self.network.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_v6_folds_to_v4() {
+        let a = parse_ip("::ffff:10.1.2.3").unwrap();
+        assert_eq!(a, "10.1.2.3".parse::<IpAddr>().unwrap());
+        assert_eq!(IpKey::from_ip(a).to_ip(), a);
+        assert_eq!(parse_ip("fe80::1%eth0"), "fe80::1".parse().ok());
+        assert_eq!(parse_ip("[2001:db8::1]"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_ip("-"), None);
+        assert_eq!(parse_ip("host.example"), None);
+    }
+
+    #[test]
+    fn networks_by_family() {
+        let k = IpKey::from_ip("10.20.3.41".parse().unwrap());
+        assert_eq!(format_network(k.network(NetLevel::Subnet), NetLevel::Subnet), "10.20.3.0/24");
+        assert_eq!(format_network(k.network(NetLevel::Site), NetLevel::Site), "10.20.0.0/16");
+        let k6 = IpKey::from_ip("2001:db8:1:2:3::9".parse().unwrap());
+        assert_eq!(format_network(k6.network(NetLevel::Subnet), NetLevel::Subnet), "2001:db8:1:2::/64");
+        assert_eq!(format_network(k6.network(NetLevel::Site), NetLevel::Site), "2001:db8:1::/48");
+    }
+
+    #[test]
+    fn unusable_sources() {
+        for s in ["127.0.0.1", "::1", "0.0.0.0", "169.254.1.1", "fe80::8ff:be62:afa2:6258"] {
+            assert!(is_unusable_source(parse_ip(s).unwrap()), "{s}");
+        }
+        assert!(!is_unusable_source(parse_ip("10.0.0.1").unwrap()));
+    }
+
+    #[test]
+    fn cidr_contains() {
+        let c = Cidr::parse("10.99.0.0/16").unwrap();
+        assert!(c.contains(IpKey::from_ip("10.99.4.5".parse().unwrap())));
+        assert!(!c.contains(IpKey::from_ip("10.98.4.5".parse().unwrap())));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        let c6 = Cidr::parse("2001:db8::/32").unwrap();
+        assert!(c6.contains(IpKey::from_ip("2001:db8:ffff::1".parse().unwrap())));
+    }
+}

@@ -1,0 +1,194 @@
+//! Timestamps: parsing RFC 3339 / epoch values to milliseconds, formatting back, bucket maths.
+//!
+//! Written by hand (no chrono) to keep the core small and identical on every target.
+
+/// Milliseconds in one day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Inverse of [`days_from_civil`]: (year, month, day).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Epoch milliseconds of a calendar date and time (UTC). Exposed for the syslog parser and tests.
+pub fn epoch_ms(year: i64, month: u32, day: u32, h: u32, mi: u32, s: u32, ms: u32) -> i64 {
+    days_from_civil(year, month, day) * DAY_MS
+        + (h as i64) * 3_600_000
+        + (mi as i64) * 60_000
+        + (s as i64) * 1000
+        + ms as i64
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    b.iter()
+        .try_fold(0u32, |acc, &c| acc.checked_mul(10)?.checked_add((c - b'0') as u32))
+}
+
+/// Parses an RFC 3339 / ISO-8601 timestamp (`2026-10-01T08:03:12.5Z`, `…+02:00`, a space instead
+/// of `T`, or a date alone) to epoch milliseconds. Fractions beyond milliseconds are truncated;
+/// a missing zone means UTC.
+pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = digits(&b[0..4])? as i64;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    if b.len() == 10 {
+        return Some(epoch_ms(year, month, day, 0, 0, 0, 0));
+    }
+    if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let h = digits(&b[11..13])?;
+    let mi = digits(&b[14..16])?;
+    let sec = digits(&b[17..19])?;
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut ms = 0u32;
+    if i < b.len() && (b[i] == b'.' || b[i] == b',') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 3 {
+                ms = ms * 10 + (b[i] - b'0') as u32;
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 {
+            return None;
+        }
+        for _ in n..3 {
+            ms *= 10;
+        }
+    }
+    let mut offset_min: i64 = 0;
+    if i < b.len() {
+        match b[i] {
+            b'Z' | b'z' if i + 1 == b.len() => {}
+            b'+' | b'-' => {
+                let sign = if b[i] == b'-' { -1 } else { 1 };
+                let rest = &b[i + 1..];
+                let (oh, om) = match rest.len() {
+                    5 if rest[2] == b':' => (digits(&rest[0..2])?, digits(&rest[3..5])?),
+                    4 => (digits(&rest[0..2])?, digits(&rest[2..4])?),
+                    2 => (digits(rest)?, 0),
+                    _ => return None,
+                };
+                if oh > 23 || om > 59 {
+                    return None;
+                }
+                offset_min = sign * (oh as i64 * 60 + om as i64);
+            }
+            _ => return None,
+        }
+    }
+    Some(epoch_ms(year, month, day, h, mi, sec.min(59), ms) - offset_min * 60_000)
+}
+
+/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn format_rfc3339_ms(ms: i64) -> String {
+    let days = ms.div_euclid(DAY_MS);
+    let rem = ms.rem_euclid(DAY_MS);
+    let (y, m, d) = civil_from_days(days);
+    let h = rem / 3_600_000;
+    let mi = (rem / 60_000) % 60;
+    let s = (rem / 1000) % 60;
+    let milli = rem % 1000;
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+}
+
+/// The start of the epoch-aligned bucket containing `ms`.
+pub fn bucket_start(ms: i64, span_ms: i64) -> i64 {
+    ms.div_euclid(span_ms) * span_ms
+}
+
+/// The day number (days since epoch, UTC) of `ms`.
+pub fn day_number(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+/// Parses a duration such as `15m`, `24h`, `30d`, `900s`, `500ms` to milliseconds.
+pub fn parse_duration_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().ok()?;
+    let mult = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => DAY_MS,
+        "w" => 7 * DAY_MS,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_shapes() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339_ms("2026-10-01T08:03:12.000Z"), Some(1_790_841_792_000));
+        assert_eq!(parse_rfc3339_ms("2022-04-04T18:53:08.6510289Z"), Some(1_649_098_388_651));
+        assert_eq!(
+            parse_rfc3339_ms("2026-10-01T10:03:12+02:00"),
+            parse_rfc3339_ms("2026-10-01T08:03:12Z")
+        );
+        assert_eq!(parse_rfc3339_ms("2026-10-01 08:03:12"), parse_rfc3339_ms("2026-10-01T08:03:12Z"));
+        assert_eq!(parse_rfc3339_ms("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ms("garbage"), None);
+        assert_eq!(parse_rfc3339_ms("2026-10-01T08:03:12.Z"), None);
+    }
+
+    #[test]
+    fn format_round_trips() {
+        for ms in [0i64, 1_790_323_392_123, -86_400_001, 4_102_444_800_000] {
+            assert_eq!(parse_rfc3339_ms(&format_rfc3339_ms(ms)), Some(ms));
+        }
+    }
+
+    #[test]
+    fn buckets_are_epoch_aligned() {
+        assert_eq!(bucket_start(899_999, 900_000), 0);
+        assert_eq!(bucket_start(900_000, 900_000), 900_000);
+        assert_eq!(bucket_start(-1, 900_000), -900_000);
+        assert_eq!(parse_duration_ms("15m"), Some(900_000));
+        assert_eq!(parse_duration_ms("30d"), Some(30 * DAY_MS));
+        assert_eq!(parse_duration_ms("15x"), None);
+    }
+}
