@@ -245,6 +245,16 @@ impl Detector {
         out
     }
 
+    /// Counts an input the host could not even hand over as an event (e.g. a JS value that is not
+    /// an object); returns its line number.
+    pub fn count_rejection(&mut self, reason: RejectReason) -> u64 {
+        self.state.stats.events += 1;
+        self.state.lines += 1;
+        let line = self.state.lines;
+        self.reject(Rejection { line, reason });
+        line
+    }
+
     fn reject(&mut self, r: Rejection) {
         self.state.stats.rejected += 1;
         *self.state.stats.rejected_by_reason.entry(r.reason.code().to_string()).or_insert(0) += 1;

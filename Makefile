@@ -1,0 +1,65 @@
+# auth-anomaly — `make demo` runs the main job on bundled data, `make test` runs every test.
+# Both install what they need first (scripts/setup.sh: Rust targets, wasm-pack, wasm-bindgen-cli,
+# npm packages, and Debian's Chromium for browser tests).
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+WASM_PACK := wasm-pack
+NODE_PKG := pkg/node/auth_anomaly_bg.wasm
+WEB_PKG := www/pkg/auth_anomaly_bg.wasm
+CORE_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock pkg.json $(wildcard types/*.d.ts)
+
+.PHONY: all setup setup-browser build build-node build-web demo test test-rust test-wasm test-node lint bench clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+setup-browser:
+	@scripts/setup.sh --browser
+
+build: setup build-node build-web
+	cargo build --release --workspace
+
+build-node: $(NODE_PKG)
+build-web: $(WEB_PKG)
+
+$(NODE_PKG): $(CORE_SRC)
+	$(WASM_PACK) build --release --target nodejs --out-dir pkg/node --out-name auth_anomaly --no-pack -- --features js
+	cp types/auth_anomaly.d.ts pkg/node/auth_anomaly.d.ts
+
+$(WEB_PKG): $(CORE_SRC)
+	$(WASM_PACK) build --release --target web --out-dir www/pkg --out-name auth_anomaly --no-pack -- --features js
+	cat types/auth_anomaly.d.ts types/web-init.d.ts > www/pkg/auth_anomaly.d.ts
+
+demo: setup build-node
+	node hosts/node/cli.mjs detect --summary demo/org-demo.ndjson
+
+test: setup-browser build-node build-web test-rust test-wasm test-node lint
+	@echo "make test: all suites passed"
+
+test-rust:
+	cargo test --workspace
+
+test-wasm:
+	$(WASM_PACK) test --node -- --features js --test wasm_api
+	$(WASM_PACK) test --headless --chrome -- --features browser-tests --test wasm_api
+
+test-node: build-node
+	node --test hosts/node/test/
+
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --all-targets --features js --target wasm32-unknown-unknown -- -D warnings
+
+bench: setup build-node
+	cargo bench --bench throughput
+	node benches/node_bench.mjs
+
+clean:
+	cargo clean
+	rm -rf pkg www/pkg
