@@ -112,25 +112,42 @@ fn default_jobs() -> Vec<String> {
 }
 
 fn err(field: &str, message: impl Into<String>) -> Error {
-    Error::Config { field: field.to_string(), message: message.into() }
+    Error::Config {
+        field: field.to_string(),
+        message: message.into(),
+    }
 }
 
 fn duration(field: &str, v: &Value) -> Result<i64> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .filter(|ms| *ms >= 0)
-            .ok_or_else(|| err(field, "expected a non-negative number of milliseconds or a duration such as \"24h\"")),
-        Value::String(s) => parse_duration_ms(s)
-            .ok_or_else(|| err(field, format!("`{s}` is not a duration; use e.g. \"900s\", \"15m\", \"24h\", \"30d\""))),
-        _ => Err(err(field, "expected a duration string such as \"24h\" or milliseconds")),
+        Value::Number(n) => n.as_i64().filter(|ms| *ms >= 0).ok_or_else(|| {
+            err(
+                field,
+                "expected a non-negative number of milliseconds or a duration such as \"24h\"",
+            )
+        }),
+        Value::String(s) => parse_duration_ms(s).ok_or_else(|| {
+            err(
+                field,
+                format!("`{s}` is not a duration; use e.g. \"900s\", \"15m\", \"24h\", \"30d\""),
+            )
+        }),
+        _ => Err(err(
+            field,
+            "expected a duration string such as \"24h\" or milliseconds",
+        )),
     }
 }
 
 fn number(field: &str, v: &Value, lo: f64, hi: f64) -> Result<f64> {
-    let x = v.as_f64().ok_or_else(|| err(field, format!("expected a number between {lo} and {hi}")))?;
+    let x = v
+        .as_f64()
+        .ok_or_else(|| err(field, format!("expected a number between {lo} and {hi}")))?;
     if !(lo..=hi).contains(&x) {
-        return Err(err(field, format!("{x} is out of range; expected {lo}–{hi}")));
+        return Err(err(
+            field,
+            format!("{x} is out of range; expected {lo}–{hi}"),
+        ));
     }
     Ok(x)
 }
@@ -149,7 +166,8 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let v: Value = serde_json::from_str(text).map_err(|e| err("(root)", format!("not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| err("(root)", format!("not valid JSON: {e}")))?;
         Config::from_value(&v)
     }
 
@@ -246,7 +264,10 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c = Config::from_json(r#"{"profile":"elastic","suppression_window":"1h","allowlist":["10.0.0.0/8"]}"#).unwrap();
+        let c = Config::from_json(
+            r#"{"profile":"elastic","suppression_window":"1h","allowlist":["10.0.0.0/8"]}"#,
+        )
+        .unwrap();
         assert_eq!(c.profile, Profile::Elastic);
         assert_eq!(c.suppression_window_ms, 3_600_000);
         assert_eq!(c.allowlist.len(), 1);

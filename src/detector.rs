@@ -10,9 +10,14 @@ use crate::event::{AuthEvent, Outcome};
 use crate::ingest::{parse_line, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::elastic_rare::ElasticRareState;
-use crate::model::rare_ip::{Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKET_MS, RECORD_MIN_SCORE};
+use crate::model::rare_ip::{
+    Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKET_MS, RECORD_MIN_SCORE,
+};
 use crate::net::{is_unusable_source, IpKey};
-use crate::output::{alert_document, severity_label, AnomalyRecord, Influencer, JobVerdict, RejectionDoc, ScoreExplanation, Verdict};
+use crate::output::{
+    alert_document, severity_label, AnomalyRecord, Influencer, JobVerdict, RejectionDoc,
+    ScoreExplanation, Verdict,
+};
 use crate::snapshot;
 use crate::stats::Stats;
 use crate::time::{bucket_start, format_rfc3339_ms};
@@ -50,7 +55,9 @@ impl FilterReason {
             FilterReason::OutcomeMismatch => "event.outcome is not success",
             FilterReason::ExcludedProcess => "process.name is an Elastic Agent or Beats process",
             FilterReason::NoSourceIp => "no source.ip",
-            FilterReason::UnusableSourceIp => "source.ip is loopback, link-local or unspecified (a local logon)",
+            FilterReason::UnusableSourceIp => {
+                "source.ip is loopback, link-local or unspecified (a local logon)"
+            }
         }
     }
 }
@@ -151,19 +158,43 @@ impl Detector {
         let manifest = Manifest::embedded();
         let rule = manifest.rule_for_job(RARE_SOURCE_IP_JOB).cloned();
         if rule.is_none() && state.config.job_enabled(RARE_SOURCE_IP_JOB) {
-            return Err(Error::Manifest(format!("no rule for job {RARE_SOURCE_IP_JOB}")));
+            return Err(Error::Manifest(format!(
+                "no rule for job {RARE_SOURCE_IP_JOB}"
+            )));
         }
-        let threshold = state.config.anomaly_threshold.or(rule.as_ref().map(|r| r.anomaly_threshold)).unwrap_or(75.0);
+        let threshold = state
+            .config
+            .anomaly_threshold
+            .or(rule.as_ref().map(|r| r.anomaly_threshold))
+            .unwrap_or(75.0);
         state.model.rebuild_index();
         let limits = ModelLimits {
             learning_days: state.config.learning_days,
             min_active_days: state.config.min_active_days,
             max_addresses_per_user: state.config.max_addresses_per_user,
-            prune_buckets: (state.config.model_prune_window_ms / BUCKET_MS).clamp(1, i32::MAX as i64) as i32,
+            prune_buckets: (state.config.model_prune_window_ms / BUCKET_MS)
+                .clamp(1, i32::MAX as i64) as i32,
         };
-        let sighting_index = state.sightings.iter().enumerate().map(|(i, s)| ((s.user, s.ip), i)).collect();
-        let suppression_index = state.suppression.iter().map(|&(u, ip, t)| ((u, ip), t)).collect();
-        Ok(Detector { state, rule, threshold, limits, sighting_index, suppression_index, outbox: Results::default() })
+        let sighting_index = state
+            .sightings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((s.user, s.ip), i))
+            .collect();
+        let suppression_index = state
+            .suppression
+            .iter()
+            .map(|&(u, ip, t)| ((u, ip), t))
+            .collect();
+        Ok(Detector {
+            state,
+            rule,
+            threshold,
+            limits,
+            sighting_index,
+            suppression_index,
+            outbox: Results::default(),
+        })
     }
 
     /// The configuration in force.
@@ -234,7 +265,11 @@ impl Detector {
                     if kind == OutputKind::Verdicts {
                         write_json_line(
                             &mut out,
-                            &RejectionDoc { line: n, rejected: reason.code().into(), message: reason.describe().into() },
+                            &RejectionDoc {
+                                line: n,
+                                rejected: reason.code().into(),
+                                message: reason.describe().into(),
+                            },
                         );
                     }
                 }
@@ -257,7 +292,12 @@ impl Detector {
 
     fn reject(&mut self, r: Rejection) {
         self.state.stats.rejected += 1;
-        *self.state.stats.rejected_by_reason.entry(r.reason.code().to_string()).or_insert(0) += 1;
+        *self
+            .state
+            .stats
+            .rejected_by_reason
+            .entry(r.reason.code().to_string())
+            .or_insert(0) += 1;
         if self.state.stats.first_rejections.len() < 10 {
             self.state.stats.first_rejections.push(r);
         }
@@ -305,15 +345,23 @@ impl Detector {
         if let Some(open) = self.state.open_bucket {
             if b < open {
                 if open - b > self.state.config.max_lateness_ms {
-                    self.reject(Rejection { line, reason: RejectReason::TooLate });
+                    self.reject(Rejection {
+                        line,
+                        reason: RejectReason::TooLate,
+                    });
                     verdict.jobs.push(rejected_job(RejectReason::TooLate));
                     return verdict;
                 }
                 self.state.stats.late += 1;
                 bucket = open;
             } else if b - open > self.state.config.max_clock_step_ms {
-                self.reject(Rejection { line, reason: RejectReason::TooFarInFuture });
-                verdict.jobs.push(rejected_job(RejectReason::TooFarInFuture));
+                self.reject(Rejection {
+                    line,
+                    reason: RejectReason::TooFarInFuture,
+                });
+                verdict
+                    .jobs
+                    .push(rejected_job(RejectReason::TooFarInFuture));
                 return verdict;
             }
         }
@@ -357,7 +405,8 @@ impl Detector {
                 }
             }
             None => {
-                self.sighting_index.insert((uid, ip), self.state.sightings.len());
+                self.sighting_index
+                    .insert((uid, ip), self.state.sightings.len());
                 self.state.sightings.push(Sighting {
                     user: uid,
                     ip,
@@ -381,12 +430,30 @@ impl Detector {
         verdict
     }
 
-    fn assess(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32, interim: bool) -> Assessment {
+    fn assess(
+        &self,
+        user_name: &str,
+        uid: u32,
+        ip: IpKey,
+        bucket_index: i32,
+        interim: bool,
+    ) -> Assessment {
         let allowlisted = self.state.config.allowlist.iter().any(|c| c.contains(ip));
-        let adaptive = self.state.model.assess_adaptive(user_name, Some(uid), ip, bucket_index, &self.limits, allowlisted);
+        let adaptive = self.state.model.assess_adaptive(
+            user_name,
+            Some(uid),
+            ip,
+            bucket_index,
+            &self.limits,
+            allowlisted,
+        );
         match self.state.config.profile {
             Profile::Adaptive => adaptive,
-            Profile::Elastic => self.state.elastic.assess(&self.state.model, uid, ip, adaptive, interim),
+            Profile::Elastic => {
+                self.state
+                    .elastic
+                    .assess(&self.state.model, uid, ip, adaptive, interim)
+            }
         }
     }
 
@@ -415,7 +482,9 @@ impl Detector {
         if let Some(open) = self.state.open_bucket {
             if bucket > open {
                 self.close_open();
-                self.state.elastic.advance_buckets(((bucket - open) / BUCKET_MS - 1).clamp(0, u32::MAX as i64) as u32);
+                self.state.elastic.advance_buckets(
+                    ((bucket - open) / BUCKET_MS - 1).clamp(0, u32::MAX as i64) as u32,
+                );
             }
         }
     }
@@ -423,13 +492,25 @@ impl Detector {
     /// Scores the open bucket's sightings against the model, writes records and alerts, then
     /// learns from the bucket.
     fn close_open(&mut self) {
-        let Some(open) = self.state.open_bucket else { return };
+        let Some(open) = self.state.open_bucket else {
+            return;
+        };
         let bucket_index = (open / BUCKET_MS) as i32;
         let mut sightings = std::mem::take(&mut self.state.sightings);
         self.sighting_index.clear();
         sightings.sort_by(|a, b| {
-            let ua = self.state.model.user(a.user).map(|u| u.name.as_str()).unwrap_or("");
-            let ub = self.state.model.user(b.user).map(|u| u.name.as_str()).unwrap_or("");
+            let ua = self
+                .state
+                .model
+                .user(a.user)
+                .map(|u| u.name.as_str())
+                .unwrap_or("");
+            let ub = self
+                .state
+                .model
+                .user(b.user)
+                .map(|u| u.name.as_str())
+                .unwrap_or("");
             ua.cmp(ub).then(a.ip.cmp(&b.ip))
         });
         self.state.stats.buckets_closed += 1;
@@ -438,7 +519,11 @@ impl Detector {
         if !elastic {
             self.score_bucket(open, bucket_index, &sightings);
         }
-        let decay = if elastic { self.state.elastic.decay_factor() } else { 1.0 };
+        let decay = if elastic {
+            self.state.elastic.decay_factor()
+        } else {
+            1.0
+        };
         let mut i = 0;
         while i < sightings.len() {
             let uid = sightings[i].user;
@@ -447,7 +532,9 @@ impl Detector {
                 ips.push(sightings[i].ip);
                 i += 1;
             }
-            self.state.model.learn_bucket(uid, bucket_index, &ips, &self.limits, decay);
+            self.state
+                .model
+                .learn_bucket(uid, bucket_index, &ips, &self.limits, decay);
         }
         if elastic {
             self.state.elastic.advance_buckets(1);
@@ -458,7 +545,9 @@ impl Detector {
         let day = open.div_euclid(crate::time::DAY_MS);
         if day != self.state.last_prune_day {
             self.state.last_prune_day = day;
-            self.state.model.prune(bucket_index, self.limits.prune_buckets);
+            self.state
+                .model
+                .prune(bucket_index, self.limits.prune_buckets);
             let window = self.state.config.suppression_window_ms;
             self.suppression_index.retain(|_, t| open - *t < window);
         }
@@ -467,16 +556,21 @@ impl Detector {
     fn score_bucket(&mut self, open: i64, bucket_index: i32, sightings: &[Sighting]) {
         let mut results = Results::default();
         for s in sightings {
-            let Some(user) = self.state.model.user(s.user) else { continue };
+            let Some(user) = self.state.model.user(s.user) else {
+                continue;
+            };
             let name = user.name.clone();
             let a = self.assess(&name, s.user, s.ip, bucket_index, false);
             let record_worthy = match self.state.config.profile {
                 Profile::Adaptive => {
                     a.evidence.state != AssessmentState::Learning
                         && a.evidence.state != AssessmentState::Allowlisted
-                        && (a.evidence.by_field_first_occurrence || a.score >= RECORD_MIN_SCORE.min(self.threshold))
+                        && (a.evidence.by_field_first_occurrence
+                            || a.score >= RECORD_MIN_SCORE.min(self.threshold))
                 }
-                Profile::Elastic => a.probability < crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY,
+                Profile::Elastic => {
+                    a.probability < crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY
+                }
             };
             if !record_worthy {
                 continue;
@@ -486,13 +580,19 @@ impl Detector {
             if record.record_score >= self.threshold {
                 let key = (s.user, s.ip);
                 let window = self.state.config.suppression_window_ms;
-                let suppressed = window > 0 && self.suppression_index.get(&key).is_some_and(|&t| open - t < window);
+                let suppressed = window > 0
+                    && self
+                        .suppression_index
+                        .get(&key)
+                        .is_some_and(|&t| open - t < window);
                 if suppressed {
                     self.state.stats.suppressed += 1;
                 } else if let Some(rule) = &self.rule {
                     self.suppression_index.insert(key, open);
                     self.state.stats.alerts += 1;
-                    results.alerts.push(alert_document(&record, rule, self.threshold));
+                    results
+                        .alerts
+                        .push(alert_document(&record, rule, self.threshold));
                 }
             }
             results.records.push(record);
@@ -504,11 +604,20 @@ impl Detector {
         let ip = s.ip.to_string();
         let score = round2(a.score);
         let mut influencers = vec![
-            Influencer { influencer_field_name: "source.ip".into(), influencer_field_values: vec![ip.clone()] },
-            Influencer { influencer_field_name: "user.name".into(), influencer_field_values: vec![user.to_string()] },
+            Influencer {
+                influencer_field_name: "source.ip".into(),
+                influencer_field_values: vec![ip.clone()],
+            },
+            Influencer {
+                influencer_field_name: "user.name".into(),
+                influencer_field_values: vec![user.to_string()],
+            },
         ];
         if !s.hosts.is_empty() {
-            influencers.push(Influencer { influencer_field_name: "host.name".into(), influencer_field_values: s.hosts.clone() });
+            influencers.push(Influencer {
+                influencer_field_name: "host.name".into(),
+                influencer_field_values: s.hosts.clone(),
+            });
         }
         let profile = match self.state.config.profile {
             Profile::Adaptive => "adaptive",
@@ -536,7 +645,11 @@ impl Detector {
             influencers,
             anomaly_score_explanation: ScoreExplanation {
                 by_field_first_occurrence: a.evidence.by_field_first_occurrence,
-                by_field_relative_rarity: self.state.elastic.relative_rarity(&self.state.model, s.user, s.ip),
+                by_field_relative_rarity: self.state.elastic.relative_rarity(
+                    &self.state.model,
+                    s.user,
+                    s.ip,
+                ),
                 profile: profile.into(),
                 evidence: a.evidence.clone(),
             },
@@ -557,7 +670,11 @@ impl Detector {
     /// Serialises the whole state (versioned, checksummed; see [`crate::snapshot`]).
     pub fn snapshot(&self) -> Result<Vec<u8>> {
         let mut state = self.state.clone();
-        let mut supp: Vec<(u32, IpKey, i64)> = self.suppression_index.iter().map(|(&(u, ip), &t)| (u, ip, t)).collect();
+        let mut supp: Vec<(u32, IpKey, i64)> = self
+            .suppression_index
+            .iter()
+            .map(|(&(u, ip), &t)| (u, ip, t))
+            .collect();
         supp.sort();
         state.suppression = supp;
         snapshot::encode(&state)

@@ -14,7 +14,9 @@ use crate::{Config, Error};
 fn js_error(e: Error) -> JsError {
     let hint = match &e {
         Error::Config { .. } => " (see the README's configuration table)",
-        Error::CorruptSnapshot(_) | Error::SnapshotVersion { .. } => " (the running detector is unchanged)",
+        Error::CorruptSnapshot(_) | Error::SnapshotVersion { .. } => {
+            " (the running detector is unchanged)"
+        }
         _ => "",
     };
     JsError::new(&format!("auth-anomaly: {e}{hint}"))
@@ -23,7 +25,11 @@ fn js_error(e: Error) -> JsError {
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&format!("auth-anomaly: could not convert the result to JS: {e}")))
+        .map_err(|e| {
+            JsError::new(&format!(
+                "auth-anomaly: could not convert the result to JS: {e}"
+            ))
+        })
 }
 
 /// The detector, as JS sees it.
@@ -43,11 +49,16 @@ impl Detector {
         } else if let Some(text) = config.as_string() {
             Config::from_json(&text).map_err(js_error)?
         } else {
-            let value: serde_json::Value = serde_wasm_bindgen::from_value(config)
-                .map_err(|e| JsError::new(&format!("auth-anomaly: config must be a plain object or JSON string: {e}")))?;
+            let value: serde_json::Value = serde_wasm_bindgen::from_value(config).map_err(|e| {
+                JsError::new(&format!(
+                    "auth-anomaly: config must be a plain object or JSON string: {e}"
+                ))
+            })?;
             Config::from_value(&value).map_err(js_error)?
         };
-        Ok(Detector { inner: crate::Detector::new(config).map_err(js_error)? })
+        Ok(Detector {
+            inner: crate::Detector::new(config).map_err(js_error)?,
+        })
     }
 
     /// `push(event)`: one ECS event object (or an array of them) → its verdict (or an array).
@@ -72,7 +83,11 @@ impl Detector {
             Ok(ev) => to_js(&self.inner.push(&ev)),
             Err(reason) => {
                 let line = self.inner.count_rejection(reason);
-                to_js(&RejectionDoc { line, rejected: reason.code().into(), message: reason.describe().into() })
+                to_js(&RejectionDoc {
+                    line,
+                    rejected: reason.code().into(),
+                    message: reason.describe().into(),
+                })
             }
         }
     }
@@ -87,7 +102,9 @@ impl Detector {
             let bytes = Uint8Array::from(input).to_vec();
             self.inner.push_ndjson(&bytes)
         } else {
-            return Err(JsError::new("auth-anomaly: pushNdjson expects a Uint8Array or a string of NDJSON lines"));
+            return Err(JsError::new(
+                "auth-anomaly: pushNdjson expects a Uint8Array or a string of NDJSON lines",
+            ));
         };
         Ok(Uint8Array::from(out.as_slice()))
     }
@@ -95,7 +112,9 @@ impl Detector {
     /// `advance(nowMs)`: closes buckets that ended by `nowMs`; returns their NDJSON output.
     pub fn advance(&mut self, now_ms: f64) -> Result<Uint8Array, JsError> {
         if !now_ms.is_finite() {
-            return Err(JsError::new("auth-anomaly: advance(nowMs) needs a finite epoch-milliseconds number"));
+            return Err(JsError::new(
+                "auth-anomaly: advance(nowMs) needs a finite epoch-milliseconds number",
+            ));
         }
         let results = self.inner.advance(now_ms as i64);
         Ok(self.ndjson(&results))
@@ -125,7 +144,9 @@ impl Detector {
 
     /// `Detector.restore(bytes)`: a detector continuing exactly where the snapshot was taken.
     pub fn restore(bytes: &[u8]) -> Result<Detector, JsError> {
-        Ok(Detector { inner: crate::Detector::restore(bytes).map_err(js_error)? })
+        Ok(Detector {
+            inner: crate::Detector::restore(bytes).map_err(js_error)?,
+        })
     }
 
     /// `stats()`: counters (`events`, `accepted`, `filtered`, `rejected`, `users`, `pairs`,
@@ -151,4 +172,3 @@ impl Detector {
 pub fn manifest() -> Result<JsValue, JsError> {
     to_js(crate::Manifest::embedded())
 }
-

@@ -140,7 +140,10 @@ pub fn alert_document(record: &AnomalyRecord, rule: &RuleSpec, threshold: f64) -
         ("kibana.alert.rule.description", json!(rule.description)),
         ("kibana.alert.rule.threat", rule.threat.clone()),
         ("kibana.alert.rule.tags", json!(rule.tags)),
-        ("kibana.alert.rule.false_positives", json!(rule.false_positives)),
+        (
+            "kibana.alert.rule.false_positives",
+            json!(rule.false_positives),
+        ),
         ("kibana.alert.rule.references", json!(rule.references)),
         ("kibana.alert.rule.risk_score", json!(rule.risk_score)),
         ("kibana.alert.rule.severity", json!(rule.severity)),

@@ -37,28 +37,40 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 /// Decodes a snapshot, checking magic, version, length and checksum.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     if bytes.len() < HEADER {
-        return Err(Error::CorruptSnapshot(format!("{} bytes is shorter than the {HEADER}-byte header", bytes.len())));
+        return Err(Error::CorruptSnapshot(format!(
+            "{} bytes is shorter than the {HEADER}-byte header",
+            bytes.len()
+        )));
     }
     if &bytes[0..8] != MAGIC {
-        return Err(Error::CorruptSnapshot("not an auth-anomaly snapshot (bad magic bytes)".into()));
+        return Err(Error::CorruptSnapshot(
+            "not an auth-anomaly snapshot (bad magic bytes)".into(),
+        ));
     }
     let version = u16::from_le_bytes([bytes[8], bytes[9]]);
     if version != FORMAT_VERSION {
-        return Err(Error::SnapshotVersion { found: version, supported: FORMAT_VERSION });
+        return Err(Error::SnapshotVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     let mut len = [0u8; 8];
     len.copy_from_slice(&bytes[10..18]);
     let len = u64::from_le_bytes(len);
     let payload = &bytes[HEADER..];
     if payload.len() as u64 != len {
-        return Err(Error::CorruptSnapshot(format!("payload is {} bytes, header says {len} (truncated?)", payload.len())));
+        return Err(Error::CorruptSnapshot(format!(
+            "payload is {} bytes, header says {len} (truncated?)",
+            payload.len()
+        )));
     }
     let mut crc = [0u8; 4];
     crc.copy_from_slice(&bytes[18..22]);
     if crc32fast::hash(payload) != u32::from_le_bytes(crc) {
         return Err(Error::CorruptSnapshot("checksum mismatch".into()));
     }
-    postcard::from_bytes(payload).map_err(|e| Error::CorruptSnapshot(format!("undecodable payload: {e}")))
+    postcard::from_bytes(payload)
+        .map_err(|e| Error::CorruptSnapshot(format!("undecodable payload: {e}")))
 }
 
 #[cfg(test)]
@@ -70,17 +82,35 @@ mod tests {
         let value = vec![1u32, 2, 3];
         let bytes = encode(&value).unwrap();
         assert_eq!(decode::<Vec<u32>>(&bytes).unwrap(), value);
-        assert!(matches!(decode::<Vec<u32>>(&bytes[..5]), Err(Error::CorruptSnapshot(_))));
-        assert!(matches!(decode::<Vec<u32>>(&bytes[..bytes.len() - 1]), Err(Error::CorruptSnapshot(_))));
+        assert!(matches!(
+            decode::<Vec<u32>>(&bytes[..5]),
+            Err(Error::CorruptSnapshot(_))
+        ));
+        assert!(matches!(
+            decode::<Vec<u32>>(&bytes[..bytes.len() - 1]),
+            Err(Error::CorruptSnapshot(_))
+        ));
         let mut flipped = bytes.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        assert!(matches!(decode::<Vec<u32>>(&flipped), Err(Error::CorruptSnapshot(_))));
+        assert!(matches!(
+            decode::<Vec<u32>>(&flipped),
+            Err(Error::CorruptSnapshot(_))
+        ));
         let mut newer = bytes.clone();
         newer[8] = 9;
-        assert_eq!(decode::<Vec<u32>>(&newer), Err(Error::SnapshotVersion { found: 9, supported: FORMAT_VERSION }));
+        assert_eq!(
+            decode::<Vec<u32>>(&newer),
+            Err(Error::SnapshotVersion {
+                found: 9,
+                supported: FORMAT_VERSION
+            })
+        );
         let mut foreign = bytes;
         foreign[0] = b'X';
-        assert!(matches!(decode::<Vec<u32>>(&foreign), Err(Error::CorruptSnapshot(_))));
+        assert!(matches!(
+            decode::<Vec<u32>>(&foreign),
+            Err(Error::CorruptSnapshot(_))
+        ));
     }
 }

@@ -20,7 +20,9 @@ fn line(ts: i64, user: &str, ip: &str) -> String {
 }
 
 fn history() -> String {
-    (0..14).map(|d| line(T0 + d * DAY + 9 * 3_600_000, "alice", "10.20.3.41")).collect()
+    (0..14)
+        .map(|d| line(T0 + d * DAY + 9 * 3_600_000, "alice", "10.20.3.41"))
+        .collect()
 }
 
 fn text(bytes: js_sys::Uint8Array) -> String {
@@ -33,7 +35,9 @@ fn config(json: &str) -> JsValue {
 
 #[wasm_bindgen_test]
 fn invalid_config_throws_an_error_naming_the_field() {
-    let err = Detector::new(config(r#"{"learning_days":"soon"}"#)).err().expect("must fail");
+    let err = Detector::new(config(r#"{"learning_days":"soon"}"#))
+        .err()
+        .expect("must fail");
     let value: JsValue = err.into();
     let error: js_sys::Error = value.into();
     let message = String::from(error.message());
@@ -45,11 +49,18 @@ fn push_ndjson_round_trip_gives_the_alert() {
     let mut d = Detector::new(JsValue::UNDEFINED).unwrap();
     let mut input = history();
     input.push_str("not json\n");
-    input.push_str(&line(T0 + 14 * DAY + 10 * 3_600_000, "alice", "185.220.101.4"));
+    input.push_str(&line(
+        T0 + 14 * DAY + 10 * 3_600_000,
+        "alice",
+        "185.220.101.4",
+    ));
     let out = text(d.push_ndjson(JsValue::from_str(&input)).unwrap());
     assert_eq!(out, "", "the attack's bucket is still open");
     let out = text(d.flush());
-    let alerts: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let alerts: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(alerts.len(), 1, "{out}");
     assert_eq!(alerts[0]["source"]["ip"], "185.220.101.4");
     assert!(alerts[0]["record_score"].as_f64().unwrap() >= 75.0);
@@ -84,10 +95,32 @@ fn push_object_gives_a_verdict_and_bad_values_a_rejection() {
     let verdict = d.push(event).unwrap();
     let jobs = js_sys::Reflect::get(&verdict, &"jobs".into()).unwrap();
     let first = js_sys::Reflect::get(&jobs, &0.into()).unwrap();
-    assert_eq!(js_sys::Reflect::get(&first, &"state".into()).unwrap().as_string().unwrap(), "learning");
+    assert_eq!(
+        js_sys::Reflect::get(&first, &"state".into())
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        "learning"
+    );
     let rejected = d.push(JsValue::from_f64(42.0)).unwrap();
-    assert_eq!(js_sys::Reflect::get(&rejected, &"rejected".into()).unwrap().as_string().unwrap(), "not_an_object");
+    assert_eq!(
+        js_sys::Reflect::get(&rejected, &"rejected".into())
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        "not_an_object"
+    );
     let stats = d.stats().unwrap();
-    assert_eq!(js_sys::Reflect::get(&stats, &"rejected".into()).unwrap().as_f64(), Some(1.0));
-    assert_eq!(js_sys::Reflect::get(&stats, &"events".into()).unwrap().as_f64(), Some(2.0));
+    assert_eq!(
+        js_sys::Reflect::get(&stats, &"rejected".into())
+            .unwrap()
+            .as_f64(),
+        Some(1.0)
+    );
+    assert_eq!(
+        js_sys::Reflect::get(&stats, &"events".into())
+            .unwrap()
+            .as_f64(),
+        Some(2.0)
+    );
 }

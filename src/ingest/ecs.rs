@@ -41,7 +41,9 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 fn text(obj: &Map<String, Value>, path: &str) -> Option<String> {
-    lookup(obj, path).and_then(scalar_text).filter(|s| !s.is_empty())
+    lookup(obj, path)
+        .and_then(scalar_text)
+        .filter(|s| !s.is_empty())
 }
 
 fn has_value(v: &Value, wanted: &str) -> bool {
@@ -61,18 +63,43 @@ pub fn event_from_json(text: &str) -> Result<AuthEvent, RejectReason> {
 /// Converts an already-parsed ECS JSON value into an [`AuthEvent`].
 pub fn event_from_json_value(value: &Value) -> Result<AuthEvent, RejectReason> {
     let obj = value.as_object().ok_or(RejectReason::NotAnObject)?;
-    let ts = lookup(obj, "@timestamp")
-        .or_else(|| lookup(obj, "timestamp"))
-        .ok_or(RejectReason::MissingTimestamp)?;
+    let Some(ts) = lookup(obj, "@timestamp").or_else(|| lookup(obj, "timestamp")) else {
+        // auditd records carry their time in `msg=audit(1553501549.148:110544844)`.
+        return match text(obj, "event.original")
+            .as_deref()
+            .and_then(audit_record_time_ms)
+        {
+            Some(ms) => finish(obj, ms),
+            None => Err(RejectReason::MissingTimestamp),
+        };
+    };
     let timestamp_ms = match ts {
         Value::String(s) => parse_rfc3339_ms(s).ok_or(RejectReason::InvalidTimestamp)?,
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite() && f.abs() < 9.0e15).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
             .ok_or(RejectReason::InvalidTimestamp)?,
         _ => return Err(RejectReason::InvalidTimestamp),
     };
+    finish(obj, timestamp_ms)
+}
 
+/// The epoch milliseconds in an auditd `msg=audit(SECONDS.MILLIS:SERIAL)` header.
+fn audit_record_time_ms(original: &str) -> Option<i64> {
+    let start = original.find("audit(")? + "audit(".len();
+    let rest = &original[start..];
+    let end = rest.find(':')?;
+    let (secs, frac) = rest[..end].split_once('.').unwrap_or((&rest[..end], "0"));
+    let secs: i64 = secs.parse().ok()?;
+    let millis: i64 = format!("{frac:0<3}").get(..3)?.parse().ok()?;
+    secs.checked_mul(1000)?.checked_add(millis)
+}
+
+fn finish(obj: &Map<String, Value>, timestamp_ms: i64) -> Result<AuthEvent, RejectReason> {
     let action = text(obj, "event.action");
     // auditd USER_AUTH ("authenticated"): the account being authenticated is the effective user;
     // `user.name` is the caller (e.g. root running `su`).
@@ -84,7 +111,8 @@ pub fn event_from_json_value(value: &Value) -> Result<AuthEvent, RejectReason> {
 
     let source_ip = text(obj, "source.ip").and_then(|s| parse_ip(&s));
     let outcome = text(obj, "event.outcome").map(|s| Outcome::parse(&s));
-    let is_authentication = lookup(obj, "event.category").is_some_and(|v| has_value(v, "authentication"));
+    let is_authentication =
+        lookup(obj, "event.category").is_some_and(|v| has_value(v, "authentication"));
 
     Ok(AuthEvent {
         timestamp_ms,
@@ -122,8 +150,14 @@ mod tests {
     fn rejections_name_the_reason() {
         assert_eq!(event_from_json("{"), Err(RejectReason::InvalidJson));
         assert_eq!(event_from_json("[1]"), Err(RejectReason::NotAnObject));
-        assert_eq!(event_from_json(r#"{"user":{"name":"a"}}"#), Err(RejectReason::MissingTimestamp));
-        assert_eq!(event_from_json(r#"{"@timestamp":"yesterday"}"#), Err(RejectReason::InvalidTimestamp));
+        assert_eq!(
+            event_from_json(r#"{"user":{"name":"a"}}"#),
+            Err(RejectReason::MissingTimestamp)
+        );
+        assert_eq!(
+            event_from_json(r#"{"@timestamp":"yesterday"}"#),
+            Err(RejectReason::InvalidTimestamp)
+        );
         let deep = "[".repeat(10_000);
         assert_eq!(event_from_json(&deep), Err(RejectReason::InvalidJson));
     }
@@ -132,6 +166,19 @@ mod tests {
     fn auditd_user_auth_uses_effective_user() {
         let doc = r#"{"@timestamp":1552714590571,"event":{"action":"authenticated","category":["authentication"],"outcome":"success"},"user":{"effective":{"name":"bob"},"name":"root"}}"#;
         assert_eq!(event_from_json(doc).unwrap().user_name, "bob");
+    }
+
+    #[test]
+    fn auditd_time_from_the_record_header() {
+        let doc = r#"{"event":{"original":"type=USER_LOGIN msg=audit(1553501549.148:110544844): user pid=374"},"user":{"name":"x"}}"#;
+        assert_eq!(
+            event_from_json(doc).unwrap().timestamp_ms,
+            1_553_501_549_148
+        );
+        assert_eq!(
+            event_from_json(r#"{"event":{"original":"audit(x:1)"}}"#),
+            Err(RejectReason::MissingTimestamp)
+        );
     }
 
     #[test]

@@ -155,7 +155,8 @@ pub fn normalizer_raw_score(p: f64) -> f64 {
 }
 
 /// Log-probability ceiling `c3 = 100·(0.95·M·(ln p − ln 0.05) + 0.05)` on the normalised score,
-/// clamped to [0, 100] (reference §3.4): 5 at p = 0.05, ≈61.6 at 1e-3, 75 at ≈5.13e-4, 100 at 1e-4.
+/// clamped to [0, 100] (reference §3.4): 5 at p = 0.05, ≈64.8 at 1e-3 (the
+/// reference says 61.6, an arithmetic slip: its own table gives 62.2 at 1.19e-3), 75 at ≈5.13e-4, 100 at 1e-4.
 pub fn log_probability_ceiling(p: f64) -> f64 {
     let p = clamp_probability(p);
     let c = 100.0
@@ -228,18 +229,30 @@ pub fn beta_bin_conditional_means(a: f64, b: f64, n: usize) -> Vec<f64> {
     if n == 1 {
         return vec![mean];
     }
+    // For each boundary q_k keep both tails of Beta(a+1, b): L_k = I_{q_k}(a+1, b) and
+    // U_k = 1 − L_k = I_{1−q_k}(b, a+1), each computed directly. Differencing whichever is small
+    // keeps bins accurate when the quantiles crowd against 0 or 1 (U-shaped Betas with a, b ≪ 1,
+    // where 1 − q_k is far below the spacing of doubles near 1).
     let mut out = Vec::with_capacity(n);
-    let mut previous = 0.0; // I_{q_0}(a+1, b) with q_0 = 0
+    let (mut lower_prev, mut upper_prev) = (0.0, 1.0); // q_0 = 0
     for k in 1..=n {
-        let current = if k == n {
-            1.0 // q_n = 1
+        let (lower, upper) = if k == n {
+            (1.0, 0.0) // q_n = 1
         } else {
-            let q = inverse_regularized_incomplete_beta(a, b, k as f64 / n as f64);
-            regularized_incomplete_beta(a + 1.0, b, q)
+            let (x, y) = beta_quantile_with_complement(a, b, k as f64 / n as f64);
+            (
+                regularized_incomplete_beta(a + 1.0, b, x),
+                regularized_incomplete_beta(b, a + 1.0, y),
+            )
         };
-        let m = n as f64 * mean * (current - previous);
-        out.push(m.clamp(0.0, 1.0));
-        previous = current;
+        let mass = if lower <= 0.5 {
+            lower - lower_prev
+        } else {
+            upper_prev - upper
+        };
+        out.push((n as f64 * mean * mass).clamp(0.0, 1.0));
+        lower_prev = lower;
+        upper_prev = upper;
     }
     out
 }
@@ -478,24 +491,31 @@ fn ln_regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
     }
 }
 
-/// Inverse of I_x(a, b) in x: the `p` quantile of Beta(a, b), for a, b > 0.
+/// The `p` quantile `x` of Beta(a, b) together with `1 − x`, for a, b > 0: `x = I⁻¹_p(a, b)`.
 ///
-/// Quantiles below the mean are solved in the lower tail of Beta(a, b) in the variable ln x, those
-/// above it in the lower tail of Beta(b, a) in ln(1−x): in log–log coordinates the tail is nearly
-/// linear, so safeguarded Newton converges in a few steps even when the quantile is 1e-80 (a ≪ 1).
-fn inverse_regularized_incomplete_beta(a: f64, b: f64, p: f64) -> f64 {
+/// A quantile below ½ is solved in the lower tail of Beta(a, b) in the variable ln x; one above ½
+/// in the lower tail of Beta(b, a) in ln(1 − x), so whichever of `x`, `1 − x` is small is accurate
+/// to full relative precision (it may be 1e-80 when a ≪ 1). In log–log coordinates the tail is
+/// nearly linear, so safeguarded Newton converges in a few steps.
+fn beta_quantile_with_complement(a: f64, b: f64, p: f64) -> (f64, f64) {
     if p.is_nan() || p <= 0.0 {
-        return 0.0;
+        return (0.0, 1.0);
     }
     if p >= 1.0 {
-        return 1.0;
+        return (1.0, 0.0);
     }
-    let mean = a / (a + b);
-    if p <= regularized_incomplete_beta(a, b, mean) {
-        solve_lower_tail(a, b, p.ln(), mean)
+    if p <= regularized_incomplete_beta(a, b, 0.5) {
+        let x = solve_lower_tail(a, b, p.ln(), 0.5);
+        (x, 1.0 - x)
     } else {
-        1.0 - solve_lower_tail(b, a, (-p).ln_1p(), 1.0 - mean)
+        let y = solve_lower_tail(b, a, (-p).ln_1p(), 0.5);
+        (1.0 - y, y)
     }
+}
+
+#[cfg(test)]
+fn inverse_regularized_incomplete_beta(a: f64, b: f64, p: f64) -> f64 {
+    beta_quantile_with_complement(a, b, p).0
 }
 
 /// Solve ln I_y(a, b) = `ln_target` for y in (0, `y_max`], with I_{y_max}(a, b) ≥ exp(ln_target).
@@ -654,10 +674,9 @@ impl ScoreNormalizer {
         let periods = clock / u64::from(QUANTILE_DECAY_TIME);
         self.quantile_decay_clock = (clock % u64::from(QUANTILE_DECAY_TIME)) as u32;
         if periods > 0 {
-            let factor = (-DECAY_RATE_PER_ACTIVE_BUCKET
-                * f64::from(QUANTILE_DECAY_TIME)
-                * periods as f64)
-                .exp();
+            let factor =
+                (-DECAY_RATE_PER_ACTIVE_BUCKET * f64::from(QUANTILE_DECAY_TIME) * periods as f64)
+                    .exp();
             for w in self.histogram.values_mut() {
                 *w *= factor;
             }
@@ -763,4 +782,446 @@ fn knot_map(percentile: f64) -> f64 {
         }
     }
     100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_rel(actual: f64, expected: f64, tol: f64, what: &str) {
+        let rel = ((actual - expected) / expected).abs();
+        assert!(
+            rel <= tol,
+            "{what}: {actual:e} vs {expected:e} (rel {rel:e} > {tol:e})"
+        );
+    }
+
+    /// Tiny deterministic LCG (Knuth MMIX constants) for property loops.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next_f64(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    #[test]
+    fn slope_constant_matches_its_definition() {
+        let m = 1.0 / (SMALL_PROBABILITY.ln() - LARGEST_SIGNIFICANT_PROBABILITY.ln());
+        assert_rel(LOG_PROB_CEILING_SLOPE, m, 1e-15, "M");
+        assert_rel(
+            DECAY_RATE_PER_ACTIVE_BUCKET,
+            0.0005 * (900.0_f64 / 1800.0).min(1.0),
+            1e-15,
+            "decay",
+        );
+    }
+
+    #[test]
+    fn anomaly_score_breakpoints_and_inverse_round_trip() {
+        // Expected values from the §3.1 formulas (tests/elastic_math_check.py `anomaly_score`).
+        let cases = [
+            (0.05, 0.0),
+            (0.01, 0.008_016_032_064_128_256),
+            (1e-4, 1.0),
+            (1e-20, 18.043_478_260_869_566),
+            (1e-50, 50.0),
+            (1e-100, 59.702_985_573_670_844),
+            (1e-300, 98.514_927_868_354_22),
+        ];
+        for (p, expected) in cases {
+            let s = anomaly_score(p);
+            assert!((s - expected).abs() < 1e-9, "score({p:e}) = {s}");
+            let back = inverse_anomaly_score(s);
+            assert_rel(back, p, 1e-9, "inverse round trip");
+        }
+        assert_eq!(anomaly_score(f64::MIN_POSITIVE), 100.0);
+        assert_eq!(anomaly_score(0.0), 100.0);
+        assert_eq!(anomaly_score(1.0), 0.0);
+        assert_eq!(anomaly_score(f64::NAN), 0.0);
+        assert_eq!(anomaly_score(f64::INFINITY), 0.0);
+        assert_eq!(anomaly_score(-1.0), 100.0);
+        assert_eq!(inverse_anomaly_score(0.0), 0.05);
+        assert_eq!(inverse_anomaly_score(f64::NAN), 0.05);
+        assert_eq!(inverse_anomaly_score(100.0), f64::MIN_POSITIVE);
+        assert_eq!(inverse_anomaly_score(f64::INFINITY), f64::MIN_POSITIVE);
+        // Continuous and increasing across the breakpoints.
+        let mut previous = -1.0;
+        for i in 0..=3000 {
+            let s = anomaly_score(10f64.powf(-(i as f64) * 0.1));
+            assert!(s >= previous, "not monotone at step {i}");
+            previous = s;
+        }
+        assert_eq!(normalizer_raw_score(0.04), 0.0);
+        assert_eq!(normalizer_raw_score(0.01), anomaly_score(0.01));
+    }
+
+    #[test]
+    fn log_probability_ceiling_values() {
+        assert!((log_probability_ceiling(0.05) - 5.0).abs() < 1e-9);
+        // The reference prints 61.6 for p = 1e-3, but its formula gives 64.80 (and its own table
+        // gives 62.2 at p = 1.19e-3, which this formula reproduces): 61.6 is an arithmetic slip.
+        assert!((log_probability_ceiling(1e-3) - 64.801_387).abs() < 1e-4);
+        assert!((log_probability_ceiling(1.19e-3) - 62.2).abs() < 0.1);
+        assert!((log_probability_ceiling(5.13e-4) - 75.0).abs() < 0.5);
+        assert!((log_probability_ceiling(1e-4) - 100.0).abs() < 0.5);
+        assert_eq!(log_probability_ceiling(1.0), 0.0);
+        assert_eq!(log_probability_ceiling(0.0), 100.0);
+        assert_eq!(log_probability_ceiling(f64::NAN), 0.0);
+    }
+
+    #[test]
+    fn max_score_ceiling_and_severity() {
+        assert_eq!(max_score_ceiling(0.3, 0.3), 100.0);
+        assert_eq!(max_score_ceiling(0.3, 0.0), 100.0);
+        assert_eq!(max_score_ceiling(0.5, 0.3), 100.0);
+        assert!((max_score_ceiling(0.15, 0.3) - 75.0).abs() < 1e-12);
+        assert!((max_score_ceiling(0.03, 0.3) - 15.0).abs() < 1e-12);
+        assert_eq!(max_score_ceiling(f64::NAN, f64::NAN), 100.0);
+        assert_eq!(severity_label(0.0), "warning");
+        assert_eq!(severity_label(24.99), "warning");
+        assert_eq!(severity_label(25.0), "minor");
+        assert_eq!(severity_label(49.99), "minor");
+        assert_eq!(severity_label(50.0), "major");
+        assert_eq!(severity_label(74.99), "major");
+        assert_eq!(severity_label(75.0), "critical");
+        assert_eq!(severity_label(f64::NAN), "warning");
+        assert_eq!(number_prior_samples(100.0), 7);
+        assert_eq!(number_prior_samples(100.1), 5);
+        assert_eq!(number_prior_samples(1000.0), 5);
+        assert_eq!(number_prior_samples(10000.0), 3);
+        assert_eq!(number_prior_samples(10000.1), 1);
+        assert_eq!(number_prior_samples(f64::NAN), 1);
+    }
+
+    /// Concentrations after `habitual_buckets` active buckets with only the habitual IP, then one
+    /// more active bucket with the habitual IP and a brand-new one (each: +1, then ×exp(−0.00025)).
+    fn habitual_then_new(habitual_buckets: u32) -> [f64; 2] {
+        let alpha = (-DECAY_RATE_PER_ACTIVE_BUCKET).exp();
+        let mut habitual = 0.0;
+        for _ in 0..habitual_buckets {
+            habitual = (habitual + 1.0) * alpha;
+        }
+        [(habitual + 1.0) * alpha, alpha]
+    }
+
+    #[test]
+    fn worked_table_new_ip_for_a_habitual_user() {
+        // tests/elastic_math_check.py (quadrature, independent of the incomplete beta) prints:
+        //      N        a0    P(new IP)      raw  ceiling
+        //     20     21.94  4.87438e-02   0.0001     5.39
+        //    100    100.72  1.04626e-02   0.0076    28.91
+        //    500    471.84  2.22662e-03   0.0430    52.56
+        //   1000    886.46  1.18470e-03   0.0826    62.21
+        //   2000   1575.29  6.66540e-04   0.1483    71.00
+        //   4000   2529.53  4.15055e-04   0.2394    78.24
+        //  20000   3973.56  2.64206e-04   0.3772    85.15
+        //  60000   4000.50  2.62427e-04   0.3798    85.25
+        let python = [
+            (20, 4.87438e-2),
+            (100, 1.04626e-2),
+            (500, 2.22662e-3),
+            (1000, 1.18470e-3),
+            (2000, 6.66540e-4),
+            (4000, 4.15055e-4),
+            (20000, 2.64206e-4),
+            (60000, 2.62427e-4),
+        ];
+        for (n, expected) in python {
+            let c = habitual_then_new(n);
+            let p = probability_of_less_likely_categories(&c, 1);
+            assert_rel(p, expected, 1e-4, "P vs python");
+        }
+        // The brief's targets (5 % on P), with ceilings.
+        let brief = [
+            (100, 1.06e-2, 28.8),
+            (500, 2.23e-3, 52.5),
+            (2000, 6.7e-4, 71.0),
+            (4000, 4.15e-4, 78.2),
+            (60000, 2.6e-4, 85.0),
+        ];
+        for (n, expected, ceiling) in brief {
+            let p = probability_of_less_likely_categories(&habitual_then_new(n), 1);
+            assert_rel(p, expected, 0.05, "P vs reference");
+            assert!(
+                (log_probability_ceiling(p) - ceiling).abs() < 0.5,
+                "ceiling at N={n}"
+            );
+        }
+        // The reference table counts the new IP's bucket in N (its a0 column is 20.9, 99.7, 471,
+        // 886, 1574, 2529, 3973; "∞" is N = 20000); counted that way it is reproduced to ~1 %.
+        let reference = [
+            (20, 20.9, 5.1e-2),
+            (100, 99.7, 1.06e-2),
+            (500, 471.0, 2.23e-3),
+            (1000, 886.0, 1.19e-3),
+            (2000, 1574.0, 6.7e-4),
+            (4000, 2529.0, 4.15e-4),
+            (20000, 3973.0, 2.6e-4),
+        ];
+        for (n, a0, expected) in reference {
+            let c = habitual_then_new(n - 1);
+            assert!((c[0] + c[1] - a0).abs() < 1.0, "a0 at N={n}");
+            let p = probability_of_less_likely_categories(&c, 1);
+            assert_rel(p, expected, 0.02, "P vs reference table");
+        }
+        // N = 20: p > 0.035, so no record (raw 0 for the normaliser).
+        let p20 = probability_of_less_likely_categories(&habitual_then_new(19), 1);
+        assert_eq!(normalizer_raw_score(p20), 0.0);
+        // The habitual IP itself is not anomalous.
+        let p_habitual = probability_of_less_likely_categories(&habitual_then_new(100), 0);
+        assert!(p_habitual > 0.99, "{p_habitual}");
+    }
+
+    #[test]
+    fn beta_bin_conditional_means_properties() {
+        // Beta(1, 100), 7 bins: closed form from tests/elastic_math_check.py.
+        let expected = [
+            7.505_784_934_732_564e-4,
+            2.422_352_043_929_528e-3,
+            4.428_936_566_913_807e-3,
+            6.941_150_457_881_979e-3,
+            1.030_948_621_471_494e-2,
+            1.547_324_347_349_736e-2,
+            2.898_118_344_265_845e-2,
+        ];
+        let got = beta_bin_conditional_means(1.0, 100.0, 7);
+        assert_eq!(got.len(), 7);
+        for (g, e) in got.iter().zip(expected) {
+            assert_rel(*g, e, 1e-9, "Beta(1,100) bin mean");
+        }
+        let shapes = [
+            (1.0, 100.0),
+            (0.999_75, 3999.5),
+            (1.0, 1e5),
+            (0.3, 7.0),
+            (5.0, 5.0),
+            (50.0, 2.0),
+            (0.01, 4000.0),
+            (2000.0, 2000.0),
+            (1e5, 1e5),
+        ];
+        for (a, b) in shapes {
+            for n in [1, 3, 5, 7] {
+                let m = beta_bin_conditional_means(a, b, n);
+                let mean = m.iter().sum::<f64>() / n as f64;
+                assert_rel(mean, a / (a + b), 1e-9, "average is a/(a+b)");
+                for w in m.windows(2) {
+                    assert!(w[1] >= w[0], "not increasing for ({a}, {b}, {n}): {m:?}");
+                }
+                assert!(m.iter().all(|&x| (0.0..=1.0).contains(&x)));
+            }
+        }
+        // Large-b limit: Beta(1, b)·b → Exp(1), whose top-of-7 bin mean is 1 + ln 7.
+        let m = beta_bin_conditional_means(1.0, 1e7, 7);
+        assert_rel(m[6] * 1e7, 1.0 + 7f64.ln(), 1e-6, "exponential limit");
+        // Degenerate inputs.
+        assert!(beta_bin_conditional_means(1.0, 1.0, 0).is_empty());
+        assert_eq!(beta_bin_conditional_means(0.0, 5.0, 3), vec![0.0; 3]);
+        assert_eq!(beta_bin_conditional_means(f64::NAN, 5.0, 3), vec![0.0; 3]);
+        assert_eq!(beta_bin_conditional_means(2.0, -1.0, 2), vec![1.0; 2]);
+        let inf = beta_bin_conditional_means(f64::INFINITY, 1.0, 3);
+        assert!(inf.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn incomplete_beta_and_inverse_agree() {
+        for (a, b) in [
+            (1.0, 1.0),
+            (0.5, 0.5),
+            (1.0, 1e5),
+            (0.01, 4000.0),
+            (30.0, 3.0),
+        ] {
+            for k in 1..20 {
+                let p = k as f64 / 20.0;
+                let x = inverse_regularized_incomplete_beta(a, b, p);
+                let back = regularized_incomplete_beta(a, b, x);
+                assert!(
+                    (back - p).abs() < 1e-12,
+                    "({a},{b}) p={p} x={x} back={back}"
+                );
+            }
+        }
+        // Closed forms: I_x(1, b) = 1 − (1 − x)^b, I_x(a, 1) = x^a.
+        let x = 0.003;
+        assert_rel(
+            regularized_incomplete_beta(1.0, 250.0, x),
+            1.0 - (1.0 - x).powf(250.0),
+            1e-12,
+            "I(1,b)",
+        );
+        assert_rel(
+            regularized_incomplete_beta(2.5, 1.0, 0.7),
+            0.7f64.powf(2.5),
+            1e-12,
+            "I(a,1)",
+        );
+        assert_rel(
+            ln_gamma(0.5),
+            std::f64::consts::PI.sqrt().ln(),
+            1e-14,
+            "lnΓ(½)",
+        );
+        assert_rel(ln_gamma(101.0), 363.739_375_555_563_47, 1e-14, "lnΓ(101)");
+    }
+
+    #[test]
+    fn probability_edge_cases() {
+        assert_eq!(probability_of_less_likely_categories(&[], 0), 1.0);
+        assert_eq!(probability_of_less_likely_categories(&[3.0], 0), 1.0);
+        assert_eq!(probability_of_less_likely_categories(&[3.0, 1.0], 7), 1.0);
+        assert_eq!(probability_of_less_likely_categories(&[0.0, 0.0], 0), 1.0);
+        assert_eq!(
+            probability_of_less_likely_categories(&[f64::NAN, -1.0], 0),
+            1.0
+        );
+        assert_eq!(probability_of_less_likely_categories(&[5.0, 0.0], 1), 0.0);
+        let p = probability_of_less_likely_categories(&[f64::INFINITY, 1.0], 1);
+        assert!((0.0..=1.0).contains(&p));
+        // Equal concentrations tie: each includes the whole tie group.
+        let p = probability_of_less_likely_categories(&[10.0, 10.0, 10.0, 10.0], 2);
+        assert!(p > 0.9, "{p}");
+        assert_rel(
+            relative_rarity(&[4000.0, 1.0, 3.0], 1),
+            3.0,
+            1e-15,
+            "rarity",
+        );
+        assert_rel(
+            relative_rarity(&[4000.0, 1.0], 1),
+            2000.5,
+            1e-15,
+            "rarity even",
+        );
+        assert_eq!(relative_rarity(&[4000.0, 0.0], 1), f64::MAX);
+        assert_eq!(relative_rarity(&[], 0), 1.0);
+        assert_eq!(relative_rarity(&[1.0], 3), 1.0);
+    }
+
+    #[test]
+    fn probability_properties_on_random_vectors() {
+        let mut rng = Lcg(0x5eed);
+        for case in 0..1000 {
+            let len = 2 + (rng.next_f64() * 12.0) as usize;
+            // Mix of scales so that all four sample counts (7/5/3/1) are exercised.
+            let scale = 10f64.powf(rng.next_f64() * 4.5 - 1.0);
+            let mut conc: Vec<f64> = (0..len)
+                .map(|_| scale * rng.next_f64().powi(3) + 1e-3)
+                .collect();
+            if case % 10 == 0 {
+                conc[1] = conc[0]; // exact ties
+            }
+            let mut by_conc: Vec<(f64, f64)> = (0..len)
+                .map(|i| (conc[i], probability_of_less_likely_categories(&conc, i)))
+                .collect();
+            for &(_, p) in &by_conc {
+                assert!((0.0..=1.0).contains(&p), "case {case}: {p}");
+            }
+            by_conc.sort_by(|x, y| x.0.total_cmp(&y.0));
+            for w in by_conc.windows(2) {
+                assert!(
+                    w[0].1 <= w[1].1 + 1e-9,
+                    "case {case}: rarer {:?} has larger P than {:?} in {conc:?}",
+                    w[0],
+                    w[1]
+                );
+                if w[0].0 == w[1].0 {
+                    assert_eq!(w[0].1, w[1].1, "ties differ");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn normalizer_percentiles_scopes_and_ageing() {
+        let mut norm = ScoreNormalizer::new();
+        norm.advance_buckets(1);
+        for i in 0..1001u64 {
+            norm.observe(0.0, i % 50);
+        }
+        let big_scope = 999_999;
+        let big_raw = 0.4;
+        norm.observe(big_raw, big_scope); // pairs with the 1001st zero
+        assert_eq!(norm.histogram.values().sum::<f64>(), 501.0);
+        // 500 zero samples below, the big one at the top: lower 99.80 %, upper 100 %.
+        let (c0, c1) = norm.quantile_ceilings(discretise(big_raw));
+        assert!(c0 >= 100.0, "c0 {c0}");
+        let expected_c1 = 0.5 * (50.0 + 40.0 * (100.0 * 500.0 / 501.0 - 99.0) / 0.9 + 100.0);
+        assert!((c1 - expected_c1).abs() < 1e-9 && c1 > 90.0, "c1 {c1}");
+        // First score of a new scope: c2 = 100, so c3 decides.
+        let p = inverse_anomaly_score(big_raw);
+        let score = norm.normalize(big_raw, p, big_scope);
+        assert!((score - log_probability_ceiling(p)).abs() < 1e-9, "{score}");
+        assert!((score - 86.04).abs() < 0.01, "{score}"); // p = 2.49e-4
+        assert_eq!(severity_label(score), "critical");
+        // A later, smaller score of the same scope is capped by c2 (r = 0.5 → 75 before decay).
+        let c2 = max_score_ceiling(0.2, norm.scope_max[&big_scope].max_raw);
+        assert!((c2 - 75.0).abs() < 1e-9);
+        // A small non-zero score sits just above the zero mass and maps low.
+        let (_, c1_small) = norm.quantile_ceilings(discretise(0.001));
+        assert!(c1_small > 45.0 && c1_small < 95.0, "{c1_small}");
+        // Zero raw score, zero/NaN probability: finite, no NaN.
+        assert_eq!(norm.normalize(0.0, 0.0, 1), 0.0);
+        for (raw, p) in [(0.3, 0.0), (f64::NAN, f64::NAN), (f64::INFINITY, -1.0)] {
+            let s = norm.normalize(raw, p, 77);
+            assert!(s.is_finite() && (0.0..=100.0).contains(&s), "{raw} {p} {s}");
+        }
+        let empty = ScoreNormalizer::new();
+        assert_eq!(empty.normalize(0.2, 1e-3, 1), log_probability_ceiling(1e-3));
+
+        // Ageing: the sketch decays once per 20 buckets; scope maxima every bucket, then vanish.
+        let before = norm.histogram[&0];
+        norm.advance_buckets(19);
+        assert_eq!(norm.histogram[&0], before);
+        norm.advance_buckets(1);
+        assert_rel(
+            norm.histogram[&0],
+            before * (-0.005f64).exp(),
+            1e-15,
+            "sketch decay",
+        );
+        assert_rel(
+            norm.scope_max[&big_scope].max_raw,
+            big_raw * (-2.0 * 0.00025 * 20.0f64).exp(),
+            1e-12,
+            "max decay",
+        );
+        norm.advance_buckets(30); // idle 50: still kept
+        assert!(norm.scope_max.contains_key(&big_scope));
+        norm.advance_buckets(1); // idle 51: forgotten
+        assert!(!norm.scope_max.contains_key(&big_scope));
+        assert!(norm.memory_bytes() >= std::mem::size_of::<ScoreNormalizer>());
+    }
+
+    #[test]
+    fn normalizer_serde_round_trip() {
+        let mut norm = ScoreNormalizer::new();
+        let mut rng = Lcg(42);
+        for bucket in 0..200u64 {
+            norm.advance_buckets(1);
+            for j in 0..7u64 {
+                let p = rng.next_f64().powi(6);
+                norm.observe(normalizer_raw_score(p), bucket % 13 * 31 + j);
+            }
+        }
+        assert!(norm.pending_sample.is_some() || !norm.histogram.is_empty());
+        let bytes = postcard::to_allocvec(&norm).expect("serialize");
+        let back: ScoreNormalizer = postcard::from_bytes(&bytes).expect("deserialize");
+        assert_eq!(back, norm);
+        let json = serde_json::to_string(&norm).expect("json");
+        let back: ScoreNormalizer = serde_json::from_str(&json).expect("json back");
+        // serde_json parses floats to within an ulp unless its `float_roundtrip` feature is on.
+        assert_eq!(back.pending_sample, norm.pending_sample);
+        assert_eq!(back.quantile_decay_clock, norm.quantile_decay_clock);
+        assert!(back.histogram.keys().eq(norm.histogram.keys()));
+        for (x, y) in back.histogram.values().zip(norm.histogram.values()) {
+            assert_rel(*x, *y, 1e-15, "json weight");
+        }
+        assert!(back.scope_max.keys().eq(norm.scope_max.keys()));
+        assert_eq!(ScoreNormalizer::default(), ScoreNormalizer::new());
+    }
 }

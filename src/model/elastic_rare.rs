@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::elastic_math::{
-    anomaly_score, normalizer_raw_score, probability_of_less_likely_categories, relative_rarity, ScoreNormalizer,
-    DECAY_RATE_PER_ACTIVE_BUCKET,
+    anomaly_score, normalizer_raw_score, probability_of_less_likely_categories, relative_rarity,
+    ScoreNormalizer, DECAY_RATE_PER_ACTIVE_BUCKET,
 };
 use super::rare_ip::{Assessment, AssessmentState, RareIpModel};
 use crate::net::IpKey;
@@ -21,7 +21,12 @@ pub struct ElasticRareState {
 /// A stable 64-bit scope key for (user, address): FNV-1a, identical on every target.
 pub fn scope_key(user: &str, ip: IpKey) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in user.as_bytes().iter().chain([0u8].iter()).chain(ip.0.iter()) {
+    for b in user
+        .as_bytes()
+        .iter()
+        .chain([0u8].iter())
+        .chain(ip.0.iter())
+    {
         h ^= *b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -46,9 +51,20 @@ impl ElasticRareState {
 
     /// The user's concentrations and the index of `ip` among them; with `hypothetical`, the
     /// address gets one more sample first (a verdict before its bucket is sampled).
-    fn concentrations(model: &RareIpModel, uid: u32, ip: IpKey, hypothetical: bool) -> (Vec<f64>, Option<usize>) {
-        let Some(user) = model.user(uid) else { return (Vec::new(), None) };
-        let mut conc: Vec<f64> = user.addresses.iter().map(|a| a.concentration as f64).collect();
+    fn concentrations(
+        model: &RareIpModel,
+        uid: u32,
+        ip: IpKey,
+        hypothetical: bool,
+    ) -> (Vec<f64>, Option<usize>) {
+        let Some(user) = model.user(uid) else {
+            return (Vec::new(), None);
+        };
+        let mut conc: Vec<f64> = user
+            .addresses
+            .iter()
+            .map(|a| a.concentration as f64)
+            .collect();
         let mut idx = user.addresses.iter().position(|a| a.ip == ip);
         if hypothetical {
             match idx {
@@ -76,16 +92,28 @@ impl ElasticRareState {
         for &(uid, ip) in sightings {
             let p = Self::probability(model, uid, ip, false);
             let name = model.user(uid).map_or("", |u| u.name.as_str());
-            self.normalizer.observe(normalizer_raw_score(p), scope_key(name, ip));
+            self.normalizer
+                .observe(normalizer_raw_score(p), scope_key(name, ip));
         }
     }
 
     /// Scores with Elastic's maths. `adaptive` supplies the evidence (history, typical addresses);
     /// probability, score and reason are replaced. `interim`: the bucket is not sampled yet.
-    pub fn assess(&self, model: &RareIpModel, uid: u32, ip: IpKey, adaptive: Assessment, interim: bool) -> Assessment {
+    pub fn assess(
+        &self,
+        model: &RareIpModel,
+        uid: u32,
+        ip: IpKey,
+        adaptive: Assessment,
+        interim: bool,
+    ) -> Assessment {
         let mut ev = adaptive.evidence;
         if ev.state == AssessmentState::Allowlisted {
-            return Assessment { score: 0.0, probability: 1.0, evidence: ev };
+            return Assessment {
+                score: 0.0,
+                probability: 1.0,
+                evidence: ev,
+            };
         }
         let p = Self::probability(model, uid, ip, interim);
         let name = model.user(uid).map_or("", |u| u.name.as_str());
@@ -93,7 +121,11 @@ impl ElasticRareState {
         let score = self.normalizer.normalize(raw, p, scope_key(name, ip));
         // Elastic has no learning state: every user is scored.
         if ev.state == AssessmentState::Learning {
-            ev.state = if ev.by_field_first_occurrence { AssessmentState::NewAddress } else { AssessmentState::KnownAddress };
+            ev.state = if ev.by_field_first_occurrence {
+                AssessmentState::NewAddress
+            } else {
+                AssessmentState::KnownAddress
+            };
         }
         ev.novelty_probability = p;
         ev.factors = vec![format!(
@@ -105,7 +137,11 @@ impl ElasticRareState {
             if ev.by_field_first_occurrence { "first occurrence" } else { "seen before" },
             ev.user_active_days
         );
-        Assessment { score, probability: p, evidence: ev }
+        Assessment {
+            score,
+            probability: p,
+            evidence: ev,
+        }
     }
 
     /// Elastic's `by_field_relative_rarity`: median concentration / this address's.

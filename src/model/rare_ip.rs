@@ -202,7 +202,8 @@ impl UserHistory {
         std::mem::size_of::<Self>()
             + self.name.capacity()
             + self.addresses.capacity() * std::mem::size_of::<AddressHistory>()
-            + (self.subnets.capacity() + self.sites.capacity()) * std::mem::size_of::<NetworkHistory>()
+            + (self.subnets.capacity() + self.sites.capacity())
+                * std::mem::size_of::<NetworkHistory>()
     }
 
     /// Good–Turing estimate of the probability of a new network at `level`, smoothed.
@@ -384,7 +385,12 @@ pub struct ModelLimits {
 impl RareIpModel {
     /// Rebuilds the name index after deserialisation.
     pub fn rebuild_index(&mut self) {
-        self.index = self.users.iter().enumerate().map(|(i, u)| (u.name.clone(), i as u32)).collect();
+        self.index = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.name.clone(), i as u32))
+            .collect();
     }
 
     /// The id of a user, if known.
@@ -418,7 +424,8 @@ impl RareIpModel {
         let users: usize = self.users.iter().map(UserHistory::memory_bytes).sum();
         let index = self.index.capacity() * (std::mem::size_of::<(String, u32)>() + 8)
             + self.users.iter().map(|u| u.name.len()).sum::<usize>();
-        let org = self.address_users.capacity() * (std::mem::size_of::<(IpKey, AddressUsers)>() + 1)
+        let org = self.address_users.capacity()
+            * (std::mem::size_of::<(IpKey, AddressUsers)>() + 1)
             + self.site_users.capacity() * (std::mem::size_of::<(IpKey, u16)>() + 1);
         users + index + org
     }
@@ -426,9 +433,18 @@ impl RareIpModel {
     /// Adds one closed bucket's sightings of a user: `ips` are the distinct addresses seen.
     /// Updates day/bucket counts, networks, novelty rates, the organisation index and Elastic's
     /// Dirichlet (+1 per distinct address, then decay).
-    pub fn learn_bucket(&mut self, uid: u32, bucket: i32, ips: &[IpKey], limits: &ModelLimits, elastic_decay: f32) {
+    pub fn learn_bucket(
+        &mut self,
+        uid: u32,
+        bucket: i32,
+        ips: &[IpKey],
+        limits: &ModelLimits,
+        elastic_decay: f32,
+    ) {
         let day = bucket.div_euclid(BUCKETS_PER_DAY);
-        let Some(user) = self.users.get_mut(uid as usize) else { return };
+        let Some(user) = self.users.get_mut(uid as usize) else {
+            return;
+        };
         // Everything is new on a user's first day: discoveries count from the second day on.
         let first_day = day == user.first_bucket.div_euclid(BUCKETS_PER_DAY);
         if day != user.last_active_day {
@@ -461,7 +477,12 @@ impl RareIpModel {
                 None => {
                     if user.addresses.len() >= limits.max_addresses_per_user {
                         // Forget the least recently used address; it is new again if it returns.
-                        if let Some((i, _)) = user.addresses.iter().enumerate().min_by_key(|(_, a)| (a.last_bucket, a.ip)) {
+                        if let Some((i, _)) = user
+                            .addresses
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, a)| (a.last_bucket, a.ip))
+                        {
                             let gone = user.addresses.swap_remove(i);
                             user.total_concentration -= gone.concentration;
                             removed.push(gone.ip);
@@ -494,14 +515,22 @@ impl RareIpModel {
                     }
                     None => {
                         if list.len() >= limits.max_addresses_per_user {
-                            if let Some((i, _)) = list.iter().enumerate().min_by_key(|(_, n)| (n.last_bucket, n.net)) {
+                            if let Some((i, _)) = list
+                                .iter()
+                                .enumerate()
+                                .min_by_key(|(_, n)| (n.last_bucket, n.net))
+                            {
                                 let gone = list.swap_remove(i);
                                 if level == NetLevel::Site {
                                     removed_sites.push(gone.net);
                                 }
                             }
                         }
-                        list.push(NetworkHistory { net, last_bucket: bucket, days_seen: 1 });
+                        list.push(NetworkHistory {
+                            net,
+                            last_bucket: bucket,
+                            days_seen: 1,
+                        });
                         if level == NetLevel::Site {
                             new_sites.push(net);
                         }
@@ -523,7 +552,10 @@ impl RareIpModel {
         self.pairs += new_addresses.len();
         self.pairs -= removed.len().min(self.pairs);
         for ip in new_addresses {
-            let e = self.address_users.entry(ip).or_insert(AddressUsers { users: [u32::MAX; 2], count: 0 });
+            let e = self.address_users.entry(ip).or_insert(AddressUsers {
+                users: [u32::MAX; 2],
+                count: 0,
+            });
             e.count = e.count.saturating_add(1);
             if let Some(slot) = e.users.iter_mut().find(|s| **s == u32::MAX) {
                 *slot = uid;
@@ -611,7 +643,15 @@ impl RareIpModel {
 
     /// Scores a sighting of `ip` for user `uid` (None: a user never seen) in `bucket` with the
     /// adaptive profile, against the history learnt from closed buckets.
-    pub fn assess_adaptive(&self, user_name: &str, uid: Option<u32>, ip: IpKey, bucket: i32, limits: &ModelLimits, allowlisted: bool) -> Assessment {
+    pub fn assess_adaptive(
+        &self,
+        user_name: &str,
+        uid: Option<u32>,
+        ip: IpKey,
+        bucket: i32,
+        limits: &ModelLimits,
+        allowlisted: bool,
+    ) -> Assessment {
         let user = uid.and_then(|id| self.user(id));
         let history_days = user.map_or(0.0, |u| u.history_days(bucket));
         let active_days = user.map_or(0, |u| u.active_days);
@@ -635,15 +675,23 @@ impl RareIpModel {
             reason: String::new(),
         };
         let others = self.address_users.get(&ip);
-        ev.shared_with_users = others.map_or(0, |o| o.count.saturating_sub(u16::from(addr.is_some())));
+        ev.shared_with_users =
+            others.map_or(0, |o| o.count.saturating_sub(u16::from(addr.is_some())));
         let typical = describe_typical(&ev);
 
         if allowlisted {
             ev.state = AssessmentState::Allowlisted;
-            ev.reason = format!("{user_name} logged on from {ip}, which is in an allowlisted network.");
-            return Assessment { score: 0.0, probability: 1.0, evidence: ev };
+            ev.reason =
+                format!("{user_name} logged on from {ip}, which is in an allowlisted network.");
+            return Assessment {
+                score: 0.0,
+                probability: 1.0,
+                evidence: ev,
+            };
         }
-        let learning = user.is_none() || history_days < limits.learning_days || active_days < limits.min_active_days;
+        let learning = user.is_none()
+            || history_days < limits.learning_days
+            || active_days < limits.min_active_days;
         if learning {
             ev.state = AssessmentState::Learning;
             ev.novelty = novelty_of(user, ip);
@@ -651,11 +699,19 @@ impl RareIpModel {
                 "{user_name} is still in the learning period ({:.1} of {} days, {} of {} active days); {ip} is not scored yet.",
                 history_days, limits.learning_days, active_days, limits.min_active_days
             );
-            return Assessment { score: 0.0, probability: 1.0, evidence: ev };
+            return Assessment {
+                score: 0.0,
+                probability: 1.0,
+                evidence: ev,
+            };
         }
         let Some(user) = user else {
             // Unreachable: `learning` covers a missing user. Kept total for safety.
-            return Assessment { score: 0.0, probability: 1.0, evidence: ev };
+            return Assessment {
+                score: 0.0,
+                probability: 1.0,
+                evidence: ev,
+            };
         };
 
         if let Some(a) = addr {
@@ -673,7 +729,11 @@ impl RareIpModel {
                 active_days,
                 ev.last_seen.as_deref().unwrap_or("-")
             );
-            return Assessment { score, probability: p, evidence: ev };
+            return Assessment {
+                score,
+                probability: p,
+                evidence: ev,
+            };
         }
 
         let novelty = novelty_of(Some(user), ip);
@@ -683,14 +743,18 @@ impl RareIpModel {
         let site = ip.network(NetLevel::Site);
         let site_cidr = format_network(site, NetLevel::Site);
         let (mut p, what) = match novelty {
-            Novelty::Site => (user.novelty_probability(NetLevel::Site), format!("a network ({site_cidr}) they have never used")),
+            Novelty::Site => (
+                user.novelty_probability(NetLevel::Site),
+                format!("a network ({site_cidr}) they have never used"),
+            ),
             Novelty::Subnet => (
                 (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR).min(1.0),
                 format!("a new subnet ({subnet_cidr}) inside {site_cidr}, a network they use"),
             ),
             // `None` cannot happen without a known address; treat it as the mildest novelty.
             Novelty::Address | Novelty::None => (
-                (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR * 4.0).min(1.0),
+                (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR * 4.0)
+                    .min(1.0),
                 format!("a new address inside {subnet_cidr}, a subnet they use"),
             ),
         };
@@ -735,7 +799,11 @@ impl RareIpModel {
                 p, history_days
             ),
         };
-        Assessment { score, probability: p, evidence: ev }
+        Assessment {
+            score,
+            probability: p,
+            evidence: ev,
+        }
     }
 
     /// What the model knows about a user, as JSON: learning state, addresses and networks with
@@ -748,7 +816,8 @@ impl RareIpModel {
         let mut addresses: Vec<&AddressHistory> = u.addresses.iter().collect();
         addresses.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(a.ip.cmp(&b.ip)));
         let history_days = u.history_days(u.last_bucket);
-        let learning = history_days < limits.learning_days || u.active_days < limits.min_active_days;
+        let learning =
+            history_days < limits.learning_days || u.active_days < limits.min_active_days;
         let nets = |list: &[NetworkHistory], level: NetLevel| -> Vec<serde_json::Value> {
             let mut v: Vec<&NetworkHistory> = list.iter().collect();
             v.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(a.net.cmp(&b.net)));
@@ -798,10 +867,12 @@ impl RareIpModel {
             .filter_map(|u| {
                 let a = u.address(ip)?;
                 let idle = day - a.last_bucket.div_euclid(BUCKETS_PER_DAY);
-                (a.days_seen >= OWNER_MIN_DAYS && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
-                    user: u.name.clone(),
-                    days_seen: a.days_seen,
-                    last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
+                (a.days_seen >= OWNER_MIN_DAYS && idle <= OWNER_MAX_IDLE_DAYS).then(|| {
+                    AddressOwner {
+                        user: u.name.clone(),
+                        days_seen: a.days_seen,
+                        last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
+                    }
                 })
             })
             .max_by_key(|o| o.days_seen)
@@ -813,15 +884,26 @@ impl RareIpModel {
 pub fn same_person(a: &str, b: &str) -> bool {
     fn stem(s: &str) -> String {
         let s = s.to_ascii_lowercase();
-        let s = s.rsplit(['\\', '/']).next().unwrap_or(&s).split('@').next().unwrap_or("").to_string();
+        let s = s
+            .rsplit(['\\', '/'])
+            .next()
+            .unwrap_or(&s)
+            .split('@')
+            .next()
+            .unwrap_or("")
+            .to_string();
         let mut t = s.as_str();
-        for p in ["adm-", "adm_", "adm.", "admin-", "admin_", "admin.", "a-", "a_", "sa-", "sa_"] {
+        for p in [
+            "adm-", "adm_", "adm.", "admin-", "admin_", "admin.", "a-", "a_", "sa-", "sa_",
+        ] {
             if let Some(r) = t.strip_prefix(p) {
                 t = r;
                 break;
             }
         }
-        for sfx in ["-adm", "_adm", ".adm", "-admin", "_admin", ".admin", "-a", "_a", ".a", "$"] {
+        for sfx in [
+            "-adm", "_adm", ".adm", "-admin", "_admin", ".admin", "-a", "_a", ".a", "$",
+        ] {
             if let Some(r) = t.strip_suffix(sfx) {
                 t = r;
                 break;
@@ -837,9 +919,15 @@ fn novelty_of(user: Option<&UserHistory>, ip: IpKey) -> Novelty {
     let Some(u) = user else { return Novelty::Site };
     if u.address(ip).is_some() {
         Novelty::None
-    } else if u.network(ip.network(NetLevel::Subnet), NetLevel::Subnet).is_some() {
+    } else if u
+        .network(ip.network(NetLevel::Subnet), NetLevel::Subnet)
+        .is_some()
+    {
         Novelty::Address
-    } else if u.network(ip.network(NetLevel::Site), NetLevel::Site).is_some() {
+    } else if u
+        .network(ip.network(NetLevel::Site), NetLevel::Site)
+        .is_some()
+    {
         Novelty::Subnet
     } else {
         Novelty::Site
@@ -848,7 +936,12 @@ fn novelty_of(user: Option<&UserHistory>, ip: IpKey) -> Novelty {
 
 fn typical_addresses(u: &UserHistory) -> Vec<TypicalAddress> {
     let mut v: Vec<&AddressHistory> = u.addresses.iter().collect();
-    v.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(b.last_bucket.cmp(&a.last_bucket)).then(a.ip.cmp(&b.ip)));
+    v.sort_by(|a, b| {
+        b.days_seen
+            .cmp(&a.days_seen)
+            .then(b.last_bucket.cmp(&a.last_bucket))
+            .then(a.ip.cmp(&b.ip))
+    });
     v.into_iter()
         .take(3)
         .map(|a| TypicalAddress {
@@ -865,7 +958,10 @@ fn typical_networks(u: &UserHistory) -> Vec<TypicalNetwork> {
     v.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(a.net.cmp(&b.net)));
     v.into_iter()
         .take(3)
-        .map(|n| TypicalNetwork { network: format_network(n.net, NetLevel::Site), days_seen: n.days_seen })
+        .map(|n| TypicalNetwork {
+            network: format_network(n.net, NetLevel::Site),
+            days_seen: n.days_seen,
+        })
         .collect()
 }
 
@@ -873,7 +969,11 @@ fn describe_typical(ev: &Evidence) -> String {
     if ev.typical_addresses.is_empty() {
         return "no typical addresses yet".to_string();
     }
-    let list: Vec<String> = ev.typical_addresses.iter().map(|a| format!("{} ({} days)", a.ip, a.days_seen)).collect();
+    let list: Vec<String> = ev
+        .typical_addresses
+        .iter()
+        .map(|a| format!("{} ({} days)", a.ip, a.days_seen))
+        .collect();
     format!("typical: {}", list.join(", "))
 }
 

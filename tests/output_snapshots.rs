@@ -1,0 +1,29 @@
+//! Snapshot tests of the output documents: an alert and a verdict, as a pipeline receives them.
+
+mod common;
+
+use auth_anomaly::{Config, Detector};
+use common::*;
+
+#[test]
+fn alert_document_shape() {
+    let mut lines = Vec::new();
+    routine(&mut lines, "alice", &["10.20.3.41", "81.2.69.160"], 0..14);
+    lines.push(logon(T0 + 14 * DAY + 10 * HOUR, "alice", "185.220.101.4"));
+    let r = run(&lines);
+    assert_eq!(r.alerts.len(), 1);
+    insta::assert_json_snapshot!("alert_new_network", r.alerts[0]);
+}
+
+#[test]
+fn verdict_document_shape() {
+    let mut lines = Vec::new();
+    routine(&mut lines, "erin", &["10.20.3.41"], 0..14);
+    routine(&mut lines, "frank", &["10.20.3.42"], 0..14);
+    sort_by_time(&mut lines);
+    let mut d = Detector::new(Config::from_json(r#"{"output":"verdicts"}"#).unwrap()).unwrap();
+    d.push_ndjson(lines.join("\n").as_bytes());
+    let out = d.push_ndjson(logon(T0 + 14 * DAY + 10 * HOUR, "erin", "10.20.3.42").as_bytes());
+    let verdict: serde_json::Value = serde_json::from_slice(&out).expect("one verdict line");
+    insta::assert_json_snapshot!("verdict_colleague_desk", verdict);
+}

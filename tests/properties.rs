@@ -1,0 +1,107 @@
+//! Invariants, checked over generated streams: snapshot/restore anywhere gives the same output,
+//! same input gives the same output, every input is accounted for, memory stays bounded.
+
+mod common;
+
+use auth_anomaly::{Config, Detector};
+use common::*;
+use proptest::prelude::*;
+
+/// A stream of logons: (minutes since T0, user index, address index), sorted by time.
+fn stream() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec((0i64..40 * 24 * 60, 0usize..6, 0usize..12), 1..400).prop_map(|mut v| {
+        v.sort();
+        let ips = [
+            "10.20.3.41",
+            "10.20.3.42",
+            "10.20.3.77",
+            "10.99.1.5",
+            "10.99.7.9",
+            "81.2.69.160",
+            "81.2.70.1",
+            "185.220.101.4",
+            "203.0.113.9",
+            "2001:db8::1",
+            "2001:db8:0:1::7",
+            "::ffff:192.0.2.1",
+        ];
+        v.into_iter()
+            .map(|(m, u, i)| logon(T0 + m * 60_000, &format!("user{u}"), ips[i]))
+            .collect()
+    })
+}
+
+fn output_of(detector: &mut Detector, lines: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend(detector.push_ndjson(l.as_bytes()));
+    }
+    out
+}
+
+fn records_config() -> Config {
+    Config::from_json(r#"{"output":"records","learning_days":2,"min_active_days":1}"#).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// Split a stream at any point, snapshot and restore in between: the same output as one run.
+    #[test]
+    fn snapshot_restore_anywhere_continues_exactly(lines in stream(), split in 0usize..400) {
+        let split = split.min(lines.len());
+        let mut whole = Detector::new(records_config()).unwrap();
+        let mut expected = output_of(&mut whole, &lines);
+        whole.flush().to_ndjson(auth_anomaly::OutputKind::Records, &mut expected);
+
+        let mut first = Detector::new(records_config()).unwrap();
+        let mut got = output_of(&mut first, &lines[..split]);
+        let bytes = first.snapshot().unwrap();
+        let mut second = Detector::restore(&bytes).unwrap();
+        got.extend(output_of(&mut second, &lines[split..]));
+        second.flush().to_ndjson(auth_anomaly::OutputKind::Records, &mut got);
+        prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+        // Capacities (and so memory_bytes) may differ after a restore; every counter must not.
+        let (mut s2, mut s1) = (second.stats(), whole.stats());
+        s2.memory_bytes = 0;
+        s1.memory_bytes = 0;
+        prop_assert_eq!(s2, s1);
+    }
+
+    /// Same input, same output, and every input accounted for.
+    #[test]
+    fn deterministic_and_accounted(lines in stream(), junk in prop::collection::vec("[ -~]{0,40}", 0..20)) {
+        let mut all = lines.clone();
+        for (i, j) in junk.iter().enumerate() {
+            all.insert((i * 7) % (all.len() + 1), j.clone());
+        }
+        let mut a = Detector::new(records_config()).unwrap();
+        let mut b = Detector::new(records_config()).unwrap();
+        prop_assert_eq!(output_of(&mut a, &all), output_of(&mut b, &all));
+        let s = a.stats();
+        prop_assert_eq!(s.events, s.accepted + s.filtered + s.rejected);
+    }
+}
+
+/// A user hopping across thousands of addresses keeps at most `max_addresses_per_user` of them.
+#[test]
+fn per_user_address_history_is_bounded() {
+    let config = Config::from_json(r#"{"max_addresses_per_user":16}"#).unwrap();
+    let mut d = Detector::new(config).unwrap();
+    let mut input = String::new();
+    for i in 0..2000i64 {
+        input.push_str(&logon(
+            T0 + i * 15 * 60_000,
+            "sprayed",
+            &format!("198.51.{}.{}", i / 250, i % 250 + 1),
+        ));
+        input.push('\n');
+    }
+    d.push_ndjson(input.as_bytes());
+    d.flush();
+    let s = d.stats();
+    assert!(s.pairs <= 16, "{s:?}");
+    let explained = d.explain("sprayed");
+    assert!(explained["addresses"].as_array().unwrap().len() <= 16);
+    assert!(s.memory_bytes < 64 * 1024, "{s:?}");
+}
