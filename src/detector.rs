@@ -449,11 +449,14 @@ impl Detector {
         );
         match self.state.config.profile {
             Profile::Adaptive => adaptive,
-            Profile::Elastic => {
-                self.state
-                    .elastic
-                    .assess(&self.state.model, uid, ip, adaptive, interim)
-            }
+            Profile::Elastic => self.state.elastic.assess(
+                &self.state.model,
+                uid,
+                ip,
+                bucket_index,
+                adaptive,
+                interim,
+            ),
         }
     }
 

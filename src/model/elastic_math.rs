@@ -72,6 +72,8 @@ const MINUSCULE_PROBABILITY: f64 = 1e-50;
 const SAMPLE_SCALE: f64 = 1.05;
 // Keeps sums of concentrations finite whatever the caller passes.
 const MAX_CONCENTRATION: f64 = 1e150;
+// Shapes above which Beta bins use the scaled normal-limit computation.
+const LARGE_SHAPE: f64 = 1e6;
 
 /// Clamp a probability into [DBL_MIN, 1]; NaN means "no evidence", i.e. 1 (reference §3.2: leaf
 /// probabilities are truncated to [DBL_MIN, 1]).
@@ -211,7 +213,8 @@ pub fn number_prior_samples(a0: f64) -> usize {
 /// `(q_{k−1}, q_k]`, `q_k = F⁻¹(k/n)` (`generateBetaSamples`, reference §2.2 item 4), ascending.
 ///
 /// Exact via `E[X | bin k] = n·a/(a+b)·(I_{q_k}(a+1, b) − I_{q_{k−1}}(a+1, b))`, so the samples
-/// average to `a/(a+b)` by construction. Relative accuracy ~1e-10 for `a + b` up to ~1e7.
+/// average to `a/(a+b)` by construction. Relative accuracy ~1e-10 for shapes up to 1e6, ~1e-6
+/// beyond (normal limit, see the body).
 /// Degenerate inputs: `n = 0` gives no samples; `a ≤ 0` (or NaN) is a point mass at 0, `b ≤ 0` at 1.
 pub fn beta_bin_conditional_means(a: f64, b: f64, n: usize) -> Vec<f64> {
     if n == 0 {
@@ -229,23 +232,33 @@ pub fn beta_bin_conditional_means(a: f64, b: f64, n: usize) -> Vec<f64> {
     if n == 1 {
         return vec![mean];
     }
+    // Beyond ~1e6 on both shapes the continued fraction needs too many terms; the Beta is then
+    // normal to within skewness 2/√min(a,b), so compute the bins at shapes scaled down to 1e6
+    // (same mean) and shrink their spread about the mean to the true standard deviation. The
+    // error is below 1e-6 of the mean.
+    if a.min(b) > LARGE_SHAPE {
+        let scale = LARGE_SHAPE / a.min(b);
+        let (a_s, b_s) = (a * scale, b * scale);
+        let shrink = ((a_s + b_s + 1.0) / (a + b + 1.0)).sqrt();
+        return beta_bin_conditional_means(a_s, b_s, n)
+            .into_iter()
+            .map(|m| (mean + (m - mean) * shrink).clamp(0.0, 1.0))
+            .collect();
+    }
     // For each boundary q_k keep both tails of Beta(a+1, b): L_k = I_{q_k}(a+1, b) and
-    // U_k = 1 − L_k = I_{1−q_k}(b, a+1), each computed directly. Differencing whichever is small
-    // keeps bins accurate when the quantiles crowd against 0 or 1 (U-shaped Betas with a, b ≪ 1,
-    // where 1 − q_k is far below the spacing of doubles near 1).
+    // U_k = 1 − L_k, each computed directly from ln q_k and ln(1 − q_k). Differencing whichever is
+    // small keeps bins accurate when quantiles crowd against 0 or 1 (U-shaped Betas with a, b ≪ 1).
     let mut out = Vec::with_capacity(n);
     let (mut lower_prev, mut upper_prev) = (0.0, 1.0); // q_0 = 0
     for k in 1..=n {
         let (lower, upper) = if k == n {
             (1.0, 0.0) // q_n = 1
         } else {
-            let (x, y) = beta_quantile_with_complement(a, b, k as f64 / n as f64);
-            (
-                regularized_incomplete_beta(a + 1.0, b, x),
-                regularized_incomplete_beta(b, a + 1.0, y),
-            )
+            let (ln_q, ln_1mq) = ln_beta_quantile(a, b, k as f64 / n as f64);
+            let (ln_lower, ln_upper) = ln_incomplete_beta_tails(a + 1.0, b, ln_q, ln_1mq);
+            (ln_lower.exp(), ln_upper.exp())
         };
-        let mass = if lower <= 0.5 {
+        let mass = if lower <= upper {
             lower - lower_prev
         } else {
             upper_prev - upper
@@ -396,12 +409,36 @@ fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
 }
 
-fn ln_beta(a: f64, b: f64) -> f64 {
-    ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
+/// Stirling remainder `ln Γ(x) − ((x − ½) ln x − x + ½ ln 2π)` for x ≥ 10 (error < 1e-15).
+fn ln_gamma_correction(x: f64) -> f64 {
+    let r = 1.0 / x;
+    let r2 = r * r;
+    r * (1.0 / 12.0
+        - r2 * (1.0 / 360.0
+            - r2 * (1.0 / 1260.0
+                - r2 * (1.0 / 1680.0 - r2 * (1.0 / 1188.0 - r2 * 691.0 / 360_360.0)))))
 }
 
-/// Continued fraction of I_x(a, b) (modified Lentz), converging fast for x < (a+1)/(a+b+2).
-fn beta_continued_fraction(a: f64, b: f64, x: f64) -> f64 {
+/// ln B(a, b). For large shapes the Stirling terms are combined before subtracting, because
+/// `ln Γ(a) + ln Γ(b) − ln Γ(a + b)` loses ~|ln Γ(b)|·1e-16 to cancellation (1e-3 at b = 1e12).
+fn ln_beta(a: f64, b: f64) -> f64 {
+    let (p, q) = if a <= b { (a, b) } else { (b, a) };
+    let ln_sqrt_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+    let ratio = p / (p + q);
+    if p >= 10.0 {
+        let corr = ln_gamma_correction(p) + ln_gamma_correction(q) - ln_gamma_correction(p + q);
+        -0.5 * q.ln() + ln_sqrt_2pi + corr + (p - 0.5) * ratio.ln() + q * (-ratio).ln_1p()
+    } else if q >= 10.0 {
+        let corr = ln_gamma_correction(q) - ln_gamma_correction(p + q);
+        ln_gamma(p) + corr + p - p * (p + q).ln() + (q - 0.5) * (-ratio).ln_1p()
+    } else {
+        ln_gamma(p) + ln_gamma(q) - ln_gamma(p + q)
+    }
+}
+
+/// Continued fraction of I_x(a, b) (modified Lentz) and whether it converged. It converges fast
+/// for x < (a+1)/(a+b+2), but needs ever more terms near that point when a shape is huge.
+fn beta_continued_fraction(a: f64, b: f64, x: f64) -> (f64, bool) {
     const MAX_ITERATIONS: usize = 20_000;
     const EPS: f64 = 1e-15;
     const TINY: f64 = 1e-300;
@@ -444,18 +481,66 @@ fn beta_continued_fraction(a: f64, b: f64, x: f64) -> f64 {
         let delta = d * c;
         h *= delta;
         if (delta - 1.0).abs() < EPS {
-            break;
+            return (h, true);
         }
     }
-    h
+    (h, false)
 }
 
-/// ln of the "front factor" x^a (1−x)^b / B(a, b).
-fn ln_beta_front(a: f64, b: f64, x: f64) -> f64 {
-    a * x.ln() + b * (-x).ln_1p() - ln_beta(a, b)
+/// `(ln I_x(a, b), ln(1 − I_x(a, b)))` for a, b > 0, given `ln x` and `ln(1 − x)`.
+///
+/// Taking both logarithms lets callers pass a point whose `x` or `1 − x` is far below the smallest
+/// double (quantiles of Beta(a, b) with a or b ≪ 1), and returning both tails in log form keeps
+/// whichever of `I`, `1 − I` is small accurate instead of rounding it against 1.
+fn ln_incomplete_beta_tails(a: f64, b: f64, ln_x: f64, ln_1mx: f64) -> (f64, f64) {
+    let x = ln_x.exp();
+    let ln_front = a * ln_x + b * ln_1mx - ln_beta(a, b);
+    let y = ln_1mx.exp();
+    // Direct fraction for I, or the fraction of Beta(b, a) at 1 − x for 1 − I; the preferred one
+    // converges fastest, the other one is the fallback if it did not converge.
+    let lower_first = x < (a + 1.0) / (a + b + 2.0);
+    let (first, second) = if lower_first {
+        (
+            beta_continued_fraction(a, b, x),
+            beta_continued_fraction_lazy(b, a, y),
+        )
+    } else {
+        (
+            beta_continued_fraction(b, a, y),
+            beta_continued_fraction_lazy(a, b, x),
+        )
+    };
+    let (use_lower, cf) = match (first, second) {
+        ((cf, true), _) => (lower_first, cf),
+        ((cf_first, false), lazy) => match lazy() {
+            (cf, true) => (!lower_first, cf),
+            _ => (lower_first, cf_first),
+        },
+    };
+    let (ln_lower, ln_upper) = if use_lower {
+        let ln_lower = ln_front + cf.ln() - a.ln();
+        (ln_lower, (-ln_lower.exp().min(1.0)).ln_1p())
+    } else {
+        let ln_upper = ln_front + cf.ln() - b.ln();
+        ((-ln_upper.exp().min(1.0)).ln_1p(), ln_upper)
+    };
+    // Guard against a non-converged fraction for absurd shapes: keep the result a valid split.
+    if ln_lower.is_nan() || ln_upper.is_nan() {
+        return if x < a / (a + b) {
+            (f64::NEG_INFINITY, 0.0)
+        } else {
+            (0.0, f64::NEG_INFINITY)
+        };
+    }
+    (ln_lower.min(0.0), ln_upper.min(0.0))
 }
 
-/// Regularised incomplete beta I_x(a, b) for a, b > 0, clamped to [0, 1].
+/// Deferred [`beta_continued_fraction`], evaluated only if the preferred orientation failed.
+fn beta_continued_fraction_lazy(a: f64, b: f64, x: f64) -> impl Fn() -> (f64, bool) {
+    move || beta_continued_fraction(a, b, x)
+}
+
+/// Regularised incomplete beta I_x(a, b) for a, b > 0, in [0, 1].
 fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
     if x.is_nan() || x <= 0.0 {
         return 0.0;
@@ -463,91 +548,62 @@ fn regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
     if x >= 1.0 {
         return 1.0;
     }
-    let v = if x < (a + 1.0) / (a + b + 2.0) {
-        (ln_beta_front(a, b, x)).exp() * beta_continued_fraction(a, b, x) / a
-    } else {
-        1.0 - (ln_beta_front(a, b, x)).exp() * beta_continued_fraction(b, a, 1.0 - x) / b
-    };
-    if v.is_nan() {
-        0.0
-    } else {
-        v.clamp(0.0, 1.0)
-    }
+    ln_incomplete_beta_tails(a, b, x.ln(), (-x).ln_1p()).0.exp()
 }
 
-/// ln I_x(a, b), accurate for tiny values deep in the lower tail (no underflow through exp).
-fn ln_regularized_incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if x >= 1.0 {
-        return 0.0;
-    }
-    if x < (a + 1.0) / (a + b + 2.0) {
-        ln_beta_front(a, b, x) + beta_continued_fraction(a, b, x).ln() - a.ln()
-    } else {
-        let upper = (ln_beta_front(a, b, x)).exp() * beta_continued_fraction(b, a, 1.0 - x) / b;
-        (-upper.min(1.0)).ln_1p()
-    }
-}
-
-/// The `p` quantile `x` of Beta(a, b) together with `1 − x`, for a, b > 0: `x = I⁻¹_p(a, b)`.
+/// The `p` quantile of Beta(a, b) as `(ln x, ln(1 − x))`, for a, b > 0.
 ///
 /// A quantile below ½ is solved in the lower tail of Beta(a, b) in the variable ln x; one above ½
-/// in the lower tail of Beta(b, a) in ln(1 − x), so whichever of `x`, `1 − x` is small is accurate
-/// to full relative precision (it may be 1e-80 when a ≪ 1). In log–log coordinates the tail is
-/// nearly linear, so safeguarded Newton converges in a few steps.
-fn beta_quantile_with_complement(a: f64, b: f64, p: f64) -> (f64, f64) {
+/// in the lower tail of Beta(b, a) in ln(1 − x). So whichever of `x`, `1 − x` is small keeps full
+/// relative precision even below the smallest double (x ≈ p^(1/a) when a ≪ 1).
+fn ln_beta_quantile(a: f64, b: f64, p: f64) -> (f64, f64) {
     if p.is_nan() || p <= 0.0 {
-        return (0.0, 1.0);
+        return (f64::NEG_INFINITY, 0.0);
     }
     if p >= 1.0 {
-        return (1.0, 0.0);
+        return (0.0, f64::NEG_INFINITY);
     }
     if p <= regularized_incomplete_beta(a, b, 0.5) {
-        let x = solve_lower_tail(a, b, p.ln(), 0.5);
-        (x, 1.0 - x)
+        let u = solve_ln_lower_tail(a, b, p.ln());
+        (u, (-u.exp()).ln_1p())
     } else {
-        let y = solve_lower_tail(b, a, (-p).ln_1p(), 0.5);
-        (1.0 - y, y)
+        let v = solve_ln_lower_tail(b, a, (-p).ln_1p());
+        ((-v.exp()).ln_1p(), v)
     }
 }
 
 #[cfg(test)]
 fn inverse_regularized_incomplete_beta(a: f64, b: f64, p: f64) -> f64 {
-    beta_quantile_with_complement(a, b, p).0
+    ln_beta_quantile(a, b, p).0.exp()
 }
 
-/// Solve ln I_y(a, b) = `ln_target` for y in (0, `y_max`], with I_{y_max}(a, b) ≥ exp(ln_target).
-/// Safeguarded Newton on u = ln y, falling back to bisection of the bracket.
-fn solve_lower_tail(a: f64, b: f64, ln_target: f64, y_max: f64) -> f64 {
+/// Solve ln I_y(a, b) = `ln_target` for u = ln y ≤ ln ½, given I_½(a, b) ≥ exp(ln_target).
+///
+/// In (ln y, ln I) coordinates the lower tail is nearly a straight line of slope a, so safeguarded
+/// Newton from the asymptote converges in a few steps; bisection of the bracket is the fallback.
+fn solve_ln_lower_tail(a: f64, b: f64, ln_target: f64) -> f64 {
     const MAX_ITERATIONS: usize = 200;
-    let f = |u: f64| ln_regularized_incomplete_beta(a, b, u.exp()) - ln_target;
+    let f = |u: f64| ln_incomplete_beta_tails(a, b, u, (-u.exp()).ln_1p()).0 - ln_target;
     let ln_b = ln_beta(a, b);
-    let u_floor = f64::MIN_POSITIVE.ln();
-    let mut hi = y_max.ln();
-    if !hi.is_finite() {
-        return 0.0;
-    }
-    // Small-y asymptote I_y ≈ y^a / (a·B(a,b)) gives the starting point.
-    let mut u = ((ln_target + a.ln() + ln_b) / a).clamp(u_floor, hi);
+    let mut hi = 0.5_f64.ln();
+    // Small-y asymptote I_y ≈ y^a / (a·B(a, b)) gives the starting point.
+    let mut u = ((ln_target + a.ln() + ln_b) / a).min(hi);
     if !u.is_finite() {
         u = hi;
     }
     let mut fu = f(u);
-    // Bracket [lo, hi] with f(lo) < 0 ≤ f(hi).
+    // Bracket [lo, hi] with f(lo) < 0 ≤ f(hi), stepping down geometrically from the guess.
     let mut lo;
     if fu >= 0.0 {
         hi = u;
-        let mut step = 1.0;
+        let mut step = 1.0_f64;
         loop {
-            lo = (u - step).max(u_floor);
-            let flo = f(lo);
-            if flo < 0.0 {
-                break;
+            lo = u - step;
+            if !lo.is_finite() {
+                return f64::NEG_INFINITY;
             }
-            if lo <= u_floor {
-                return 0.0; // the quantile is below the smallest normal double
+            if f(lo) < 0.0 {
+                break;
             }
             hi = lo;
             step *= 2.0;
@@ -567,21 +623,20 @@ fn solve_lower_tail(a: f64, b: f64, ln_target: f64, y_max: f64) -> f64 {
             hi = u;
         }
         // d ln I / d ln y = y·pdf(y) / I_y.
-        let y = u.exp();
-        let ln_slope = a * u + (b - 1.0) * (-y).ln_1p() - ln_b - (fu + ln_target);
-        let slope = ln_slope.exp();
-        let mut next = u - fu / slope;
+        let ln_slope = a * u + (b - 1.0) * (-u.exp()).ln_1p() - ln_b - (fu + ln_target);
+        let mut next = u - fu / ln_slope.exp();
         if !(next > lo && next < hi) || !next.is_finite() {
             next = 0.5 * (lo + hi);
         }
-        let converged = (next - u).abs() <= 1e-14 * (1.0 + u.abs()) || hi - lo <= 1e-15;
+        let converged =
+            (next - u).abs() <= 1e-14 * (1.0 + u.abs()) || hi - lo <= 1e-15 * (1.0 + u.abs());
         u = next;
         fu = f(u);
         if converged {
             break;
         }
     }
-    u.exp().clamp(0.0, y_max.max(0.0))
+    u.min(0.5_f64.ln())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1175,7 +1230,7 @@ mod tests {
 
         // Ageing: the sketch decays once per 20 buckets; scope maxima every bucket, then vanish.
         let before = norm.histogram[&0];
-        norm.advance_buckets(19);
+        norm.advance_buckets(18); // the clock was at 1: now 19 of 20
         assert_eq!(norm.histogram[&0], before);
         norm.advance_buckets(1);
         assert_rel(
@@ -1186,11 +1241,11 @@ mod tests {
         );
         assert_rel(
             norm.scope_max[&big_scope].max_raw,
-            big_raw * (-2.0 * 0.00025 * 20.0f64).exp(),
+            big_raw * (-2.0 * 0.00025 * 19.0f64).exp(),
             1e-12,
             "max decay",
         );
-        norm.advance_buckets(30); // idle 50: still kept
+        norm.advance_buckets(31); // idle 50: still kept
         assert!(norm.scope_max.contains_key(&big_scope));
         norm.advance_buckets(1); // idle 51: forgotten
         assert!(!norm.scope_max.contains_key(&big_scope));
@@ -1223,5 +1278,27 @@ mod tests {
         }
         assert!(back.scope_max.keys().eq(norm.scope_max.keys()));
         assert_eq!(ScoreNormalizer::default(), ScoreNormalizer::new());
+    }
+}
+#[cfg(test)]
+mod dbg_tmp {
+    use super::*;
+    #[test]
+    fn dbg() {
+        let shapes = [0.01, 0.5, 1.0, 3.0, 30.0, 1e3, 1e5, 1e7, 1e9];
+        for &a in &shapes { for &b in &shapes {
+            let mean = a / (a + b);
+            let split = (a + 1.0) / (a + b + 2.0);
+            for f in [0.3, 0.9, 0.99, 1.0, 1.01, 1.1, 3.0] {
+                let x: f64 = (split * f).min(0.999999);
+                let u = x.ln(); let l1 = (-x).ln_1p();
+                let front = a * u + b * l1 - ln_beta(a, b);
+                let (c1, ok1) = beta_continued_fraction(a, b, x);
+                let (c2, ok2) = beta_continued_fraction(b, a, l1.exp());
+                let direct = front + c1.ln() - a.ln();
+                let comp = front + c2.ln() - b.ln();
+                println!("ROW {a:e} {b:e} {x:e} {direct:e} {ok1} {comp:e} {ok2} {mean:e}");
+            }
+        }}
     }
 }

@@ -104,10 +104,23 @@ impl ElasticRareState {
         model: &RareIpModel,
         uid: u32,
         ip: IpKey,
+        bucket: i32,
         adaptive: Assessment,
         interim: bool,
     ) -> Assessment {
         let mut ev = adaptive.evidence;
+        // Elastic samples a bucket before scoring it: an address first seen in this very bucket is
+        // Elastic's `by_field_first_occurrence`.
+        if !interim {
+            let first_here = model
+                .user(uid)
+                .and_then(|u| u.address(ip))
+                .is_some_and(|a| a.first_bucket == bucket);
+            if first_here {
+                ev.by_field_first_occurrence = true;
+                ev.state = AssessmentState::NewAddress;
+            }
+        }
         if ev.state == AssessmentState::Allowlisted {
             return Assessment {
                 score: 0.0,
