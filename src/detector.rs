@@ -121,6 +121,7 @@ pub(crate) struct State {
     pub(crate) stats: Stats,
     lines: u64,
     last_prune_day: i64,
+    last_closed_bucket: Option<i64>,
 }
 
 /// The detection engine (DESIGN §1): owns all job state, driven by events and by
@@ -150,6 +151,7 @@ impl Detector {
             stats: Stats::default(),
             lines: 0,
             last_prune_day: i64::MIN,
+            last_closed_bucket: None,
         };
         Detector::from_state(state)
     }
@@ -499,6 +501,7 @@ impl Detector {
             return;
         };
         let bucket_index = (open / BUCKET_MS) as i32;
+        self.state.last_closed_bucket = Some(open);
         let mut sightings = std::mem::take(&mut self.state.sightings);
         self.sighting_index.clear();
         sightings.sort_by(|a, b| {
@@ -579,6 +582,11 @@ impl Detector {
                 continue;
             }
             let record = self.record(open, &name, s, &a);
+            if self.state.config.profile == Profile::Elastic {
+                self.state
+                    .elastic
+                    .remember(open, &name, s.ip, a.probability, record.record_score);
+            }
             self.state.stats.records += 1;
             if record.record_score >= self.threshold {
                 let key = (s.user, s.ip);
@@ -661,6 +669,21 @@ impl Detector {
             source_ip: vec![ip],
             user_name: vec![user.to_string()],
             host_name: s.hosts.clone(),
+        }
+    }
+
+    /// `elastic` profile: re-scores the records of the last 30 days against the normaliser's
+    /// current quantiles and returns those whose `record_score` moved (Elastic's renormalisation;
+    /// `initial_record_score` never changes). Empty for the `adaptive` profile, whose scores are final.
+    pub fn renormalize(&mut self) -> Vec<crate::model::elastic_rare::RenormalizedRecord> {
+        match (
+            self.state.config.profile,
+            self.state.open_bucket.or(self.state.last_closed_bucket),
+        ) {
+            (Profile::Elastic, Some(now)) => {
+                self.state.elastic.renormalize(now, RARE_SOURCE_IP_JOB)
+            }
+            _ => Vec::new(),
         }
     }
 

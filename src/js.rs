@@ -136,6 +136,18 @@ impl Detector {
         Uint8Array::from(out.as_slice())
     }
 
+    /// `renormalize()`: `elastic` profile — NDJSON of records whose `record_score` moved since they
+    /// were written (`result_type: "record_update"`); empty for `adaptive`.
+    pub fn renormalize(&mut self) -> Uint8Array {
+        let mut out = Vec::new();
+        for r in self.inner.renormalize() {
+            if serde_json::to_writer(&mut out, &r).is_ok() {
+                out.push(b'\n');
+            }
+        }
+        Uint8Array::from(out.as_slice())
+    }
+
     /// `snapshot()`: the whole model as versioned, checksummed bytes.
     pub fn snapshot(&self) -> Result<Uint8Array, JsError> {
         let bytes = self.inner.snapshot().map_err(js_error)?;

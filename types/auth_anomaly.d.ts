@@ -118,6 +118,9 @@ export class Detector {
   advance(nowMs: number): Uint8Array;
   /** Closes the open bucket; NDJSON of its records/alerts. */
   flush(): Uint8Array;
+  /** `elastic` profile: NDJSON of `{result_type: "record_update", …}` for records of the last 30
+   * days whose record_score moved with the normaliser (initial_record_score never changes). */
+  renormalize(): Uint8Array;
   /** Versioned, checksummed model state. */
   snapshot(): Uint8Array;
   /** Throws on corrupt, truncated or other-version bytes. */

@@ -16,6 +16,53 @@ pub struct ElasticRareState {
     /// One quantile sketch over every user's results (Elastic keys record normalisers by field
     /// names, not values).
     pub normalizer: ScoreNormalizer,
+    /// Records still inside the renormalisation window, oldest first (at most
+    /// [`RENORMALIZATION_MAX_RECORDS`]).
+    pub recent_records: std::collections::VecDeque<RecentRecord>,
+}
+
+/// Elastic renormalises records of the last 30 days (or 100 buckets, whichever is longer).
+pub const RENORMALIZATION_WINDOW_MS: i64 = 30 * 86_400_000;
+/// Memory bound on the records kept for renormalisation; the oldest go first.
+pub const RENORMALIZATION_MAX_RECORDS: usize = 10_000;
+
+/// What renormalisation needs of a written record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecentRecord {
+    /// Bucket start, epoch ms.
+    pub timestamp: i64,
+    /// `user.name`.
+    pub user: String,
+    /// The address.
+    pub ip: IpKey,
+    /// Raw score fed to the normaliser.
+    pub raw: f64,
+    /// The record's probability.
+    pub probability: f64,
+    /// Score at creation.
+    pub initial_record_score: f64,
+    /// Score after the last renormalisation.
+    pub record_score: f64,
+}
+
+/// A record whose score changed when the normaliser's quantiles moved (Elastic rewrites
+/// `record_score`; `initial_record_score` never changes).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RenormalizedRecord {
+    /// Job id.
+    pub job_id: String,
+    /// `record_update`.
+    pub result_type: String,
+    /// Bucket start, epoch ms.
+    pub timestamp: i64,
+    /// `user.name`.
+    pub partition_field_value: String,
+    /// `source.ip`.
+    pub by_field_value: String,
+    /// Score at creation.
+    pub initial_record_score: f64,
+    /// Score now.
+    pub record_score: f64,
 }
 
 /// A stable 64-bit scope key for (user, address): FNV-1a, identical on every target.
@@ -47,6 +94,12 @@ impl ElasticRareState {
     /// Approximate bytes held.
     pub fn memory_bytes(&self) -> usize {
         self.normalizer.memory_bytes()
+            + self.recent_records.capacity() * std::mem::size_of::<RecentRecord>()
+            + self
+                .recent_records
+                .iter()
+                .map(|r| r.user.capacity())
+                .sum::<usize>()
     }
 
     /// The user's concentrations and the index of `ip` among them; with `hypothetical`, the
@@ -84,6 +137,62 @@ impl ElasticRareState {
             (conc, Some(i)) => probability_of_less_likely_categories(&conc, i),
             _ => 1.0,
         }
+    }
+
+    /// Remembers a written record for later renormalisation.
+    pub fn remember(
+        &mut self,
+        timestamp: i64,
+        user: &str,
+        ip: IpKey,
+        probability: f64,
+        score: f64,
+    ) {
+        if self.recent_records.len() >= RENORMALIZATION_MAX_RECORDS {
+            self.recent_records.pop_front();
+        }
+        self.recent_records.push_back(RecentRecord {
+            timestamp,
+            user: user.to_string(),
+            ip,
+            raw: normalizer_raw_score(probability),
+            probability,
+            initial_record_score: score,
+            record_score: score,
+        });
+    }
+
+    /// Re-scores every record still inside the renormalisation window (relative to `now_ms`)
+    /// against the current quantiles; returns those whose score moved by at least 0.5, and forgets
+    /// records that left the window.
+    pub fn renormalize(&mut self, now_ms: i64, job_id: &str) -> Vec<RenormalizedRecord> {
+        while self
+            .recent_records
+            .front()
+            .is_some_and(|r| now_ms - r.timestamp > RENORMALIZATION_WINDOW_MS)
+        {
+            self.recent_records.pop_front();
+        }
+        let mut changed = Vec::new();
+        for r in self.recent_records.iter_mut() {
+            let score = self
+                .normalizer
+                .normalize(r.raw, r.probability, scope_key(&r.user, r.ip));
+            let score = (score * 100.0).round() / 100.0;
+            if (score - r.record_score).abs() >= 0.5 {
+                r.record_score = score;
+                changed.push(RenormalizedRecord {
+                    job_id: job_id.to_string(),
+                    result_type: "record_update".into(),
+                    timestamp: r.timestamp,
+                    partition_field_value: r.user.clone(),
+                    by_field_value: r.ip.to_string(),
+                    initial_record_score: r.initial_record_score,
+                    record_score: score,
+                });
+            }
+        }
+        changed
     }
 
     /// Feeds a closed, already sampled bucket's results to the normaliser (every result, 0 for the
@@ -162,5 +271,44 @@ impl ElasticRareState {
         let (conc, idx) = Self::concentrations(model, uid, ip, false);
         let i = idx?;
         (conc[i] > 0.0).then(|| relative_rarity(&conc, i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record that was the most extreme score when written falls when many larger scores
+    /// follow; `initial_record_score` stays.
+    #[test]
+    fn renormalisation_lowers_a_record_overtaken_by_larger_scores() {
+        let mut st = ElasticRareState::default();
+        let ip = IpKey::from_ip("203.0.113.9".parse().unwrap());
+        for _ in 0..4000 {
+            st.normalizer.observe(0.0, 1);
+        }
+        let p = 1e-6; // raw ≈ 1.9; the log-probability ceiling is 100, so the quantiles decide.
+        st.normalizer
+            .observe(normalizer_raw_score(p), scope_key("u", ip));
+        st.normalizer.observe(0.0, 1);
+        let score = st
+            .normalizer
+            .normalize(normalizer_raw_score(p), p, scope_key("u", ip));
+        assert!(score > 90.0, "{score}");
+        st.remember(0, "u", ip, p, score);
+        assert!(st.renormalize(900_000, "job").is_empty());
+        for i in 0..400 {
+            st.normalizer.observe(30.0, 10_000 + i);
+            st.normalizer.observe(30.0, 20_000 + i);
+        }
+        let changed = st.renormalize(1_800_000, "job");
+        assert_eq!(changed.len(), 1);
+        assert!(changed[0].record_score < score / 2.0, "{changed:?}");
+        assert_eq!(changed[0].initial_record_score, score);
+        // Out of the window: forgotten.
+        assert!(st
+            .renormalize(RENORMALIZATION_WINDOW_MS + 1, "job")
+            .is_empty());
+        assert!(st.recent_records.is_empty());
     }
 }
