@@ -14,8 +14,15 @@ use crate::time::{parse_duration_ms, DAY_MS};
 /// The job id of the unusual-source-IP job.
 pub const RARE_SOURCE_IP_JOB: &str = "auth_rare_source_ip_for_a_user";
 
-/// Jobs this build implements (the others in `pkg.json` are on the roadmap).
-pub const IMPLEMENTED_JOBS: &[&str] = &[RARE_SOURCE_IP_JOB];
+/// Jobs this build implements: all six of Elastic's `security_auth` module.
+pub const IMPLEMENTED_JOBS: &[&str] = &[
+    RARE_SOURCE_IP_JOB,
+    crate::related::RARE_USER_JOB,
+    crate::related::RARE_HOUR_JOB,
+    crate::related::FAILS_JOB,
+    crate::related::SUCCESSES_JOB,
+    crate::related::SOURCE_IP_SPIKE_JOB,
+];
 
 /// Which scoring maths a job uses.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -132,10 +139,7 @@ fn duration(field: &str, v: &Value) -> Result<i64> {
                 format!("`{s}` is not a duration; use e.g. \"900s\", \"15m\", \"24h\", \"30d\""),
             )
         }),
-        _ => Err(err(
-            field,
-            "expected a duration string such as \"24h\" or milliseconds",
-        )),
+        _ => Err(err(field, "expected a duration string such as \"24h\" or milliseconds")),
     }
 }
 
@@ -144,10 +148,7 @@ fn number(field: &str, v: &Value, lo: f64, hi: f64) -> Result<f64> {
         .as_f64()
         .ok_or_else(|| err(field, format!("expected a number between {lo} and {hi}")))?;
     if !(lo..=hi).contains(&x) {
-        return Err(err(
-            field,
-            format!("{x} is out of range; expected {lo}–{hi}"),
-        ));
+        return Err(err(field, format!("{x} is out of range; expected {lo}–{hi}")));
     }
     Ok(x)
 }
@@ -166,8 +167,7 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| err("(root)", format!("not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(text).map_err(|e| err("(root)", format!("not valid JSON: {e}")))?;
         Config::from_value(&v)
     }
 
@@ -264,10 +264,8 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c = Config::from_json(
-            r#"{"profile":"elastic","suppression_window":"1h","allowlist":["10.0.0.0/8"]}"#,
-        )
-        .unwrap();
+        let c =
+            Config::from_json(r#"{"profile":"elastic","suppression_window":"1h","allowlist":["10.0.0.0/8"]}"#).unwrap();
         assert_eq!(c.profile, Profile::Elastic);
         assert_eq!(c.suppression_window_ms, 3_600_000);
         assert_eq!(c.allowlist.len(), 1);

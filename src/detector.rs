@@ -10,14 +10,13 @@ use crate::event::{AuthEvent, Outcome};
 use crate::ingest::{parse_line, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::elastic_rare::ElasticRareState;
-use crate::model::rare_ip::{
-    Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKET_MS, RECORD_MIN_SCORE,
-};
+use crate::model::rare_ip::{Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKET_MS, RECORD_MIN_SCORE};
 use crate::net::{is_unusable_source, IpKey};
 use crate::output::{
-    alert_document, severity_label, AnomalyRecord, Influencer, JobVerdict, RejectionDoc,
-    ScoreExplanation, Verdict,
+    alert_document, severity_label, AnomalyRecord, Influencer, JobEvidence, JobVerdict, RejectionDoc, ScoreExplanation,
+    Verdict,
 };
+use crate::related::{Feed, RelatedJobs, RelatedLimits, FAILS_JOB, SOURCE_IP_SPIKE_JOB};
 use crate::snapshot;
 use crate::stats::Stats;
 use crate::time::{bucket_start, format_rfc3339_ms};
@@ -52,12 +51,10 @@ impl FilterReason {
     fn describe(self) -> &'static str {
         match self {
             FilterReason::NotAuthentication => "event.category is not authentication",
-            FilterReason::OutcomeMismatch => "event.outcome is not success",
+            FilterReason::OutcomeMismatch => "event.outcome is not the one this job's datafeed takes",
             FilterReason::ExcludedProcess => "process.name is an Elastic Agent or Beats process",
             FilterReason::NoSourceIp => "no source.ip",
-            FilterReason::UnusableSourceIp => {
-                "source.ip is loopback, link-local or unspecified (a local logon)"
-            }
+            FilterReason::UnusableSourceIp => "source.ip is loopback, link-local or unspecified (a local logon)",
         }
     }
 }
@@ -117,7 +114,8 @@ pub(crate) struct State {
     pub(crate) elastic: ElasticRareState,
     open_bucket: Option<i64>,
     sightings: Vec<Sighting>,
-    suppression: Vec<(u32, IpKey, i64)>,
+    suppression: Vec<(String, String, i64)>,
+    related: RelatedJobs,
     pub(crate) stats: Stats,
     lines: u64,
     last_prune_day: i64,
@@ -130,11 +128,14 @@ pub(crate) struct State {
 #[derive(Debug)]
 pub struct Detector {
     state: State,
-    rule: Option<RuleSpec>,
+    /// Rule and threshold in force, per job id.
+    rules: HashMap<String, (RuleSpec, f64)>,
     threshold: f64,
     limits: ModelLimits,
+    related_limits: RelatedLimits,
     sighting_index: HashMap<(u32, IpKey), usize>,
-    suppression_index: HashMap<(u32, IpKey), i64>,
+    /// (job id, key) → start of the bucket of the last alert.
+    suppression_index: HashMap<(String, String), i64>,
     outbox: Results,
 }
 
@@ -148,6 +149,7 @@ impl Detector {
             open_bucket: None,
             sightings: Vec::new(),
             suppression: Vec::new(),
+            related: RelatedJobs::default(),
             stats: Stats::default(),
             lines: 0,
             last_prune_day: i64::MIN,
@@ -158,24 +160,26 @@ impl Detector {
 
     pub(crate) fn from_state(mut state: State) -> Result<Detector> {
         let manifest = Manifest::embedded();
-        let rule = manifest.rule_for_job(RARE_SOURCE_IP_JOB).cloned();
-        if rule.is_none() && state.config.job_enabled(RARE_SOURCE_IP_JOB) {
-            return Err(Error::Manifest(format!(
-                "no rule for job {RARE_SOURCE_IP_JOB}"
-            )));
+        let mut rules = HashMap::new();
+        for job in &state.config.jobs {
+            let rule = manifest
+                .rule_for_job(job)
+                .cloned()
+                .ok_or_else(|| Error::Manifest(format!("no rule for job {job}")))?;
+            let threshold = state.config.anomaly_threshold.unwrap_or(rule.anomaly_threshold);
+            rules.insert(job.clone(), (rule, threshold));
         }
         let threshold = state
             .config
             .anomaly_threshold
-            .or(rule.as_ref().map(|r| r.anomaly_threshold))
+            .or(manifest.rule_for_job(RARE_SOURCE_IP_JOB).map(|r| r.anomaly_threshold))
             .unwrap_or(75.0);
         state.model.rebuild_index();
         let limits = ModelLimits {
             learning_days: state.config.learning_days,
             min_active_days: state.config.min_active_days,
             max_addresses_per_user: state.config.max_addresses_per_user,
-            prune_buckets: (state.config.model_prune_window_ms / BUCKET_MS)
-                .clamp(1, i32::MAX as i64) as i32,
+            prune_buckets: (state.config.model_prune_window_ms / BUCKET_MS).clamp(1, i32::MAX as i64) as i32,
         };
         let sighting_index = state
             .sightings
@@ -186,13 +190,19 @@ impl Detector {
         let suppression_index = state
             .suppression
             .iter()
-            .map(|&(u, ip, t)| ((u, ip), t))
+            .map(|(j, k, t)| ((j.clone(), k.clone()), *t))
             .collect();
+        let related_limits = RelatedLimits {
+            learning_days: state.config.learning_days,
+            min_active_days: state.config.min_active_days,
+            prune_days: (state.config.model_prune_window_ms / crate::time::DAY_MS).clamp(1, 36_500) as i32,
+        };
         Ok(Detector {
             state,
-            rule,
+            rules,
             threshold,
             limits,
+            related_limits,
             sighting_index,
             suppression_index,
             outbox: Results::default(),
@@ -202,6 +212,12 @@ impl Detector {
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.state.config
+    }
+
+    /// Changes what [`Detector::push_ndjson`] returns (the only setting that may change on a
+    /// running or restored detector: it does not touch the model).
+    pub fn set_output(&mut self, kind: OutputKind) {
+        self.state.config.output = kind;
     }
 
     /// The alert threshold in force for the rare-source-IP rule.
@@ -222,6 +238,7 @@ impl Detector {
     fn memory_bytes(&self) -> usize {
         self.state.model.memory_bytes()
             + self.state.elastic.memory_bytes()
+            + self.state.related.memory_bytes()
             + self.state.sightings.capacity() * std::mem::size_of::<Sighting>()
             + self.sighting_index.capacity() * 40
             + self.suppression_index.capacity() * 40
@@ -310,19 +327,28 @@ impl Detector {
         std::mem::take(&mut self.outbox)
     }
 
-    fn filter(&self, e: &AuthEvent) -> std::result::Result<IpKey, FilterReason> {
-        let spec = Manifest::embedded().job(RARE_SOURCE_IP_JOB);
+    /// The datafeed query shared by every job: authentication, outcome, Elastic Agent/Beats
+    /// processes excluded. Returns which outcome-feed the event belongs to.
+    fn base_filter(e: &AuthEvent) -> std::result::Result<Feed, FilterReason> {
         if !e.is_authentication {
             return Err(FilterReason::NotAuthentication);
         }
-        if e.outcome() != Outcome::Success {
-            return Err(FilterReason::OutcomeMismatch);
-        }
+        let feed = match e.outcome() {
+            Outcome::Success => Feed::Success,
+            Outcome::Failure => Feed::Failure,
+            Outcome::Unknown => return Err(FilterReason::OutcomeMismatch),
+        };
+        let spec = Manifest::embedded().job(RARE_SOURCE_IP_JOB);
         if let (Some(p), Some(spec)) = (&e.process_name, spec) {
             if spec.datafeed.exclude_process_names.iter().any(|x| x == p) {
                 return Err(FilterReason::ExcludedProcess);
             }
         }
+        Ok(feed)
+    }
+
+    /// The rare-address job's by field: a usable `source.ip`.
+    fn source_filter(e: &AuthEvent) -> std::result::Result<IpKey, FilterReason> {
         let ip = e.source_ip.ok_or(FilterReason::NoSourceIp)?;
         if is_unusable_source(ip) {
             return Err(FilterReason::UnusableSourceIp);
@@ -361,37 +387,73 @@ impl Detector {
                     line,
                     reason: RejectReason::TooFarInFuture,
                 });
-                verdict
-                    .jobs
-                    .push(rejected_job(RejectReason::TooFarInFuture));
+                verdict.jobs.push(rejected_job(RejectReason::TooFarInFuture));
                 return verdict;
             }
         }
-        if !self.state.config.job_enabled(RARE_SOURCE_IP_JOB) {
+        // Which jobs take the event (each job's datafeed filter), and why the others do not.
+        let base = Self::base_filter(e);
+        let source = base.and_then(|_| Self::source_filter(e));
+        let mut takers = 0;
+        let jobs = self.state.config.jobs.clone();
+        for job in &jobs {
+            let taken = match (job.as_str(), base) {
+                (_, Err(reason)) => Err(reason),
+                (FAILS_JOB, Ok(Feed::Failure)) => Ok(()),
+                (_, Ok(Feed::Failure)) | (FAILS_JOB, Ok(Feed::Success)) => Err(FilterReason::OutcomeMismatch),
+                (RARE_SOURCE_IP_JOB | SOURCE_IP_SPIKE_JOB, Ok(_)) => source.map(|_| ()),
+                (_, Ok(_)) => Ok(()),
+            };
+            match taken {
+                Ok(()) => takers += 1,
+                Err(reason) => {
+                    let key = format!("{job}:{}", reason.code());
+                    *self.state.stats.filtered_by_reason.entry(key).or_insert(0) += 1;
+                    verdict.jobs.push(JobVerdict {
+                        job_id: job.clone(),
+                        state: "filtered".into(),
+                        score: 0.0,
+                        above_threshold: false,
+                        reason: reason.describe().into(),
+                        evidence: None,
+                    });
+                }
+            }
+        }
+        if takers == 0 {
             self.state.stats.filtered += 1;
             return verdict;
         }
-        let ip = match self.filter(e) {
-            Ok(ip) => ip,
-            Err(reason) => {
-                self.state.stats.filtered += 1;
-                let key = format!("{RARE_SOURCE_IP_JOB}:{}", reason.code());
-                *self.state.stats.filtered_by_reason.entry(key).or_insert(0) += 1;
-                verdict.jobs.push(JobVerdict {
-                    job_id: RARE_SOURCE_IP_JOB.into(),
-                    state: "filtered".into(),
-                    score: 0.0,
-                    above_threshold: false,
-                    reason: reason.describe().into(),
-                    evidence: None,
-                });
-                return verdict;
-            }
-        };
         self.state.stats.accepted += 1;
         self.close_until(bucket);
         self.state.open_bucket = Some(bucket);
         let bucket_index = (bucket / BUCKET_MS) as i32;
+        if let Ok(feed) = base {
+            let enabled_jobs = self.state.config.jobs.clone();
+            let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
+            let rules = &self.rules;
+            let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
+            let related_source = source.ok().filter(|_| enabled(SOURCE_IP_SPIKE_JOB));
+            let vs = self.state.related.observe(
+                &enabled,
+                feed,
+                &e.user_name,
+                related_source,
+                e.host_name.as_deref(),
+                e.timestamp_ms,
+                bucket,
+                &self.related_limits,
+                &threshold,
+            );
+            verdict.jobs.extend(vs);
+        }
+        let ip = match source {
+            Ok(ip) if self.state.config.job_enabled(RARE_SOURCE_IP_JOB) && base == Ok(Feed::Success) => ip,
+            _ => {
+                finish_verdict(&mut verdict);
+                return verdict;
+            }
+        };
         let uid = self.state.model.intern(&e.user_name, bucket_index);
         let assessment = self.assess(&e.user_name, uid, ip, bucket_index, true);
         // Remember the sighting for the bucket.
@@ -407,8 +469,7 @@ impl Detector {
                 }
             }
             None => {
-                self.sighting_index
-                    .insert((uid, ip), self.state.sightings.len());
+                self.sighting_index.insert((uid, ip), self.state.sightings.len());
                 self.state.sightings.push(Sighting {
                     user: uid,
                     ip,
@@ -419,46 +480,33 @@ impl Detector {
             }
         }
         let above = assessment.score >= self.threshold;
-        verdict.max_score = round2(assessment.score);
-        verdict.alert = above;
-        verdict.jobs.push(JobVerdict {
-            job_id: RARE_SOURCE_IP_JOB.into(),
-            state: state_name(assessment.evidence.state).into(),
-            score: round2(assessment.score),
-            above_threshold: above,
-            reason: assessment.evidence.reason.clone(),
-            evidence: Some(assessment.evidence),
-        });
+        verdict.jobs.insert(
+            0,
+            JobVerdict {
+                job_id: RARE_SOURCE_IP_JOB.into(),
+                state: state_name(assessment.evidence.state).into(),
+                score: round2(assessment.score),
+                above_threshold: above,
+                reason: assessment.evidence.reason.clone(),
+                evidence: Some(JobEvidence::RareIp(assessment.evidence)),
+            },
+        );
+        finish_verdict(&mut verdict);
         verdict
     }
 
-    fn assess(
-        &self,
-        user_name: &str,
-        uid: u32,
-        ip: IpKey,
-        bucket_index: i32,
-        interim: bool,
-    ) -> Assessment {
+    fn assess(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32, interim: bool) -> Assessment {
         let allowlisted = self.state.config.allowlist.iter().any(|c| c.contains(ip));
-        let adaptive = self.state.model.assess_adaptive(
-            user_name,
-            Some(uid),
-            ip,
-            bucket_index,
-            &self.limits,
-            allowlisted,
-        );
+        let adaptive =
+            self.state
+                .model
+                .assess_adaptive(user_name, Some(uid), ip, bucket_index, &self.limits, allowlisted);
         match self.state.config.profile {
             Profile::Adaptive => adaptive,
-            Profile::Elastic => self.state.elastic.assess(
-                &self.state.model,
-                uid,
-                ip,
-                bucket_index,
-                adaptive,
-                interim,
-            ),
+            Profile::Elastic => self
+                .state
+                .elastic
+                .assess(&self.state.model, uid, ip, bucket_index, adaptive, interim),
         }
     }
 
@@ -487,9 +535,9 @@ impl Detector {
         if let Some(open) = self.state.open_bucket {
             if bucket > open {
                 self.close_open();
-                self.state.elastic.advance_buckets(
-                    ((bucket - open) / BUCKET_MS - 1).clamp(0, u32::MAX as i64) as u32,
-                );
+                self.state
+                    .elastic
+                    .advance_buckets(((bucket - open) / BUCKET_MS - 1).clamp(0, u32::MAX as i64) as u32);
             }
         }
     }
@@ -505,18 +553,8 @@ impl Detector {
         let mut sightings = std::mem::take(&mut self.state.sightings);
         self.sighting_index.clear();
         sightings.sort_by(|a, b| {
-            let ua = self
-                .state
-                .model
-                .user(a.user)
-                .map(|u| u.name.as_str())
-                .unwrap_or("");
-            let ub = self
-                .state
-                .model
-                .user(b.user)
-                .map(|u| u.name.as_str())
-                .unwrap_or("");
+            let ua = self.state.model.user(a.user).map(|u| u.name.as_str()).unwrap_or("");
+            let ub = self.state.model.user(b.user).map(|u| u.name.as_str()).unwrap_or("");
             ua.cmp(ub).then(a.ip.cmp(&b.ip))
         });
         self.state.stats.buckets_closed += 1;
@@ -548,12 +586,20 @@ impl Detector {
             self.state.elastic.observe_bucket(&self.state.model, &pairs);
             self.score_bucket(open, bucket_index, &sightings);
         }
+        let enabled_jobs = self.state.config.jobs.clone();
+        let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
+        let related = self.state.related.close(&enabled, open, &self.related_limits);
+        let mut results = Results::default();
+        for r in related {
+            self.state.stats.records += 1;
+            self.apply_rule(open, r.record, r.suppression_key, &mut results);
+        }
+        self.outbox.append(results);
         let day = open.div_euclid(crate::time::DAY_MS);
         if day != self.state.last_prune_day {
             self.state.last_prune_day = day;
-            self.state
-                .model
-                .prune(bucket_index, self.limits.prune_buckets);
+            self.state.related.prune(open, &self.related_limits);
+            self.state.model.prune(bucket_index, self.limits.prune_buckets);
             let window = self.state.config.suppression_window_ms;
             self.suppression_index.retain(|_, t| open - *t < window);
         }
@@ -571,12 +617,9 @@ impl Detector {
                 Profile::Adaptive => {
                     a.evidence.state != AssessmentState::Learning
                         && a.evidence.state != AssessmentState::Allowlisted
-                        && (a.evidence.by_field_first_occurrence
-                            || a.score >= RECORD_MIN_SCORE.min(self.threshold))
+                        && (a.evidence.by_field_first_occurrence || a.score >= RECORD_MIN_SCORE.min(self.threshold))
                 }
-                Profile::Elastic => {
-                    a.probability < crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY
-                }
+                Profile::Elastic => a.probability < crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY,
             };
             if !record_worthy {
                 continue;
@@ -588,27 +631,30 @@ impl Detector {
                     .remember(open, &name, s.ip, a.probability, record.record_score);
             }
             self.state.stats.records += 1;
-            if record.record_score >= self.threshold {
-                let key = (s.user, s.ip);
-                let window = self.state.config.suppression_window_ms;
-                let suppressed = window > 0
-                    && self
-                        .suppression_index
-                        .get(&key)
-                        .is_some_and(|&t| open - t < window);
-                if suppressed {
-                    self.state.stats.suppressed += 1;
-                } else if let Some(rule) = &self.rule {
-                    self.suppression_index.insert(key, open);
-                    self.state.stats.alerts += 1;
-                    results
-                        .alerts
-                        .push(alert_document(&record, rule, self.threshold));
-                }
-            }
-            results.records.push(record);
+            let key = format!("{name}\u{0}{}", s.ip);
+            self.apply_rule(open, record, key, &mut results);
         }
         self.outbox.append(results);
+    }
+
+    /// The rule layer: a record at or above its rule's threshold becomes an alert unless one was
+    /// raised for the same (rule, key) within the suppression window.
+    fn apply_rule(&mut self, open: i64, record: AnomalyRecord, key: String, results: &mut Results) {
+        if let Some((rule, threshold)) = self.rules.get(&record.job_id) {
+            if record.record_score >= *threshold {
+                let key = (record.job_id.clone(), key);
+                let window = self.state.config.suppression_window_ms;
+                let suppressed = window > 0 && self.suppression_index.get(&key).is_some_and(|&t| open - t < window);
+                if suppressed {
+                    self.state.stats.suppressed += 1;
+                } else {
+                    self.suppression_index.insert(key, open);
+                    self.state.stats.alerts += 1;
+                    results.alerts.push(alert_document(&record, rule, *threshold));
+                }
+            }
+        }
+        results.records.push(record);
     }
 
     fn record(&self, open: i64, user: &str, s: &Sighting, a: &Assessment) -> AnomalyRecord {
@@ -656,13 +702,9 @@ impl Detector {
             influencers,
             anomaly_score_explanation: ScoreExplanation {
                 by_field_first_occurrence: a.evidence.by_field_first_occurrence,
-                by_field_relative_rarity: self.state.elastic.relative_rarity(
-                    &self.state.model,
-                    s.user,
-                    s.ip,
-                ),
+                by_field_relative_rarity: self.state.elastic.relative_rarity(&self.state.model, s.user, s.ip),
                 profile: profile.into(),
-                evidence: a.evidence.clone(),
+                evidence: JobEvidence::RareIp(a.evidence.clone()),
             },
             event_count: s.count,
             first_event_time: s.first_time,
@@ -680,9 +722,7 @@ impl Detector {
             self.state.config.profile,
             self.state.open_bucket.or(self.state.last_closed_bucket),
         ) {
-            (Profile::Elastic, Some(now)) => {
-                self.state.elastic.renormalize(now, RARE_SOURCE_IP_JOB)
-            }
+            (Profile::Elastic, Some(now)) => self.state.elastic.renormalize(now, RARE_SOURCE_IP_JOB),
             _ => Vec::new(),
         }
     }
@@ -690,16 +730,21 @@ impl Detector {
     /// What the model knows about a user, as JSON (for `explain(user)`): their addresses and
     /// networks with counts and first/last seen, and their learning state.
     pub fn explain(&self, user: &str) -> serde_json::Value {
-        self.state.model.explain_user(user, &self.limits)
+        let mut v = self.state.model.explain_user(user, &self.limits);
+        if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), self.state.related.explain_user(user))
+        {
+            obj.extend(more);
+        }
+        v
     }
 
     /// Serialises the whole state (versioned, checksummed; see [`crate::snapshot`]).
     pub fn snapshot(&self) -> Result<Vec<u8>> {
         let mut state = self.state.clone();
-        let mut supp: Vec<(u32, IpKey, i64)> = self
+        let mut supp: Vec<(String, String, i64)> = self
             .suppression_index
             .iter()
-            .map(|(&(u, ip), &t)| (u, ip, t))
+            .map(|((j, k), &t)| (j.clone(), k.clone(), t))
             .collect();
         supp.sort();
         state.suppression = supp;
@@ -712,6 +757,12 @@ impl Detector {
         let state: State = snapshot::decode(bytes)?;
         Detector::from_state(state)
     }
+}
+
+/// The verdict's summary: the highest score and whether any job crossed its threshold.
+fn finish_verdict(v: &mut Verdict) {
+    v.max_score = v.jobs.iter().map(|j| j.score).fold(0.0, f64::max);
+    v.alert = v.jobs.iter().any(|j| j.above_threshold);
 }
 
 fn rejected_job(reason: RejectReason) -> JobVerdict {

@@ -14,9 +14,7 @@ use crate::{Config, Error};
 fn js_error(e: Error) -> JsError {
     let hint = match &e {
         Error::Config { .. } => " (see the README's configuration table)",
-        Error::CorruptSnapshot(_) | Error::SnapshotVersion { .. } => {
-            " (the running detector is unchanged)"
-        }
+        Error::CorruptSnapshot(_) | Error::SnapshotVersion { .. } => " (nothing was changed; start without it or restore another snapshot)",
         _ => "",
     };
     JsError::new(&format!("auth-anomaly: {e}{hint}"))
@@ -25,11 +23,7 @@ fn js_error(e: Error) -> JsError {
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| {
-            JsError::new(&format!(
-                "auth-anomaly: could not convert the result to JS: {e}"
-            ))
-        })
+        .map_err(|e| JsError::new(&format!("auth-anomaly: could not convert the result to JS: {e}")))
 }
 
 /// The detector, as JS sees it.
@@ -154,11 +148,38 @@ impl Detector {
         Ok(Uint8Array::from(bytes.as_slice()))
     }
 
-    /// `Detector.restore(bytes)`: a detector continuing exactly where the snapshot was taken.
-    pub fn restore(bytes: &[u8]) -> Result<Detector, JsError> {
-        Ok(Detector {
-            inner: crate::Detector::restore(bytes).map_err(js_error)?,
-        })
+        /// `Detector.restore(bytes, options?)`: a detector continuing exactly where the snapshot was
+    /// taken. `options.output` may change what `pushNdjson` returns; the model's settings stay.
+    pub fn restore(bytes: &[u8], options: JsValue) -> Result<Detector, JsError> {
+        let mut inner = crate::Detector::restore(bytes).map_err(js_error)?;
+        if !options.is_undefined() && !options.is_null() {
+            let output = js_sys::Reflect::get(&options, &"output".into()).ok().and_then(|v| v.as_string());
+            if let Some(o) = output {
+                let kind = match o.as_str() {
+                    "alerts" => crate::OutputKind::Alerts,
+                    "records" => crate::OutputKind::Records,
+                    "verdicts" => crate::OutputKind::Verdicts,
+                    _ => {
+                        return Err(JsError::new(
+                            "auth-anomaly: restore options.output must be \"alerts\", \"records\" or \"verdicts\"",
+                        ))
+                    }
+                };
+                inner.set_output(kind);
+            }
+        }
+        Ok(Detector { inner })
+    }
+
+    /// What `pushNdjson` returns: `"alerts"`, `"records"` or `"verdicts"`.
+    #[wasm_bindgen(getter)]
+    pub fn output(&self) -> String {
+        match self.inner.config().output {
+            crate::OutputKind::Alerts => "alerts",
+            crate::OutputKind::Records => "records",
+            crate::OutputKind::Verdicts => "verdicts",
+        }
+        .to_string()
     }
 
     /// `stats()`: counters (`events`, `accepted`, `filtered`, `rejected`, `users`, `pairs`,

@@ -58,6 +58,7 @@ pub mod manifest;
 pub mod model;
 pub mod net;
 pub mod output;
+pub mod related;
 pub mod snapshot;
 pub mod stats;
 pub mod time;

@@ -149,8 +149,6 @@ impl Manifest {
 
     /// The rule that reads this job.
     pub fn rule_for_job(&self, job_id: &str) -> Option<&RuleSpec> {
-        self.rules
-            .iter()
-            .find(|r| r.machine_learning_job_id == job_id)
+        self.rules.iter().find(|r| r.machine_learning_job_id == job_id)
     }
 }

@@ -7,9 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// A compact, ordered, hashable address key (IPv4 stored IPv4-mapped).
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize)]
 pub struct IpKey(pub [u8; 16]);
 
 impl IpKey {
@@ -39,11 +37,7 @@ impl IpKey {
     pub fn network(self, level: NetLevel) -> IpKey {
         let bits = level.prefix_bits(self.is_v4()) as u32;
         let v = u128::from_be_bytes(self.0);
-        let mask = if bits == 0 {
-            0
-        } else {
-            u128::MAX << (128 - bits)
-        };
+        let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
         IpKey((v & mask).to_be_bytes())
     }
 }
@@ -55,9 +49,7 @@ impl std::fmt::Display for IpKey {
 }
 
 /// A level of the network hierarchy.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum NetLevel {
     /// IPv4 /24 or IPv6 /64: one LAN segment, one DHCP scope.
     Subnet,
@@ -101,10 +93,7 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
     if s.is_empty() || s == "-" {
         return None;
     }
-    let s = s
-        .strip_prefix('[')
-        .and_then(|r| r.strip_suffix(']'))
-        .unwrap_or(s);
+    let s = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
     let s = match s.find('%') {
         Some(i) => &s[..i],
         None => s,
@@ -124,15 +113,8 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
 /// rare-source-IP job.
 pub fn is_unusable_source(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            v4.is_unspecified()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4 == Ipv4Addr::BROADCAST
-        }
-        IpAddr::V6(v6) => {
-            v6.is_unspecified() || v6.is_loopback() || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
+        IpAddr::V4(v4) => v4.is_unspecified() || v4.is_loopback() || v4.is_link_local() || v4 == Ipv4Addr::BROADCAST,
+        IpAddr::V6(v6) => v6.is_unspecified() || v6.is_loopback() || (v6.segments()[0] & 0xffc0) == 0xfe80,
     }
 }
 
@@ -162,11 +144,7 @@ impl Cidr {
             _ => return None,
         };
         let key = u128::from_be_bytes(IpKey::from_ip(ip).0);
-        let mask = if bits == 0 {
-            0
-        } else {
-            u128::MAX << (128 - bits as u32)
-        };
+        let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits as u32) };
         Some(Cidr {
             network: IpKey((key & mask).to_be_bytes()),
             bits,
@@ -223,13 +201,7 @@ mod tests {
 
     #[test]
     fn unusable_sources() {
-        for s in [
-            "127.0.0.1",
-            "::1",
-            "0.0.0.0",
-            "169.254.1.1",
-            "fe80::8ff:be62:afa2:6258",
-        ] {
+        for s in ["127.0.0.1", "::1", "0.0.0.0", "169.254.1.1", "fe80::8ff:be62:afa2:6258"] {
             assert!(is_unusable_source(parse_ip(s).unwrap()), "{s}");
         }
         assert!(!is_unusable_source(parse_ip("10.0.0.1").unwrap()));

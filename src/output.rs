@@ -17,10 +17,38 @@ pub struct Influencer {
     pub influencer_field_values: Vec<String>,
 }
 
-/// `anomaly_score_explanation`: Elastic's two rare-function fields plus our evidence.
+/// The evidence behind a record: typed for the rare-address job, a JSON object for the others.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum JobEvidence {
+    /// `auth_rare_source_ip_for_a_user`.
+    RareIp(Evidence),
+    /// Every other job (their evidence types serialise to objects with a `reason`).
+    Other(Value),
+}
+
+impl JobEvidence {
+    /// The rare-address evidence, if this is that job's.
+    pub fn rare_ip(&self) -> Option<&Evidence> {
+        match self {
+            JobEvidence::RareIp(e) => Some(e),
+            JobEvidence::Other(_) => None,
+        }
+    }
+
+    /// The reason sentence.
+    pub fn reason(&self) -> String {
+        match self {
+            JobEvidence::RareIp(e) => e.reason.clone(),
+            JobEvidence::Other(v) => v["reason"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+/// `anomaly_score_explanation`: Elastic's fields plus our evidence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScoreExplanation {
-    /// The user had never used this address (within the prune window).
+    /// Rare functions: the by-field value had never been seen (within the prune window).
     pub by_field_first_occurrence: bool,
     /// Elastic: median concentration of the user's addresses / this address's concentration.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,7 +56,7 @@ pub struct ScoreExplanation {
     /// The scoring profile that produced the score.
     pub profile: String,
     /// Everything the score rests on.
-    pub evidence: Evidence,
+    pub evidence: JobEvidence,
 }
 
 /// One anomaly record: one (job, partition, by-value, bucket), in the shape of Elastic's record
@@ -55,21 +83,26 @@ pub struct AnomalyRecord {
     pub is_interim: bool,
     /// Bucket start, epoch ms.
     pub timestamp: i64,
-    /// ML function (`rare`).
+    /// ML function (`rare`, `time_of_day`, `high_non_zero_count`).
     pub function: String,
     /// Same as `function`.
     pub function_description: String,
-    /// `source.ip`.
+    /// By field name (`source.ip`, `user.name`), when the job has one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub by_field_name: String,
-    /// The address.
+    /// By field value.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub by_field_value: String,
-    /// `user.name`.
+    /// Partition field name (`user.name`), when the job has one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub partition_field_name: String,
-    /// The user.
+    /// Partition field value.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub partition_field_value: String,
-    /// Typical value: the model's probability of the address.
+    /// Typical value (rare: the model's probability; counts: the expected count; time of day: the
+    /// most usual second of day).
     pub typical: Vec<f64>,
-    /// Actual: `[1]` (the address occurred).
+    /// Actual value (rare: `[1]`; counts: the count; time of day: the logon's second of day).
     pub actual: Vec<f64>,
     /// Influencers.
     pub influencers: Vec<Influencer>,
@@ -80,10 +113,10 @@ pub struct AnomalyRecord {
     /// First event time in the bucket, epoch ms.
     pub first_event_time: i64,
     /// ECS input fields, as Elastic copies them into records.
-    #[serde(rename = "source.ip")]
+    #[serde(rename = "source.ip", default, skip_serializing_if = "Vec::is_empty")]
     pub source_ip: Vec<String>,
     /// ECS `user.name`.
-    #[serde(rename = "user.name")]
+    #[serde(rename = "user.name", default, skip_serializing_if = "Vec::is_empty")]
     pub user_name: Vec<String>,
     /// ECS `host.name`.
     #[serde(rename = "host.name", default, skip_serializing_if = "Vec::is_empty")]
@@ -116,14 +149,25 @@ pub fn alert_document(record: &AnomalyRecord, rule: &RuleSpec, threshold: f64) -
     let time = format_rfc3339_ms(record.timestamp);
     doc.insert("@timestamp".into(), Value::String(time.clone()));
     doc.insert("event".into(), json!({"kind": "signal"}));
-    doc.insert("user".into(), json!({"name": record.partition_field_value}));
-    doc.insert("source".into(), json!({"ip": record.by_field_value}));
-    if let Some(h) = record.host_name.first() {
-        doc.insert("host".into(), json!({"name": h}));
+    // Kibana nests each ECS input field (by, partition, influencers) into the alert.
+    for (values, object, leaf) in [
+        (&record.user_name, "user", "name"),
+        (&record.source_ip, "source", "ip"),
+        (&record.host_name, "host", "name"),
+    ] {
+        let v = match values.as_slice() {
+            [] => continue,
+            [one] => json!(one),
+            many => json!(many),
+        };
+        doc.insert(object.into(), json!({ leaf: v }));
     }
     let reason = format!(
         "{} (score {:.0} ≥ {:.0}): {}",
-        rule.name, record.record_score, threshold, record.anomaly_score_explanation.evidence.reason
+        rule.name,
+        record.record_score,
+        threshold,
+        record.anomaly_score_explanation.evidence.reason()
     );
     let fields = [
         ("kibana.alert.original_time", Value::String(time)),
@@ -140,10 +184,7 @@ pub fn alert_document(record: &AnomalyRecord, rule: &RuleSpec, threshold: f64) -
         ("kibana.alert.rule.description", json!(rule.description)),
         ("kibana.alert.rule.threat", rule.threat.clone()),
         ("kibana.alert.rule.tags", json!(rule.tags)),
-        (
-            "kibana.alert.rule.false_positives",
-            json!(rule.false_positives),
-        ),
+        ("kibana.alert.rule.false_positives", json!(rule.false_positives)),
         ("kibana.alert.rule.references", json!(rule.references)),
         ("kibana.alert.rule.risk_score", json!(rule.risk_score)),
         ("kibana.alert.rule.severity", json!(rule.severity)),
@@ -173,7 +214,7 @@ pub struct JobVerdict {
     pub reason: String,
     /// The full evidence, when scored.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<Evidence>,
+    pub evidence: Option<JobEvidence>,
 }
 
 /// The real-time answer for one event (DESIGN §3).

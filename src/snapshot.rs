@@ -69,8 +69,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     if crc32fast::hash(payload) != u32::from_le_bytes(crc) {
         return Err(Error::CorruptSnapshot("checksum mismatch".into()));
     }
-    postcard::from_bytes(payload)
-        .map_err(|e| Error::CorruptSnapshot(format!("undecodable payload: {e}")))
+    postcard::from_bytes(payload).map_err(|e| Error::CorruptSnapshot(format!("undecodable payload: {e}")))
 }
 
 #[cfg(test)]
@@ -93,10 +92,7 @@ mod tests {
         let mut flipped = bytes.clone();
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
-        assert!(matches!(
-            decode::<Vec<u32>>(&flipped),
-            Err(Error::CorruptSnapshot(_))
-        ));
+        assert!(matches!(decode::<Vec<u32>>(&flipped), Err(Error::CorruptSnapshot(_))));
         let mut newer = bytes.clone();
         newer[8] = 9;
         assert_eq!(
@@ -108,9 +104,6 @@ mod tests {
         );
         let mut foreign = bytes;
         foreign[0] = b'X';
-        assert!(matches!(
-            decode::<Vec<u32>>(&foreign),
-            Err(Error::CorruptSnapshot(_))
-        ));
+        assert!(matches!(decode::<Vec<u32>>(&foreign), Err(Error::CorruptSnapshot(_))));
     }
 }

@@ -43,9 +43,8 @@ fn digits(b: &[u8]) -> Option<u32> {
     if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    b.iter().try_fold(0u32, |acc, &c| {
-        acc.checked_mul(10)?.checked_add((c - b'0') as u32)
-    })
+    b.iter()
+        .try_fold(0u32, |acc, &c| acc.checked_mul(10)?.checked_add((c - b'0') as u32))
 }
 
 /// Parses an RFC 3339 / ISO-8601 timestamp (`2026-10-01T08:03:12.5Z`, `…+02:00`, a space instead
@@ -65,11 +64,7 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     if b.len() == 10 {
         return Some(epoch_ms(year, month, day, 0, 0, 0, 0));
     }
-    if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
-        || b.len() < 19
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let h = digits(&b[11..13])?;
@@ -168,10 +163,7 @@ mod tests {
     #[test]
     fn parses_common_shapes() {
         assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_rfc3339_ms("2026-10-01T08:03:12.000Z"),
-            Some(1_790_841_792_000)
-        );
+        assert_eq!(parse_rfc3339_ms("2026-10-01T08:03:12.000Z"), Some(1_790_841_792_000));
         assert_eq!(
             parse_rfc3339_ms("2022-04-04T18:53:08.6510289Z"),
             Some(1_649_098_388_651)

@@ -12,9 +12,7 @@ const BUCKET: i64 = 900_000;
 
 /// `n` active buckets on one habitual address, then a bucket with the habitual address and a new one.
 fn habitual_then_new(user: &str, n: i64, spacing: i64) -> Vec<String> {
-    let mut lines: Vec<String> = (0..n)
-        .map(|i| logon(T0 + i * spacing, user, "10.20.3.41"))
-        .collect();
+    let mut lines: Vec<String> = (0..n).map(|i| logon(T0 + i * spacing, user, "10.20.3.41")).collect();
     let t = T0 + n * spacing;
     lines.push(logon(t, user, "10.20.3.41"));
     lines.push(logon(t + 60_000, user, "185.220.101.4"));
@@ -24,10 +22,7 @@ fn habitual_then_new(user: &str, n: i64, spacing: i64) -> Vec<String> {
 fn new_address_record(profile: &str, lines: &[String]) -> (Option<AnomalyRecord>, usize) {
     let cfg = Config::from_json(&format!(r#"{{"profile":"{profile}"}}"#)).unwrap();
     let r = run_with(cfg, lines);
-    let rec = r
-        .records
-        .into_iter()
-        .find(|x| x.by_field_value == "185.220.101.4");
+    let rec = r.records.into_iter().find(|x| x.by_field_value == "185.220.101.4");
     (rec, r.alerts.len())
 }
 

@@ -10,8 +10,7 @@ fn fixture(path: &str) -> Value {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/fixtures")
         .join(path);
-    let text = std::fs::read_to_string(&full)
-        .unwrap_or_else(|e| panic!("fixture {} missing: {e}", full.display()));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("fixture {} missing: {e}", full.display()));
     serde_json::from_str(&text).expect("fixture is JSON")
 }
 
@@ -47,8 +46,7 @@ fn system_auth_expected_documents() {
                 );
                 continue;
             }
-            let ev =
-                event_from_json_value(&doc).unwrap_or_else(|r| panic!("{name}: {r:?} for {doc}"));
+            let ev = event_from_json_value(&doc).unwrap_or_else(|r| panic!("{name}: {r:?} for {doc}"));
             // An empty `user.name` with a `user.effective.name` (PAM's `user=root`) names the
             // account logged on to; we use it where Elastic's partition would be "".
             let user = field(&doc, "user.name")
@@ -82,17 +80,14 @@ fn system_auth_expected_documents() {
 
 #[test]
 fn windows_security_logon_documents() {
-    let docs = expected_docs(
-        "elastic-integrations/system/security/test-security-windows2012r2-logon.json-expected.json",
-    );
+    let docs =
+        expected_docs("elastic-integrations/system/security/test-security-windows2012r2-logon.json-expected.json");
     assert!(!docs.is_empty());
     for doc in docs {
         let ev = event_from_json_value(&doc).expect("parses");
         assert_eq!(
             ev.user_name,
-            field(&doc, "user.name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
+            field(&doc, "user.name").and_then(Value::as_str).unwrap_or("")
         );
         assert_eq!(
             ev.logon_type.as_deref(),
@@ -107,9 +102,7 @@ fn windows_security_logon_documents() {
 
 #[test]
 fn auditd_manager_user_auth_is_the_effective_user() {
-    let docs = expected_docs(
-        "elastic-integrations/auditd_manager/test-userlogin-events.json-expected.json",
-    );
+    let docs = expected_docs("elastic-integrations/auditd_manager/test-userlogin-events.json-expected.json");
     let user_auth = docs
         .iter()
         .find(|d| field(d, "event.action").and_then(Value::as_str) == Some("authenticated"))
@@ -158,11 +151,7 @@ fn every_fixture_document_is_accounted_for() {
         docs.extend(expected_docs(p));
     }
     // The fixtures span 2019–2025 out of order; a stream is in time order.
-    docs.sort_by_key(|d| {
-        event_from_json_value(d)
-            .map(|e| e.timestamp_ms)
-            .unwrap_or(0)
-    });
+    docs.sort_by_key(|d| event_from_json_value(d).map(|e| e.timestamp_ms).unwrap_or(0));
     let mut lines: String = docs.iter().map(|d| format!("{d}\n")).collect();
     lines.push_str("garbage\n");
     let config = Config::from_json(r#"{"max_clock_step":"3650d"}"#).unwrap();

@@ -53,12 +53,7 @@ fn six_jobs_with_elastic_settings() {
         assert_eq!(job.bucket_span, "15m", "{}", job.job_id);
         assert_eq!(job.model_memory_limit, "128mb", "{}", job.job_id);
         assert_eq!(job.datafeed.event_category, "authentication");
-        assert_eq!(
-            job.datafeed.exclude_process_names.len(),
-            10,
-            "{}",
-            job.job_id
-        );
+        assert_eq!(job.datafeed.exclude_process_names.len(), 10, "{}", job.job_id);
         let expected = if job.job_id == "auth_high_count_logon_fails" {
             "failure"
         } else {
@@ -77,8 +72,7 @@ fn six_jobs_with_elastic_settings() {
 
 #[test]
 fn job_configs_agree_with_elastic_fixtures() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/elastic-ml-jobs");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/elastic-ml-jobs");
     let m = manifest();
     for job in &m.jobs {
         let path = dir.join(format!("{}.json", job.job_id));

@@ -21,11 +21,7 @@ fn cold_start_never_alerts_and_says_learning() {
     let v = d.push(&ev);
     assert_eq!(v.jobs[0].state, "learning");
     assert_eq!(v.max_score, 0.0);
-    assert!(
-        v.jobs[0].reason.contains("learning period"),
-        "{}",
-        v.jobs[0].reason
-    );
+    assert!(v.jobs[0].reason.contains("learning period"), "{}", v.jobs[0].reason);
 }
 
 /// 2. Stable user, 14 days on two addresses, logs on from a network never seen for them →
@@ -35,11 +31,7 @@ fn stable_user_new_network_alerts() {
     let mut lines = Vec::new();
     routine(&mut lines, "alice", &["10.20.3.41", "81.2.69.160"], 0..14);
     lines.push(logon(T0 + 14 * DAY + 10 * HOUR, "alice", "185.220.101.4"));
-    lines.push(logon(
-        T0 + 14 * DAY + 10 * HOUR + 60_000,
-        "alice",
-        "185.220.101.4",
-    ));
+    lines.push(logon(T0 + 14 * DAY + 10 * HOUR + 60_000, "alice", "185.220.101.4"));
     let r = run(&lines);
     let a = alerts_for(&r, "alice");
     assert_eq!(a.len(), 1, "{:#?}", r.alerts);
@@ -57,9 +49,7 @@ fn stable_user_new_network_alerts() {
     );
     let reason = alert["kibana.alert.reason"].as_str().unwrap();
     assert!(
-        reason.contains("alice")
-            && reason.contains("185.220.101.4")
-            && reason.contains("never used"),
+        reason.contains("alice") && reason.contains("185.220.101.4") && reason.contains("never used"),
         "{reason}"
     );
 }
@@ -159,12 +149,7 @@ fn colleague_workstation_alerts_even_in_same_subnet() {
 fn admin_account_from_owners_desk_is_not_lateral_movement() {
     let mut lines = Vec::new();
     routine(&mut lines, "erin", &["10.20.3.41"], 0..14);
-    routine(
-        &mut lines,
-        "erin.admin",
-        &["10.20.3.41", "10.20.9.5"],
-        0..14,
-    );
+    routine(&mut lines, "erin.admin", &["10.20.3.41", "10.20.9.5"], 0..14);
     sort_by_time(&mut lines);
     routine(&mut lines, "erin.admin", &["10.20.3.41"], 14..15);
     let r = run(&lines);
@@ -180,12 +165,7 @@ fn scores_are_monotone_in_evidence() {
         routine(&mut lines, "u", &["10.20.3.41"], 0..days);
         let mut d = Detector::new(Config::default()).unwrap();
         d.push_ndjson(lines.join("\n").as_bytes());
-        let ev = auth_anomaly::ingest::event_from_json(&logon(
-            T0 + days * DAY + 10 * HOUR,
-            "u",
-            "185.1.2.3",
-        ))
-        .unwrap();
+        let ev = auth_anomaly::ingest::event_from_json(&logon(T0 + days * DAY + 10 * HOUR, "u", "185.1.2.3")).unwrap();
         d.push(&ev).max_score
     }
     let scores: Vec<f64> = (7..40).step_by(3).map(new_network_score).collect();
@@ -203,19 +183,11 @@ fn scores_are_monotone_in_evidence() {
         sort_by_time(&mut lines);
         let mut d = Detector::new(Config::default()).unwrap();
         d.push_ndjson(lines.join("\n").as_bytes());
-        let ev = auth_anomaly::ingest::event_from_json(&logon(
-            T0 + 28 * DAY + 15 * HOUR,
-            "u",
-            "81.2.69.160",
-        ))
-        .unwrap();
+        let ev = auth_anomaly::ingest::event_from_json(&logon(T0 + 28 * DAY + 15 * HOUR, "u", "81.2.69.160")).unwrap();
         d.push(&ev).max_score
     }
     // Fewer sightings (same recency) ⇒ not lower.
-    let by_count: Vec<f64> = [10, 6, 3, 1]
-        .iter()
-        .map(|&n| known_address_score(n, 1))
-        .collect();
+    let by_count: Vec<f64> = [10, 6, 3, 1].iter().map(|&n| known_address_score(n, 1)).collect();
     assert!(by_count.windows(2).all(|w| w[1] >= w[0]), "{by_count:?}");
     // Older (same count) ⇒ not lower.
     let by_age: Vec<f64> = [0, 5, 10, 20]
@@ -239,7 +211,11 @@ fn records_carry_their_evidence() {
         .iter()
         .find(|r| r.by_field_value == "185.220.101.4")
         .expect("record");
-    let ev = &rec.anomaly_score_explanation.evidence;
+    let ev = rec
+        .anomaly_score_explanation
+        .evidence
+        .rare_ip()
+        .expect("rare-IP evidence");
     assert!(rec.anomaly_score_explanation.by_field_first_occurrence);
     assert_eq!(ev.sightings_days, 0);
     assert!(ev.last_seen.is_none());

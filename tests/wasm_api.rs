@@ -49,18 +49,11 @@ fn push_ndjson_round_trip_gives_the_alert() {
     let mut d = Detector::new(JsValue::UNDEFINED).unwrap();
     let mut input = history();
     input.push_str("not json\n");
-    input.push_str(&line(
-        T0 + 14 * DAY + 10 * 3_600_000,
-        "alice",
-        "185.220.101.4",
-    ));
+    input.push_str(&line(T0 + 14 * DAY + 10 * 3_600_000, "alice", "185.220.101.4"));
     let out = text(d.push_ndjson(JsValue::from_str(&input)).unwrap());
     assert_eq!(out, "", "the attack's bucket is still open");
     let out = text(d.flush());
-    let alerts: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let alerts: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(alerts.len(), 1, "{out}");
     assert_eq!(alerts[0]["source"]["ip"], "185.220.101.4");
     assert!(alerts[0]["record_score"].as_f64().unwrap() >= 75.0);
@@ -76,16 +69,16 @@ fn snapshot_restore_across_the_boundary_continues_the_model() {
     let mut d = Detector::new(JsValue::UNDEFINED).unwrap();
     d.push_ndjson(JsValue::from_str(&history())).unwrap();
     let snap = d.snapshot().unwrap();
-    let mut restored = Detector::restore(&snap.to_vec()).unwrap();
+    let mut restored = Detector::restore(&snap.to_vec(), JsValue::UNDEFINED).unwrap();
     let attack = line(T0 + 14 * DAY + 10 * 3_600_000, "alice", "185.220.101.4");
     restored.push_ndjson(JsValue::from_str(&attack)).unwrap();
     d.push_ndjson(JsValue::from_str(&attack)).unwrap();
     assert_eq!(text(restored.flush()), text(d.flush()));
-    assert!(Detector::restore(&[1, 2, 3]).is_err());
+    assert!(Detector::restore(&[1, 2, 3], JsValue::UNDEFINED).is_err());
     let mut corrupt = snap.to_vec();
     let n = corrupt.len() - 1;
     corrupt[n] ^= 0xff;
-    assert!(Detector::restore(&corrupt).is_err());
+    assert!(Detector::restore(&corrupt, JsValue::UNDEFINED).is_err());
 }
 
 #[wasm_bindgen_test]
@@ -112,15 +105,11 @@ fn push_object_gives_a_verdict_and_bad_values_a_rejection() {
     );
     let stats = d.stats().unwrap();
     assert_eq!(
-        js_sys::Reflect::get(&stats, &"rejected".into())
-            .unwrap()
-            .as_f64(),
+        js_sys::Reflect::get(&stats, &"rejected".into()).unwrap().as_f64(),
         Some(1.0)
     );
     assert_eq!(
-        js_sys::Reflect::get(&stats, &"events".into())
-            .unwrap()
-            .as_f64(),
+        js_sys::Reflect::get(&stats, &"events".into()).unwrap().as_f64(),
         Some(2.0)
     );
 }

@@ -123,8 +123,12 @@ export class Detector {
   renormalize(): Uint8Array;
   /** Versioned, checksummed model state. */
   snapshot(): Uint8Array;
-  /** Throws on corrupt, truncated or other-version bytes. */
-  static restore(bytes: Uint8Array): Detector;
+  /** Throws on corrupt, truncated or other-version bytes. `options.output` may change what
+   * pushNdjson returns; every model setting comes from the snapshot. */
+  static restore(bytes: Uint8Array, options?: { output?: "alerts" | "records" | "verdicts" }): Detector;
+  /** What pushNdjson returns. In "verdicts" mode, flush() and advance() still return the alerts
+   * of the buckets they close. */
+  readonly output: "alerts" | "records" | "verdicts";
   stats(): Stats;
   /** What the model knows about a user. */
   explain(user: string): Record<string, unknown>;

@@ -41,9 +41,7 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 fn text(obj: &Map<String, Value>, path: &str) -> Option<String> {
-    lookup(obj, path)
-        .and_then(scalar_text)
-        .filter(|s| !s.is_empty())
+    lookup(obj, path).and_then(scalar_text).filter(|s| !s.is_empty())
 }
 
 fn has_value(v: &Value, wanted: &str) -> bool {
@@ -65,10 +63,7 @@ pub fn event_from_json_value(value: &Value) -> Result<AuthEvent, RejectReason> {
     let obj = value.as_object().ok_or(RejectReason::NotAnObject)?;
     let Some(ts) = lookup(obj, "@timestamp").or_else(|| lookup(obj, "timestamp")) else {
         // auditd records carry their time in `msg=audit(1553501549.148:110544844)`.
-        return match text(obj, "event.original")
-            .as_deref()
-            .and_then(audit_record_time_ms)
-        {
+        return match text(obj, "event.original").as_deref().and_then(audit_record_time_ms) {
             Some(ms) => finish(obj, ms),
             None => Err(RejectReason::MissingTimestamp),
         };
@@ -111,8 +106,7 @@ fn finish(obj: &Map<String, Value>, timestamp_ms: i64) -> Result<AuthEvent, Reje
 
     let source_ip = text(obj, "source.ip").and_then(|s| parse_ip(&s));
     let outcome = text(obj, "event.outcome").map(|s| Outcome::parse(&s));
-    let is_authentication =
-        lookup(obj, "event.category").is_some_and(|v| has_value(v, "authentication"));
+    let is_authentication = lookup(obj, "event.category").is_some_and(|v| has_value(v, "authentication"));
 
     Ok(AuthEvent {
         timestamp_ms,
@@ -171,10 +165,7 @@ mod tests {
     #[test]
     fn auditd_time_from_the_record_header() {
         let doc = r#"{"event":{"original":"type=USER_LOGIN msg=audit(1553501549.148:110544844): user pid=374"},"user":{"name":"x"}}"#;
-        assert_eq!(
-            event_from_json(doc).unwrap().timestamp_ms,
-            1_553_501_549_148
-        );
+        assert_eq!(event_from_json(doc).unwrap().timestamp_ms, 1_553_501_549_148);
         assert_eq!(
             event_from_json(r#"{"event":{"original":"audit(x:1)"}}"#),
             Err(RejectReason::MissingTimestamp)

@@ -8,9 +8,7 @@ use crate::event::AuthEvent;
 
 /// Why an input line was not accepted. Every rejection is counted by reason in
 /// [`crate::Stats::rejected_by_reason`] and, in verdict output, reported with its line number.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// The line is not valid UTF-8.
@@ -41,12 +39,8 @@ impl RejectReason {
             RejectReason::MissingTimestamp => "no @timestamp field",
             RejectReason::InvalidTimestamp => "@timestamp is not RFC 3339 or epoch milliseconds",
             RejectReason::LineTooLong => "line exceeds max_line_bytes",
-            RejectReason::TooLate => {
-                "event is older than the open bucket by more than max_lateness"
-            }
-            RejectReason::TooFarInFuture => {
-                "event is further ahead of the stream clock than max_clock_step"
-            }
+            RejectReason::TooLate => "event is older than the open bucket by more than max_lateness",
+            RejectReason::TooFarInFuture => "event is further ahead of the stream clock than max_clock_step",
         }
     }
 

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::elastic_math::{
-    anomaly_score, normalizer_raw_score, probability_of_less_likely_categories, relative_rarity,
-    ScoreNormalizer, DECAY_RATE_PER_ACTIVE_BUCKET,
+    anomaly_score, normalizer_raw_score, probability_of_less_likely_categories, relative_rarity, ScoreNormalizer,
+    DECAY_RATE_PER_ACTIVE_BUCKET,
 };
 use super::rare_ip::{Assessment, AssessmentState, RareIpModel};
 use crate::net::IpKey;
@@ -68,12 +68,7 @@ pub struct RenormalizedRecord {
 /// A stable 64-bit scope key for (user, address): FNV-1a, identical on every target.
 pub fn scope_key(user: &str, ip: IpKey) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in user
-        .as_bytes()
-        .iter()
-        .chain([0u8].iter())
-        .chain(ip.0.iter())
-    {
+    for b in user.as_bytes().iter().chain([0u8].iter()).chain(ip.0.iter()) {
         h ^= *b as u64;
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -95,29 +90,16 @@ impl ElasticRareState {
     pub fn memory_bytes(&self) -> usize {
         self.normalizer.memory_bytes()
             + self.recent_records.capacity() * std::mem::size_of::<RecentRecord>()
-            + self
-                .recent_records
-                .iter()
-                .map(|r| r.user.capacity())
-                .sum::<usize>()
+            + self.recent_records.iter().map(|r| r.user.capacity()).sum::<usize>()
     }
 
     /// The user's concentrations and the index of `ip` among them; with `hypothetical`, the
     /// address gets one more sample first (a verdict before its bucket is sampled).
-    fn concentrations(
-        model: &RareIpModel,
-        uid: u32,
-        ip: IpKey,
-        hypothetical: bool,
-    ) -> (Vec<f64>, Option<usize>) {
+    fn concentrations(model: &RareIpModel, uid: u32, ip: IpKey, hypothetical: bool) -> (Vec<f64>, Option<usize>) {
         let Some(user) = model.user(uid) else {
             return (Vec::new(), None);
         };
-        let mut conc: Vec<f64> = user
-            .addresses
-            .iter()
-            .map(|a| a.concentration as f64)
-            .collect();
+        let mut conc: Vec<f64> = user.addresses.iter().map(|a| a.concentration as f64).collect();
         let mut idx = user.addresses.iter().position(|a| a.ip == ip);
         if hypothetical {
             match idx {
@@ -140,14 +122,7 @@ impl ElasticRareState {
     }
 
     /// Remembers a written record for later renormalisation.
-    pub fn remember(
-        &mut self,
-        timestamp: i64,
-        user: &str,
-        ip: IpKey,
-        probability: f64,
-        score: f64,
-    ) {
+    pub fn remember(&mut self, timestamp: i64, user: &str, ip: IpKey, probability: f64, score: f64) {
         if self.recent_records.len() >= RENORMALIZATION_MAX_RECORDS {
             self.recent_records.pop_front();
         }
@@ -201,8 +176,7 @@ impl ElasticRareState {
         for &(uid, ip) in sightings {
             let p = Self::probability(model, uid, ip, false);
             let name = model.user(uid).map_or("", |u| u.name.as_str());
-            self.normalizer
-                .observe(normalizer_raw_score(p), scope_key(name, ip));
+            self.normalizer.observe(normalizer_raw_score(p), scope_key(name, ip));
         }
     }
 
@@ -288,12 +262,9 @@ mod tests {
             st.normalizer.observe(0.0, 1);
         }
         let p = 1e-6; // raw ≈ 1.9; the log-probability ceiling is 100, so the quantiles decide.
-        st.normalizer
-            .observe(normalizer_raw_score(p), scope_key("u", ip));
+        st.normalizer.observe(normalizer_raw_score(p), scope_key("u", ip));
         st.normalizer.observe(0.0, 1);
-        let score = st
-            .normalizer
-            .normalize(normalizer_raw_score(p), p, scope_key("u", ip));
+        let score = st.normalizer.normalize(normalizer_raw_score(p), p, scope_key("u", ip));
         assert!(score > 90.0, "{score}");
         st.remember(0, "u", ip, p, score);
         assert!(st.renormalize(900_000, "job").is_empty());
@@ -306,9 +277,7 @@ mod tests {
         assert!(changed[0].record_score < score / 2.0, "{changed:?}");
         assert_eq!(changed[0].initial_record_score, score);
         // Out of the window: forgotten.
-        assert!(st
-            .renormalize(RENORMALIZATION_WINDOW_MS + 1, "job")
-            .is_empty());
+        assert!(st.renormalize(RENORMALIZATION_WINDOW_MS + 1, "job").is_empty());
         assert!(st.recent_records.is_empty());
     }
 }

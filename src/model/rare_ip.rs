@@ -202,8 +202,7 @@ impl UserHistory {
         std::mem::size_of::<Self>()
             + self.name.capacity()
             + self.addresses.capacity() * std::mem::size_of::<AddressHistory>()
-            + (self.subnets.capacity() + self.sites.capacity())
-                * std::mem::size_of::<NetworkHistory>()
+            + (self.subnets.capacity() + self.sites.capacity()) * std::mem::size_of::<NetworkHistory>()
     }
 
     /// Good–Turing estimate of the probability of a new network at `level`, smoothed.
@@ -424,8 +423,7 @@ impl RareIpModel {
         let users: usize = self.users.iter().map(UserHistory::memory_bytes).sum();
         let index = self.index.capacity() * (std::mem::size_of::<(String, u32)>() + 8)
             + self.users.iter().map(|u| u.name.len()).sum::<usize>();
-        let org = self.address_users.capacity()
-            * (std::mem::size_of::<(IpKey, AddressUsers)>() + 1)
+        let org = self.address_users.capacity() * (std::mem::size_of::<(IpKey, AddressUsers)>() + 1)
             + self.site_users.capacity() * (std::mem::size_of::<(IpKey, u16)>() + 1);
         users + index + org
     }
@@ -433,14 +431,7 @@ impl RareIpModel {
     /// Adds one closed bucket's sightings of a user: `ips` are the distinct addresses seen.
     /// Updates day/bucket counts, networks, novelty rates, the organisation index and Elastic's
     /// Dirichlet (+1 per distinct address, then decay).
-    pub fn learn_bucket(
-        &mut self,
-        uid: u32,
-        bucket: i32,
-        ips: &[IpKey],
-        limits: &ModelLimits,
-        elastic_decay: f32,
-    ) {
+    pub fn learn_bucket(&mut self, uid: u32, bucket: i32, ips: &[IpKey], limits: &ModelLimits, elastic_decay: f32) {
         let day = bucket.div_euclid(BUCKETS_PER_DAY);
         let Some(user) = self.users.get_mut(uid as usize) else {
             return;
@@ -515,11 +506,7 @@ impl RareIpModel {
                     }
                     None => {
                         if list.len() >= limits.max_addresses_per_user {
-                            if let Some((i, _)) = list
-                                .iter()
-                                .enumerate()
-                                .min_by_key(|(_, n)| (n.last_bucket, n.net))
-                            {
+                            if let Some((i, _)) = list.iter().enumerate().min_by_key(|(_, n)| (n.last_bucket, n.net)) {
                                 let gone = list.swap_remove(i);
                                 if level == NetLevel::Site {
                                     removed_sites.push(gone.net);
@@ -675,23 +662,19 @@ impl RareIpModel {
             reason: String::new(),
         };
         let others = self.address_users.get(&ip);
-        ev.shared_with_users =
-            others.map_or(0, |o| o.count.saturating_sub(u16::from(addr.is_some())));
+        ev.shared_with_users = others.map_or(0, |o| o.count.saturating_sub(u16::from(addr.is_some())));
         let typical = describe_typical(&ev);
 
         if allowlisted {
             ev.state = AssessmentState::Allowlisted;
-            ev.reason =
-                format!("{user_name} logged on from {ip}, which is in an allowlisted network.");
+            ev.reason = format!("{user_name} logged on from {ip}, which is in an allowlisted network.");
             return Assessment {
                 score: 0.0,
                 probability: 1.0,
                 evidence: ev,
             };
         }
-        let learning = user.is_none()
-            || history_days < limits.learning_days
-            || active_days < limits.min_active_days;
+        let learning = user.is_none() || history_days < limits.learning_days || active_days < limits.min_active_days;
         if learning {
             ev.state = AssessmentState::Learning;
             ev.novelty = novelty_of(user, ip);
@@ -753,8 +736,7 @@ impl RareIpModel {
             ),
             // `None` cannot happen without a known address; treat it as the mildest novelty.
             Novelty::Address | Novelty::None => (
-                (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR * 4.0)
-                    .min(1.0),
+                (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR * 4.0).min(1.0),
                 format!("a new address inside {subnet_cidr}, a subnet they use"),
             ),
         };
@@ -816,8 +798,7 @@ impl RareIpModel {
         let mut addresses: Vec<&AddressHistory> = u.addresses.iter().collect();
         addresses.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(a.ip.cmp(&b.ip)));
         let history_days = u.history_days(u.last_bucket);
-        let learning =
-            history_days < limits.learning_days || u.active_days < limits.min_active_days;
+        let learning = history_days < limits.learning_days || u.active_days < limits.min_active_days;
         let nets = |list: &[NetworkHistory], level: NetLevel| -> Vec<serde_json::Value> {
             let mut v: Vec<&NetworkHistory> = list.iter().collect();
             v.sort_by(|a, b| b.days_seen.cmp(&a.days_seen).then(a.net.cmp(&b.net)));
@@ -867,12 +848,10 @@ impl RareIpModel {
             .filter_map(|u| {
                 let a = u.address(ip)?;
                 let idle = day - a.last_bucket.div_euclid(BUCKETS_PER_DAY);
-                (a.days_seen >= OWNER_MIN_DAYS && idle <= OWNER_MAX_IDLE_DAYS).then(|| {
-                    AddressOwner {
-                        user: u.name.clone(),
-                        days_seen: a.days_seen,
-                        last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
-                    }
+                (a.days_seen >= OWNER_MIN_DAYS && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
+                    user: u.name.clone(),
+                    days_seen: a.days_seen,
+                    last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
                 })
             })
             .max_by_key(|o| o.days_seen)
@@ -919,15 +898,9 @@ fn novelty_of(user: Option<&UserHistory>, ip: IpKey) -> Novelty {
     let Some(u) = user else { return Novelty::Site };
     if u.address(ip).is_some() {
         Novelty::None
-    } else if u
-        .network(ip.network(NetLevel::Subnet), NetLevel::Subnet)
-        .is_some()
-    {
+    } else if u.network(ip.network(NetLevel::Subnet), NetLevel::Subnet).is_some() {
         Novelty::Address
-    } else if u
-        .network(ip.network(NetLevel::Site), NetLevel::Site)
-        .is_some()
-    {
+    } else if u.network(ip.network(NetLevel::Site), NetLevel::Site).is_some() {
         Novelty::Subnet
     } else {
         Novelty::Site

@@ -53,11 +53,7 @@ pub fn run(lines: &[String]) -> Run {
 pub fn routine(lines: &mut Vec<String>, user: &str, ips: &[&str], days: std::ops::Range<i64>) {
     for d in days {
         for (i, ip) in ips.iter().enumerate() {
-            lines.push(logon(
-                T0 + d * DAY + (9 + 5 * i as i64) * HOUR + 7 * 60_000,
-                user,
-                ip,
-            ));
+            lines.push(logon(T0 + d * DAY + (9 + 5 * i as i64) * HOUR + 7 * 60_000, user, ip));
         }
     }
 }
@@ -67,10 +63,15 @@ pub fn sort_by_time(lines: &mut [String]) {
     lines.sort_by(|a, b| a[15..39].cmp(&b[15..39]));
 }
 
-/// Alerts for a user.
+/// Alerts of the rare-source-IP rule for a user.
 pub fn alerts_for<'a>(run: &'a Run, user: &str) -> Vec<&'a serde_json::Value> {
     run.alerts
         .iter()
-        .filter(|a| a["user"]["name"] == user)
+        .filter(|a| a["job_id"] == "auth_rare_source_ip_for_a_user" && a["user"]["name"] == user)
         .collect()
+}
+
+/// Alerts of one job.
+pub fn alerts_of<'a>(run: &'a Run, job: &str) -> Vec<&'a serde_json::Value> {
+    run.alerts.iter().filter(|a| a["job_id"] == job).collect()
 }

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// auth-anomaly CLI: streams ECS authentication events (NDJSON) through the WASM detector and
+// writes alerts, records or verdicts as NDJSON. See README.md next to this file.
+import { createRequire } from 'node:module';
+
+import { parseCli, USAGE, UsageError } from './lib/args.mjs';
+import { buildConfig, CONFIG_FLAGS, LARGEST_MAX_LINE_BYTES, maxLineBytes } from './lib/config.mjs';
+import { CliError, reason } from './lib/errors.mjs';
+import { formatSummary, runCounters } from './lib/format.mjs';
+import { lineChunks, openInputs, openStream } from './lib/input.mjs';
+import { createWriter } from './lib/output.mjs';
+import { createProgress } from './lib/progress.mjs';
+import { checkStateWritable, readState, restoreDetector, saveState } from './lib/state.mjs';
+
+// The Node build is CommonJS (wasm-bindgen --target nodejs); resolve it relative to this file so
+// the CLI works from any working directory.
+const require = createRequire(import.meta.url);
+const WASM_MODULE = '../../pkg/node/auth_anomaly.js';
+
+function loadWasm() {
+  try {
+    return require(WASM_MODULE);
+  } catch (err) {
+    throw new CliError(
+      `cannot load the WASM build (${WASM_MODULE} from hosts/node): ${err.message}; run \`make build\``,
+      1,
+    );
+  }
+}
+
+function warn(message) {
+  process.stderr.write(`auth-anomaly: warning: ${message}\n`);
+}
+
+/** `version`: the manifest's name and version, e.g. `auth-anomaly 0.1.0`. */
+function version() {
+  const { name, version: v } = loadWasm().manifest();
+  process.stdout.write(`${name} ${v}\n`);
+}
+
+/**
+ * Builds the detector: restored from --state when that file exists (its snapshot carries the
+ * configuration it was created with, so configuration flags cannot apply), otherwise new.
+ *
+ * @returns {{detector: object, maxLine: number, output: string|null}} output is null when unknown
+ */
+function makeDetector(Detector, options) {
+  const config = buildConfig(options);
+  if (options.state !== undefined) {
+    checkStateWritable(options.state);
+    const bytes = readState(options.state);
+    if (bytes !== null) {
+      const detector = restoreDetector(Detector, options.state, bytes);
+      const ignored = CONFIG_FLAGS.filter((flag) => options[flag] !== undefined);
+      if (ignored.length) {
+        warn(
+          `${options.state} carries its own configuration; ignoring ` +
+            `${ignored.map((f) => `--${f}`).join(', ')}`,
+        );
+      }
+      // The restored max_line_bytes is not exposed, so keep as much of a long line as any config could.
+      return { detector, maxLine: LARGEST_MAX_LINE_BYTES, output: restoredOutput(detector) };
+    }
+  }
+  let detector;
+  try {
+    detector = new Detector(config);
+  } catch (err) {
+    throw new CliError(reason(err), 2);
+  }
+  return { detector, maxLine: maxLineBytes(config), output: config.output ?? 'alerts' };
+}
+
+/** A restored detector's output kind, if this build exposes it (older builds do not). */
+function restoredOutput(detector) {
+  const kind = detector.output;
+  return typeof kind === 'string' ? kind : null;
+}
+
+/** `detect`: the streaming loop. Resolves with the exit code. */
+async function detect(options, files) {
+  const started = performance.now();
+  const { Detector } = loadWasm();
+  const inputs = openInputs(files);
+  const { detector, maxLine, output } = makeDetector(Detector, options);
+  const before = detector.stats();
+
+  const writer = createWriter(process.stdout, {
+    // The reader went away (`| head`): stop quietly; the state is not saved because the input was
+    // not fully processed.
+    onClosed: () => process.exit(0),
+    onError: (err) => fail(new CliError(`cannot write output: ${err.message}`, 1)),
+  });
+  const total = inputs.every((i) => i.size !== null)
+    ? inputs.reduce((sum, i) => sum + i.size, 0)
+    : null;
+  const progress = createProgress(process.stderr, {
+    total,
+    enabled: Boolean(process.stderr.isTTY) && !options.quiet,
+    events: () => detector.stats().events - before.events,
+  });
+
+  for (const input of inputs) {
+    const stream = openStream(input);
+    try {
+      for await (const chunk of lineChunks(stream, { maxLine, onBytes: (n) => progress.update(n) })) {
+        await writer.write(detector.pushNdjson(chunk));
+      }
+    } catch (err) {
+      progress.clear();
+      if (err instanceof CliError) throw err;
+      // Stream errors (EIO, a file removed mid-read …) are about the input; anything else is ours.
+      if (typeof err?.code === 'string' && err.syscall) {
+        throw new CliError(`cannot read ${input.name}: ${err.message}`, 2);
+      }
+      throw err;
+    }
+  }
+
+  // Close the open 15-minute bucket: its alerts (or records) come out now, not next run.
+  const tail = detector.flush();
+  // In verdicts mode every event already has its verdict (with `alert: true/false`); the alerts
+  // flush() returns would be extra, non-verdict lines.
+  if (output !== 'verdicts') await writer.write(tail);
+  await writer.end();
+  progress.clear();
+
+  if (options.state !== undefined) saveState(options.state, detector.snapshot());
+  report(options, before, detector.stats(), performance.now() - started);
+  detector.free();
+  return 0;
+}
+
+/** The summary line and, with --stats, a final single-line JSON object on stderr. */
+function report(options, before, stats, elapsedMs) {
+  const run = runCounters(before, stats);
+  if (!options.quiet) process.stderr.write(`${formatSummary(run, stats, elapsedMs)}\n`);
+  if (options.stats) {
+    const seconds = Math.max(elapsedMs / 1000, 1e-6);
+    const { firstRejection, ...thisRun } = run;
+    const line = {
+      ...stats,
+      elapsed_ms: Math.round(elapsedMs * 10) / 10,
+      events_per_sec: Math.round(run.events / seconds),
+      // stats() is cumulative over a restored state's lifetime; this is the run's own share.
+      this_run: thisRun,
+    };
+    process.stderr.write(`${JSON.stringify(line)}\n`);
+  }
+}
+
+function fail(err) {
+  if (err instanceof UsageError) {
+    process.stderr.write(`auth-anomaly: ${err.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`auth-anomaly: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  // A bug, not a user error: keep the stack.
+  process.stderr.write(`auth-anomaly: internal error: ${err?.stack ?? err}\n`);
+  process.exit(1);
+}
+
+async function main(argv) {
+  const { command, options, files } = parseCli(argv);
+  switch (command) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    case 'version':
+      version();
+      return 0;
+    default:
+      return detect(options, files);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  fail(err);
+}

@@ -1,0 +1,210 @@
+//! `auth_rare_hour_for_a_user`: a user logs on at an hour they never do.
+//!
+//! Elastic's `time_of_day` models the mean second-of-day of each bucket with a mixture of normals
+//! on a line, so 23:50 and 00:10 are a day apart. We keep, per user, a circular histogram of 24
+//! hourly bins (one count per active bucket, spread 25/50/25 over the hour and its two neighbours,
+//! wrapping at midnight, decayed with a 60-day half-life in active buckets) and score an hour with
+//! the probability of less likely hours: the smoothed mass of every hour no more usual than this
+//! one. A user who always works 08–18 has almost no mass at 03:00; a user with spread-out hours has
+//! mass everywhere. Users in their learning period (the same `learning_days` / `min_active_days` as
+//! the rare-address job, longer than Elastic's ~1.5-day mute) never score.
+
+use serde::{Deserialize, Serialize};
+
+/// Dirichlet pseudo-count per hour: how much an hour never seen still counts.
+const ALPHA: f64 = 0.01;
+/// Decay per learnt bucket (half-life ≈ 2 months of four active buckets a day).
+const DECAY: f32 = 0.997;
+/// Hours (UTC) are scored at least this far apart from the rest of the day on the rare-address
+/// probability scale: 0.5 → 0 and this → 100.
+const P_FULL: f64 = 0.003;
+
+/// Per-user hour-of-day profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HourProfile {
+    /// Smoothed, decayed activity per UTC hour.
+    pub bins: [f32; 24],
+    /// First bucket index seen.
+    pub first_bucket: i32,
+    /// Active buckets learnt.
+    pub buckets: u32,
+    /// Distinct active days.
+    pub active_days: u32,
+    /// Last active day.
+    pub last_day: i32,
+}
+
+/// The evidence of a rare-hour score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RareHourEvidence {
+    /// `learning` or `scored`.
+    pub state: String,
+    /// The logon's hour (UTC).
+    pub hour: u32,
+    /// The user's share of activity in that hour (smoothed).
+    pub hour_share: f64,
+    /// The user's three most active hours (UTC).
+    pub typical_hours: Vec<u32>,
+    /// Probability of an hour this unusual.
+    pub probability: f64,
+    /// The 24-bin profile (shares), for charts.
+    pub profile: Vec<f64>,
+    /// One sentence.
+    pub reason: String,
+}
+
+impl HourProfile {
+    fn new(bucket: i32) -> Self {
+        HourProfile {
+            bins: [0.0; 24],
+            first_bucket: bucket,
+            buckets: 0,
+            active_days: 0,
+            last_day: i32::MIN,
+        }
+    }
+
+    fn total(&self) -> f64 {
+        self.bins.iter().map(|&b| b as f64).sum()
+    }
+
+    /// Probability of less likely hours for `hour`.
+    pub fn probability(&self, hour: usize) -> f64 {
+        let total = self.total() + 24.0 * ALPHA;
+        let mine = self.bins[hour] as f64 + ALPHA;
+        let less: f64 = self
+            .bins
+            .iter()
+            .map(|&b| b as f64 + ALPHA)
+            .filter(|&w| w <= mine + 1e-9)
+            .sum();
+        (less / total).clamp(0.0, 1.0)
+    }
+
+    fn learn(&mut self, hour: usize, day: i32) {
+        for b in self.bins.iter_mut() {
+            *b *= DECAY;
+        }
+        self.bins[(hour + 23) % 24] += 0.25;
+        self.bins[hour] += 0.5;
+        self.bins[(hour + 1) % 24] += 0.25;
+        self.buckets += 1;
+        if day != self.last_day {
+            self.active_days += 1;
+            self.last_day = day;
+        }
+    }
+}
+
+/// All users' hour profiles.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RareHourModel {
+    /// Profiles by `user.name`.
+    pub users: std::collections::HashMap<String, HourProfile>,
+}
+
+impl RareHourModel {
+    /// Scores a logon at `hour` (UTC) in `bucket` for `user`, against history before the bucket.
+    pub fn assess(
+        &self,
+        user: &str,
+        hour: usize,
+        bucket: i32,
+        learning_days: f64,
+        min_active_days: u32,
+    ) -> (f64, RareHourEvidence) {
+        let hour = hour % 24;
+        let Some(p) = self.users.get(user) else {
+            return (0.0, learning_evidence(user, hour, 0.0, 0));
+        };
+        let history_days = (bucket - p.first_bucket) as f64 / 96.0;
+        if history_days < learning_days || p.active_days < min_active_days {
+            return (0.0, learning_evidence(user, hour, history_days, p.active_days));
+        }
+        let prob = p.probability(hour);
+        let total = p.total() + 24.0 * ALPHA;
+        let shares: Vec<f64> = p
+            .bins
+            .iter()
+            .map(|&b| ((b as f64 + ALPHA) / total * 1e4).round() / 1e4)
+            .collect();
+        let mut order: Vec<u32> = (0..24).collect();
+        order.sort_by(|&a, &b| p.bins[b as usize].total_cmp(&p.bins[a as usize]).then(a.cmp(&b)));
+        let typical: Vec<u32> = order.into_iter().take(3).collect();
+        let score = (100.0 * (0.5 / prob).ln() / (0.5 / P_FULL).ln()).clamp(0.0, 100.0);
+        let hours: Vec<String> = typical.iter().map(|h| format!("{h:02}:00")).collect();
+        let ev = RareHourEvidence {
+            state: "scored".into(),
+            hour: hour as u32,
+            hour_share: shares[hour],
+            typical_hours: typical,
+            probability: prob,
+            profile: shares,
+            reason: format!(
+                "{user} logged on at {hour:02}:xx UTC; {:.1}% of their activity falls in that hour (most active: {}); an hour this unusual has probability {prob:.4}",
+                100.0 * ((p.bins[hour] as f64 + ALPHA) / total),
+                hours.join(", ")
+            ),
+        };
+        (score, ev)
+    }
+
+    /// Learns a user's active bucket at `hour`.
+    pub fn learn(&mut self, user: &str, hour: usize, bucket: i32) {
+        let day = bucket.div_euclid(96);
+        self.users
+            .entry(user.to_string())
+            .or_insert_with(|| HourProfile::new(bucket))
+            .learn(hour % 24, day);
+    }
+
+    /// Forgets users idle longer than `prune_days`.
+    pub fn prune(&mut self, day: i32, prune_days: i32) {
+        self.users.retain(|_, p| day - p.last_day <= prune_days);
+    }
+
+    /// Approximate bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        self.users.capacity() * (std::mem::size_of::<(String, HourProfile)>() + 8)
+            + self.users.keys().map(|k| k.capacity()).sum::<usize>()
+    }
+}
+
+fn learning_evidence(user: &str, hour: usize, days: f64, active: u32) -> RareHourEvidence {
+    RareHourEvidence {
+        state: "learning".into(),
+        hour: hour as u32,
+        hour_share: 0.0,
+        typical_hours: Vec::new(),
+        probability: 1.0,
+        profile: Vec::new(),
+        reason: format!(
+            "{user} is still in the learning period ({days:.1} days, {active} active days); the hour is not scored yet"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn midnight_wraps() {
+        let mut m = RareHourModel::default();
+        // A night-shift user: 22:00–01:00 every night for 20 days.
+        for d in 0..20 {
+            for h in [22usize, 23, 0] {
+                m.learn("n", h, d * 96 + h as i32 * 4);
+            }
+        }
+        let (score_0010, _) = m.assess("n", 0, 21 * 96, 7.0, 3);
+        let (score_2350, _) = m.assess("n", 23, 21 * 96, 7.0, 3);
+        let (score_1, _) = m.assess("n", 1, 21 * 96, 7.0, 3);
+        let (score_noon, _) = m.assess("n", 12, 21 * 96, 7.0, 3);
+        assert!(
+            score_0010 < 20.0 && score_2350 < 20.0 && score_1 < 50.0,
+            "{score_0010} {score_2350} {score_1}"
+        );
+        assert!(score_noon >= 75.0, "{score_noon}");
+    }
+}

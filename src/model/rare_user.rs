@@ -1,0 +1,204 @@
+//! `auth_rare_user`: an account that has never, or almost never, logged on does so.
+//!
+//! Elastic's job is `rare by user.name` over the whole organisation. We keep each account's first
+//! and last active day and its number of active days, and score a successful logon when:
+//! - the account has **never** been seen, after the organisation's learning period: the
+//!   probability is the organisation's own rate of new accounts per user-day (decayed, 30-day
+//!   half-life) — an organisation that keeps onboarding people expects new names; one that does
+//!   not, does not. A new hire's first logon therefore alerts once (documented; allowlist or
+//!   suppress if onboarding is frequent);
+//! - the account returns after at least `DORMANT_DAYS` (14) idle days: the probability is
+//!   `0.2 × (its active days + 0.5) / (the median account's active days + 1)`, so an account that
+//!   lived for two days and slept for three weeks is rare, while a daily user back from holiday is
+//!   unusual but stays below the alert threshold.
+//!
+//! Accounts logging on every day never score.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::rare_ip::probability_to_score;
+
+/// A returning account with as many active days as the median account has this probability;
+/// fewer active days make it proportionally rarer. 0.2 puts the alert threshold at about one
+/// seventh of the median account's active days.
+const DORMANT_BASE_PROBABILITY: f64 = 0.2;
+
+/// Idle days after which a returning account is scored.
+pub const DORMANT_DAYS: i32 = 14;
+const NEW_ACCOUNT_HALF_LIFE_DAYS: f64 = 30.0;
+
+/// What the model keeps per account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountHistory {
+    /// First active day (days since epoch).
+    pub first_day: i32,
+    /// Last active day.
+    pub last_day: i32,
+    /// Distinct active days.
+    pub active_days: u32,
+}
+
+/// Organisation-wide account history.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RareUserModel {
+    /// Accounts by `user.name`.
+    pub accounts: HashMap<String, AccountHistory>,
+    /// First day with any successful logon.
+    pub org_first_day: Option<i32>,
+    /// Last day learnt.
+    pub org_last_day: i32,
+    /// Decayed count of accounts first seen (after the first day).
+    pub new_accounts: f64,
+    /// Decayed count of account-days.
+    pub account_days: f64,
+    /// Median active days over accounts, refreshed daily.
+    pub median_active_days: f64,
+}
+
+/// A scored logon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RareUserEvidence {
+    /// `learning`, `new_account`, `dormant_account`, `known_account`.
+    pub state: String,
+    /// Days since the account's previous logon (None for a new account).
+    pub idle_days: Option<i32>,
+    /// Active days of the account so far.
+    pub active_days: u32,
+    /// Median active days over all accounts.
+    pub median_active_days: f64,
+    /// Days of organisation history.
+    pub org_history_days: i32,
+    /// Probability behind the score.
+    pub probability: f64,
+    /// One sentence.
+    pub reason: String,
+}
+
+impl RareUserModel {
+    /// Scores a successful logon of `user` on `day` against the history before it. `None` when
+    /// there is nothing to say (a regular account).
+    pub fn assess(&self, user: &str, day: i32, learning_days: f64) -> Option<(f64, RareUserEvidence)> {
+        let org_days = self.org_first_day.map_or(0, |f| day - f);
+        let account = self.accounts.get(user);
+        if (org_days as f64) < learning_days {
+            let ev = RareUserEvidence {
+                state: "learning".into(),
+                idle_days: account.map(|a| day - a.last_day),
+                active_days: account.map_or(0, |a| a.active_days),
+                median_active_days: self.median_active_days,
+                org_history_days: org_days,
+                probability: 1.0,
+                reason: format!(
+                    "the organisation's account history is still being learnt ({org_days} of {learning_days} days)"
+                ),
+            };
+            return Some((0.0, ev));
+        }
+        match account {
+            None => {
+                let p = ((self.new_accounts + 0.5) / (self.account_days + 1.0)).min(1.0);
+                let score = probability_to_score(p);
+                Some((
+                    score,
+                    RareUserEvidence {
+                        state: "new_account".into(),
+                        idle_days: None,
+                        active_days: 0,
+                        median_active_days: self.median_active_days,
+                        org_history_days: org_days,
+                        probability: p,
+                        reason: format!(
+                            "{user} logged on for the first time in {org_days} days of history; new accounts appear on {:.2}% of account-days here",
+                            100.0 * p
+                        ),
+                    },
+                ))
+            }
+            Some(a) => {
+                let idle = day - a.last_day;
+                if idle < DORMANT_DAYS {
+                    return None;
+                }
+                let share = ((a.active_days as f64 + 0.5) / (self.median_active_days + 1.0)).min(1.0);
+                let p = DORMANT_BASE_PROBABILITY * share;
+                Some((
+                    probability_to_score(p),
+                    RareUserEvidence {
+                        state: "dormant_account".into(),
+                        idle_days: Some(idle),
+                        active_days: a.active_days,
+                        median_active_days: self.median_active_days,
+                        org_history_days: org_days,
+                        probability: p,
+                        reason: format!(
+                            "{user} logged on after {idle} idle days; the account was active on {} days (a typical account: {:.0})",
+                            a.active_days, self.median_active_days
+                        ),
+                    },
+                ))
+            }
+        }
+    }
+
+    /// Learns that `user` logged on successfully on `day`.
+    pub fn learn(&mut self, user: &str, day: i32) {
+        let first_org_day = *self.org_first_day.get_or_insert(day);
+        if day > self.org_last_day {
+            let elapsed = if self.org_last_day == 0 {
+                0
+            } else {
+                day - self.org_last_day
+            };
+            let f = 0.5f64.powf(elapsed as f64 / NEW_ACCOUNT_HALF_LIFE_DAYS);
+            self.new_accounts *= f;
+            self.account_days *= f;
+            self.org_last_day = day;
+            self.refresh_median();
+        }
+        match self.accounts.get_mut(user) {
+            Some(a) => {
+                if a.last_day != day {
+                    a.active_days += 1;
+                    a.last_day = day;
+                    self.account_days += 1.0;
+                }
+            }
+            None => {
+                self.accounts.insert(
+                    user.to_string(),
+                    AccountHistory {
+                        first_day: day,
+                        last_day: day,
+                        active_days: 1,
+                    },
+                );
+                self.account_days += 1.0;
+                if day != first_org_day {
+                    self.new_accounts += 1.0;
+                }
+            }
+        }
+    }
+
+    fn refresh_median(&mut self) {
+        let mut days: Vec<u32> = self.accounts.values().map(|a| a.active_days).collect();
+        if days.is_empty() {
+            return;
+        }
+        days.sort_unstable();
+        self.median_active_days = days[days.len() / 2] as f64;
+    }
+
+    /// Forgets accounts idle longer than `prune_days`.
+    pub fn prune(&mut self, day: i32, prune_days: i32) {
+        self.accounts.retain(|_, a| day - a.last_day <= prune_days);
+    }
+
+    /// Approximate bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        self.accounts.capacity() * (std::mem::size_of::<(String, AccountHistory)>() + 8)
+            + self.accounts.keys().map(|k| k.capacity()).sum::<usize>()
+    }
+}

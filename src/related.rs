@@ -1,0 +1,670 @@
+//! The five related detections of Elastic's `security_auth` module, next to the rare-address job:
+//! rare user, unusual hour, spikes in failed logons, in successful logons, and in successful logons
+//! from one source address. Each keeps its own per-bucket aggregation and model; the engine
+//! ([`crate::Detector`]) owns the clock, the rules and suppression.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::model::counts::{spike_score, upper_tail_probability, Expectation, Moments, SeasonalCounts};
+use crate::model::rare_hour::RareHourModel;
+use crate::model::rare_user::RareUserModel;
+use crate::net::IpKey;
+use crate::output::{severity_label, AnomalyRecord, Influencer, JobEvidence, JobVerdict, ScoreExplanation};
+
+/// `auth_rare_user`.
+pub const RARE_USER_JOB: &str = "auth_rare_user";
+/// `auth_rare_hour_for_a_user`.
+pub const RARE_HOUR_JOB: &str = "auth_rare_hour_for_a_user";
+/// `auth_high_count_logon_fails`.
+pub const FAILS_JOB: &str = "auth_high_count_logon_fails";
+/// `auth_high_count_logon_events`.
+pub const SUCCESSES_JOB: &str = "auth_high_count_logon_events";
+/// `auth_high_count_logon_events_for_a_source_ip`.
+pub const SOURCE_IP_SPIKE_JOB: &str = "auth_high_count_logon_events_for_a_source_ip";
+
+/// Records are written below this probability, as Elastic does.
+const RECORD_PROBABILITY: f64 = 0.035;
+/// Top influencer values kept per field and bucket.
+const TOP_INFLUENCERS: usize = 3;
+/// Distinct values counted per bucket aggregation before counting stops (memory bound).
+const MAX_DISTINCT_PER_BUCKET: usize = 10_000;
+/// Addresses tracked by the per-source-address spike job before the least recently active go.
+const MAX_TRACKED_SOURCES: usize = 200_000;
+
+/// Per-bucket counts of one series with its top contributors.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct CountBucket {
+    count: u32,
+    users: Vec<(String, u32)>,
+    sources: Vec<(String, u32)>,
+    hosts: Vec<(String, u32)>,
+}
+
+fn bump(list: &mut Vec<(String, u32)>, value: Option<&str>) {
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return;
+    };
+    if let Some((_, c)) = list.iter_mut().find(|(k, _)| k == v) {
+        *c += 1;
+    } else if list.len() < MAX_DISTINCT_PER_BUCKET {
+        list.push((v.to_string(), 1));
+    }
+}
+
+fn top(list: &[(String, u32)]) -> Vec<String> {
+    let mut v: Vec<&(String, u32)> = list.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.into_iter().take(TOP_INFLUENCERS).map(|(k, _)| k.clone()).collect()
+}
+
+impl CountBucket {
+    fn add(&mut self, user: &str, source: Option<&str>, host: Option<&str>) {
+        self.count = self.count.saturating_add(1);
+        bump(&mut self.users, Some(user));
+        bump(&mut self.sources, source);
+        bump(&mut self.hosts, host);
+    }
+
+    fn influencers(&self) -> Vec<Influencer> {
+        [
+            ("source.ip", &self.sources),
+            ("user.name", &self.users),
+            ("host.name", &self.hosts),
+        ]
+        .into_iter()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(name, l)| Influencer {
+            influencer_field_name: name.into(),
+            influencer_field_values: top(l),
+        })
+        .collect()
+    }
+}
+
+/// A successful logon of a user in the open bucket (rare user, rare hour).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct UserLogon {
+    user: String,
+    first_time: i64,
+    count: u32,
+    source: Option<String>,
+    host: Option<String>,
+}
+
+/// Per-address success counts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct SourceCounts {
+    moments: Moments,
+    last_bucket: i32,
+}
+
+/// State of the five jobs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RelatedJobs {
+    rare_user: RareUserModel,
+    rare_hour: RareHourModel,
+    fails: SeasonalCounts,
+    successes: SeasonalCounts,
+    sources: HashMap<IpKey, SourceCounts>,
+    /// Every address's non-zero success counts: the prior for addresses with little history.
+    sources_overall: Moments,
+    /// Day the organisation's first logon was seen (for count-job learning).
+    first_day: Option<i32>,
+    // Open bucket.
+    logons: Vec<UserLogon>,
+    fail_bucket: CountBucket,
+    success_bucket: CountBucket,
+    source_buckets: Vec<(IpKey, CountBucket)>,
+}
+
+/// What the engine needs to know to run them.
+#[derive(Clone, Copy, Debug)]
+pub struct RelatedLimits {
+    /// Days of history before a per-user or per-organisation job scores.
+    pub learning_days: f64,
+    /// Active days before a per-user job scores.
+    pub min_active_days: u32,
+    /// Idle days after which an entity is forgotten.
+    pub prune_days: i32,
+}
+
+/// A record produced at bucket close, with the key its rule suppresses on.
+pub struct RelatedRecord {
+    /// The record.
+    pub record: AnomalyRecord,
+    /// Suppression key within the rule (user, address, or the top source address).
+    pub suppression_key: String,
+}
+
+/// Which events a job takes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Feed {
+    /// A successful logon.
+    Success,
+    /// A failed logon.
+    Failure,
+}
+
+fn verdict(
+    job: &str,
+    state: &str,
+    score: f64,
+    threshold: f64,
+    reason: String,
+    evidence: Option<serde_json::Value>,
+) -> JobVerdict {
+    JobVerdict {
+        job_id: job.into(),
+        state: state.into(),
+        score: (score * 100.0).round() / 100.0,
+        above_threshold: score >= threshold,
+        reason,
+        evidence: evidence.map(JobEvidence::Other),
+    }
+}
+
+fn hour_of(ms: i64) -> usize {
+    ms.div_euclid(3_600_000).rem_euclid(24) as usize
+}
+
+fn org_days(first_day: Option<i32>, bucket_ms: i64) -> f64 {
+    first_day.map_or(0.0, |f| (bucket_ms.div_euclid(86_400_000) as i32 - f) as f64)
+}
+
+impl RelatedJobs {
+    /// Adds one event (already through the datafeed filter of at least one of these jobs) to the
+    /// open bucket and returns the real-time verdicts of the enabled jobs.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        enabled: &dyn Fn(&str) -> bool,
+        feed: Feed,
+        user: &str,
+        source: Option<IpKey>,
+        host: Option<&str>,
+        time_ms: i64,
+        bucket_ms: i64,
+        limits: &RelatedLimits,
+        threshold: &dyn Fn(&str) -> f64,
+    ) -> Vec<JobVerdict> {
+        self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
+        let source_text = source.map(|s| s.to_string());
+        let mut out = Vec::new();
+        let bucket_index = (bucket_ms / 900_000) as i32;
+        match feed {
+            Feed::Failure => {
+                if enabled(FAILS_JOB) {
+                    self.fail_bucket.add(user, source_text.as_deref(), host);
+                    out.push(self.count_verdict(
+                        FAILS_JOB,
+                        &self.fails,
+                        self.fail_bucket.count,
+                        bucket_ms,
+                        limits,
+                        threshold(FAILS_JOB),
+                    ));
+                }
+            }
+            Feed::Success => {
+                if enabled(RARE_USER_JOB) || enabled(RARE_HOUR_JOB) {
+                    match self.logons.iter_mut().find(|l| l.user == user) {
+                        Some(l) => {
+                            l.count += 1;
+                            l.first_time = l.first_time.min(time_ms);
+                        }
+                        None => self.logons.push(UserLogon {
+                            user: user.to_string(),
+                            first_time: time_ms,
+                            count: 1,
+                            source: source_text.clone(),
+                            host: host.map(str::to_string),
+                        }),
+                    }
+                }
+                if enabled(RARE_USER_JOB) {
+                    let day = bucket_ms.div_euclid(86_400_000) as i32;
+                    out.push(match self.rare_user.assess(user, day, limits.learning_days) {
+                        Some((score, ev)) => {
+                            let state = ev.state.clone();
+                            let reason = ev.reason.clone();
+                            verdict(
+                                RARE_USER_JOB,
+                                &state,
+                                score,
+                                threshold(RARE_USER_JOB),
+                                reason,
+                                serde_json::to_value(ev).ok(),
+                            )
+                        }
+                        None => verdict(
+                            RARE_USER_JOB,
+                            "known_account",
+                            0.0,
+                            100.0,
+                            format!("{user} logs on regularly"),
+                            None,
+                        ),
+                    });
+                }
+                if enabled(RARE_HOUR_JOB) {
+                    let (score, ev) = self.rare_hour.assess(
+                        user,
+                        hour_of(time_ms),
+                        bucket_index,
+                        limits.learning_days,
+                        limits.min_active_days,
+                    );
+                    let state = ev.state.clone();
+                    let reason = ev.reason.clone();
+                    out.push(verdict(
+                        RARE_HOUR_JOB,
+                        &state,
+                        score,
+                        threshold(RARE_HOUR_JOB),
+                        reason,
+                        serde_json::to_value(ev).ok(),
+                    ));
+                }
+                if enabled(SUCCESSES_JOB) {
+                    self.success_bucket.add(user, source_text.as_deref(), host);
+                    out.push(self.count_verdict(
+                        SUCCESSES_JOB,
+                        &self.successes,
+                        self.success_bucket.count,
+                        bucket_ms,
+                        limits,
+                        threshold(SUCCESSES_JOB),
+                    ));
+                }
+                if enabled(SOURCE_IP_SPIKE_JOB) {
+                    if let Some(ip) = source {
+                        let i = match self.source_buckets.iter().position(|(k, _)| *k == ip) {
+                            Some(i) => i,
+                            None => {
+                                self.source_buckets.push((ip, CountBucket::default()));
+                                self.source_buckets.len() - 1
+                            }
+                        };
+                        self.source_buckets[i].1.add(user, source_text.as_deref(), host);
+                        let count = self.source_buckets[i].1.count;
+                        let (p, e) = self.source_probability(ip, count as f64);
+                        let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
+                        let score = if learning { 0.0 } else { spike_score(p) };
+                        out.push(verdict(
+                            SOURCE_IP_SPIKE_JOB,
+                            if learning { "learning" } else { "scored" },
+                            score,
+                            threshold(SOURCE_IP_SPIKE_JOB),
+                            format!(
+                                "{count} successful logons from {ip} in this bucket so far (typical {:.1})",
+                                e.mean
+                            ),
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn count_verdict(
+        &self,
+        job: &str,
+        model: &SeasonalCounts,
+        count: u32,
+        bucket_ms: i64,
+        limits: &RelatedLimits,
+        threshold: f64,
+    ) -> JobVerdict {
+        if org_days(self.first_day, bucket_ms) < limits.learning_days {
+            return verdict(
+                job,
+                "learning",
+                0.0,
+                threshold,
+                "the organisation's baseline is still being learnt".into(),
+                None,
+            );
+        }
+        match model.expect(bucket_ms) {
+            Some(e) => {
+                let score = spike_score(upper_tail_probability(count as f64, &e));
+                verdict(
+                    job,
+                    "scored",
+                    score,
+                    threshold,
+                    format!("{count} in this bucket so far; typical {:.1}", e.mean),
+                    None,
+                )
+            }
+            None => verdict(job, "learning", 0.0, threshold, "no baseline yet".into(), None),
+        }
+    }
+
+    fn source_probability(&self, ip: IpKey, count: f64) -> (f64, Expectation) {
+        let own = self.sources.get(&ip).map(|s| s.moments).filter(|m| m.weight >= 2.5);
+        let m = own.unwrap_or(self.sources_overall);
+        let e = Expectation {
+            mean: (m.mean as f64).max(1.0),
+            var: (m.var as f64).max(m.mean as f64).max(1.0),
+            seasonality: crate::model::counts::Seasonality::Overall,
+            weight: m.weight as f64,
+        };
+        (upper_tail_probability(count, &e), e)
+    }
+
+    /// Closes the open bucket: scores what it holds against the models, then learns from it.
+    pub fn close(
+        &mut self,
+        enabled: &dyn Fn(&str) -> bool,
+        bucket_ms: i64,
+        limits: &RelatedLimits,
+    ) -> Vec<RelatedRecord> {
+        let bucket_index = (bucket_ms / 900_000) as i32;
+        let day = bucket_ms.div_euclid(86_400_000) as i32;
+        let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
+        let mut out = Vec::new();
+        let mut logons = std::mem::take(&mut self.logons);
+        logons.sort_by(|a, b| a.user.cmp(&b.user));
+
+        if enabled(RARE_USER_JOB) {
+            for l in &logons {
+                if let Some((score, ev)) = self.rare_user.assess(&l.user, day, limits.learning_days) {
+                    if ev.state == "learning" {
+                        continue;
+                    }
+                    let p = ev.probability;
+                    let mut r = base_record(
+                        RARE_USER_JOB,
+                        "rare",
+                        bucket_ms,
+                        score,
+                        p,
+                        serde_json::to_value(&ev).unwrap_or_default(),
+                    );
+                    r.by_field_name = "user.name".into();
+                    r.by_field_value = l.user.clone();
+                    r.typical = vec![p];
+                    r.actual = vec![1.0];
+                    r.anomaly_score_explanation.by_field_first_occurrence = ev.state == "new_account";
+                    finish_user_record(&mut r, l);
+                    out.push(RelatedRecord {
+                        record: r,
+                        suppression_key: l.user.clone(),
+                    });
+                }
+            }
+        }
+        if enabled(RARE_HOUR_JOB) {
+            for l in &logons {
+                let hour = hour_of(l.first_time);
+                let (score, ev) = self.rare_hour.assess(
+                    &l.user,
+                    hour,
+                    bucket_index,
+                    limits.learning_days,
+                    limits.min_active_days,
+                );
+                if ev.state != "scored" || ev.probability >= RECORD_PROBABILITY {
+                    continue;
+                }
+                let p = ev.probability;
+                let typical_hour = ev.typical_hours.first().copied().unwrap_or(0) as f64;
+                let mut r = base_record(
+                    RARE_HOUR_JOB,
+                    "time_of_day",
+                    bucket_ms,
+                    score,
+                    p,
+                    serde_json::to_value(&ev).unwrap_or_default(),
+                );
+                r.by_field_name = "user.name".into();
+                r.by_field_value = l.user.clone();
+                r.typical = vec![typical_hour * 3600.0 + 1800.0];
+                r.actual = vec![(l.first_time.rem_euclid(86_400_000) / 1000) as f64];
+                finish_user_record(&mut r, l);
+                out.push(RelatedRecord {
+                    record: r,
+                    suppression_key: l.user.clone(),
+                });
+            }
+        }
+        for l in &logons {
+            if enabled(RARE_USER_JOB) {
+                self.rare_user.learn(&l.user, day);
+            }
+            if enabled(RARE_HOUR_JOB) {
+                self.rare_hour.learn(&l.user, hour_of(l.first_time), bucket_index);
+            }
+        }
+
+        for (job, is_fails) in [(FAILS_JOB, true), (SUCCESSES_JOB, false)] {
+            let bucket = std::mem::take(if is_fails {
+                &mut self.fail_bucket
+            } else {
+                &mut self.success_bucket
+            });
+            if bucket.count == 0 || !enabled(job) {
+                continue;
+            }
+            let model = if is_fails { &mut self.fails } else { &mut self.successes };
+            if !learning {
+                if let Some(e) = model.expect(bucket_ms) {
+                    let count = bucket.count as f64;
+                    let p = upper_tail_probability(count, &e);
+                    if p < RECORD_PROBABILITY {
+                        out.push(count_record(job, bucket_ms, count, p, &e, &bucket, None));
+                    }
+                }
+            }
+            model.add(bucket_ms, bucket.count as f64);
+        }
+
+        let mut sources = std::mem::take(&mut self.source_buckets);
+        sources.sort_by_key(|a| a.0);
+        if enabled(SOURCE_IP_SPIKE_JOB) {
+            for (ip, bucket) in &sources {
+                let count = bucket.count as f64;
+                let (p, e) = self.source_probability(*ip, count);
+                if !learning && p < RECORD_PROBABILITY {
+                    out.push(count_record(
+                        SOURCE_IP_SPIKE_JOB,
+                        bucket_ms,
+                        count,
+                        p,
+                        &e,
+                        bucket,
+                        Some(*ip),
+                    ));
+                }
+            }
+            for (ip, bucket) in &sources {
+                let count = bucket.count as f64;
+                let entry = self.sources.entry(*ip).or_default();
+                entry.moments.add(count);
+                entry.last_bucket = bucket_index;
+                self.sources_overall.add(count);
+            }
+            if self.sources.len() > MAX_TRACKED_SOURCES {
+                self.evict_sources();
+            }
+        }
+        out
+    }
+
+    /// Keeps the most recently active tenth below the cap; the rest start over if they return.
+    fn evict_sources(&mut self) {
+        let mut last: Vec<i32> = self.sources.values().map(|s| s.last_bucket).collect();
+        last.sort_unstable();
+        let cut = last[last.len() - MAX_TRACKED_SOURCES * 9 / 10];
+        self.sources.retain(|_, s| s.last_bucket >= cut);
+    }
+
+    /// Forgets entities idle longer than the prune window.
+    pub fn prune(&mut self, bucket_ms: i64, limits: &RelatedLimits) {
+        let day = bucket_ms.div_euclid(86_400_000) as i32;
+        self.rare_user.prune(day, limits.prune_days);
+        self.rare_hour.prune(day, limits.prune_days);
+        let cutoff = (bucket_ms / 900_000) as i32 - limits.prune_days.saturating_mul(96);
+        self.sources.retain(|_, s| s.last_bucket >= cutoff);
+    }
+
+    /// Approximate bytes held.
+    pub fn memory_bytes(&self) -> usize {
+        self.rare_user.memory_bytes()
+            + self.rare_hour.memory_bytes()
+            + self.fails.memory_bytes()
+            + self.successes.memory_bytes()
+            + self.sources.capacity() * (std::mem::size_of::<(IpKey, SourceCounts)>() + 8)
+    }
+
+    /// A user's hour-of-day profile and account history, for `explain`.
+    pub fn explain_user(&self, user: &str) -> serde_json::Value {
+        json!({
+            "account": self.rare_user.accounts.get(user),
+            "hour_profile": self.rare_hour.users.get(user).map(|p| p.bins.to_vec()),
+        })
+    }
+}
+
+fn base_record(
+    job: &str,
+    function: &str,
+    bucket_ms: i64,
+    score: f64,
+    p: f64,
+    evidence: serde_json::Value,
+) -> AnomalyRecord {
+    let score = (score * 100.0).round() / 100.0;
+    AnomalyRecord {
+        job_id: job.into(),
+        result_type: "record".into(),
+        probability: p,
+        record_score: score,
+        initial_record_score: score,
+        severity: severity_label(score).into(),
+        bucket_span: 900,
+        detector_index: 0,
+        is_interim: false,
+        timestamp: bucket_ms,
+        function: function.into(),
+        function_description: function.into(),
+        by_field_name: String::new(),
+        by_field_value: String::new(),
+        partition_field_name: String::new(),
+        partition_field_value: String::new(),
+        typical: Vec::new(),
+        actual: Vec::new(),
+        influencers: Vec::new(),
+        anomaly_score_explanation: ScoreExplanation {
+            by_field_first_occurrence: false,
+            by_field_relative_rarity: None,
+            profile: "adaptive".into(),
+            evidence: JobEvidence::Other(evidence),
+        },
+        event_count: 0,
+        first_event_time: bucket_ms,
+        source_ip: Vec::new(),
+        user_name: Vec::new(),
+        host_name: Vec::new(),
+    }
+}
+
+fn finish_user_record(r: &mut AnomalyRecord, l: &UserLogon) {
+    r.event_count = l.count;
+    r.first_event_time = l.first_time;
+    r.user_name = vec![l.user.clone()];
+    r.influencers.push(Influencer {
+        influencer_field_name: "user.name".into(),
+        influencer_field_values: vec![l.user.clone()],
+    });
+    if let Some(s) = &l.source {
+        r.source_ip = vec![s.clone()];
+        r.influencers.push(Influencer {
+            influencer_field_name: "source.ip".into(),
+            influencer_field_values: vec![s.clone()],
+        });
+    }
+    if let Some(h) = &l.host {
+        r.host_name = vec![h.clone()];
+        r.influencers.push(Influencer {
+            influencer_field_name: "host.name".into(),
+            influencer_field_values: vec![h.clone()],
+        });
+    }
+}
+
+fn count_record(
+    job: &str,
+    bucket_ms: i64,
+    count: f64,
+    p: f64,
+    e: &Expectation,
+    bucket: &CountBucket,
+    ip: Option<IpKey>,
+) -> RelatedRecord {
+    let score = spike_score(p);
+    let distinct_users = bucket.users.len();
+    let distinct_sources = bucket.sources.len();
+    let what = match job {
+        FAILS_JOB => "failed logons",
+        _ => "successful logons",
+    };
+    let from = ip.map(|i| format!(" from {i}")).unwrap_or_default();
+    let top_sources = top(&bucket.sources);
+    let top_users = top(&bucket.users);
+    let reason = format!(
+        "{count:.0} {what}{from} in 15 minutes against a typical {:.1} ({}); {distinct_users} accounts ({}), {distinct_sources} source addresses ({})",
+        e.mean,
+        match e.seasonality {
+            crate::model::counts::Seasonality::HourOfWeek => "same hour, same weekday",
+            crate::model::counts::Seasonality::HourOfDayAndDayType => "same hour, weekday/weekend",
+            crate::model::counts::Seasonality::HourOfDay => "same hour of day",
+            crate::model::counts::Seasonality::Overall => "all buckets",
+        },
+        top_users.join(", "),
+        top_sources.join(", "),
+    );
+    let evidence = json!({
+        "count": count,
+        "expected": (e.mean * 100.0).round() / 100.0,
+        "expected_variance": (e.var * 100.0).round() / 100.0,
+        "seasonality": e.seasonality,
+        "baseline_weight": (e.weight * 10.0).round() / 10.0,
+        "distinct_users": distinct_users,
+        "distinct_source_ips": distinct_sources,
+        "top_users": top_users,
+        "top_source_ips": top_sources,
+        "probability": p,
+        "reason": reason,
+    });
+    let mut r = base_record(job, "high_non_zero_count", bucket_ms, score, p, evidence);
+    r.typical = vec![(e.mean * 100.0).round() / 100.0];
+    r.actual = vec![count];
+    r.event_count = count as u32;
+    r.influencers = bucket.influencers();
+    if let Some(ip) = ip {
+        r.by_field_name = "source.ip".into();
+        r.by_field_value = ip.to_string();
+        r.source_ip = vec![ip.to_string()];
+        r.user_name = top_users.clone();
+    } else {
+        r.source_ip = top_sources.clone();
+        r.user_name = top_users.clone();
+    }
+    r.host_name = top(&bucket.hosts);
+    // One alert per rule and attacking address per window.
+    let key = ip
+        .map(|i| i.to_string())
+        .or_else(|| top_sources.first().cloned())
+        .unwrap_or_default();
+    RelatedRecord {
+        record: r,
+        suppression_key: key,
+    }
+}
