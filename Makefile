@@ -35,7 +35,7 @@ $(WEB_PKG): $(CORE_SRC)
 	cat types/auth_anomaly.d.ts types/web-init.d.ts > www/pkg/auth_anomaly.d.ts
 
 demo: setup build-node
-	node hosts/node/cli.mjs detect --summary demo/org-demo.ndjson
+	node hosts/node/cli.mjs detect --pretty demo/org-demo.ndjson
 
 test: setup-browser build-node build-web test-rust test-wasm test-node lint
 	@echo "make test: all suites passed"
@@ -54,7 +54,7 @@ test-node: build-node
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --all-targets --features js --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --features js --target wasm32-unknown-unknown --lib --test wasm_api -- -D warnings
 
 bench: setup build-node
 	cargo bench --bench throughput

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::ingest::detect::InputFormat;
 use crate::manifest::Manifest;
 use crate::net::Cidr;
 use crate::time::{parse_duration_ms, DAY_MS};
@@ -87,6 +88,16 @@ pub struct Config {
     /// `max_addresses_per_user`: per-user address history is capped; beyond it the least recently
     /// used address is forgotten (and is new again if it returns). Default 256. Range 4–65 535.
     pub max_addresses_per_user: usize,
+    /// `format`: input lines are `"auto"` (default: recognised per line), `"ecs"` (ECS JSON),
+    /// `"syslog"` (raw sshd/PAM lines) or `"evtx"` (Windows Security evtx JSON / winlogbeat).
+    pub format: InputFormat,
+    /// `reference_time`: the time year-less syslog timestamps (`Mar  4 07:01:02`) are read
+    /// relative to — RFC 3339 or epoch ms; usually "now" or the file's modification time. Default:
+    /// the stream clock (the open bucket), or 1970 before any event: hosts should set it.
+    pub reference_time_ms: Option<i64>,
+    /// `syslog_utc_offset_minutes`: the zone of year-less syslog timestamps, minutes east of UTC.
+    /// Default 0 (UTC). Range ±1440.
+    pub syslog_utc_offset_minutes: i32,
 }
 
 impl Default for Config {
@@ -105,6 +116,9 @@ impl Default for Config {
             max_clock_step_ms: 365 * DAY_MS,
             max_line_bytes: 1 << 20,
             max_addresses_per_user: 256,
+            format: InputFormat::Auto,
+            reference_time_ms: None,
+            syslog_utc_offset_minutes: 0,
         }
     }
 }
@@ -240,11 +254,32 @@ impl Config {
                 "max_lateness" => c.max_lateness_ms = ranged(k, duration(k, val)?, 0, 30 * DAY_MS, "0s–30d")?,
                 "max_clock_step" => c.max_clock_step_ms = ranged(k, duration(k, val)?, 15 * 60_000, 36_500 * DAY_MS, "15m–36500d")?,
                 "max_line_bytes" => c.max_line_bytes = number(k, val, 1024.0, 67_108_864.0)? as usize,
-                "max_addresses_per_user" => c.max_addresses_per_user = number(k, val, 4.0, 65_535.0)? as usize,
+                                "max_addresses_per_user" => c.max_addresses_per_user = number(k, val, 4.0, 65_535.0)? as usize,
+                "format" => {
+                    c.format = match val.as_str() {
+                        Some("auto") => InputFormat::Auto,
+                        Some("ecs") => InputFormat::Ecs,
+                        Some("syslog") => InputFormat::Syslog,
+                        Some("evtx") => InputFormat::Evtx,
+                        _ => return Err(err(k, "expected \"auto\", \"ecs\", \"syslog\" or \"evtx\"")),
+                    }
+                }
+                "reference_time" => {
+                    c.reference_time_ms = match val {
+                        Value::Null => None,
+                        Value::Number(n) => Some(n.as_i64().ok_or_else(|| err(k, "expected epoch milliseconds"))?),
+                        Value::String(t) => Some(
+                            crate::time::parse_rfc3339_ms(t)
+                                .ok_or_else(|| err(k, format!("`{t}` is not an RFC 3339 time")))?,
+                        ),
+                        _ => return Err(err(k, "expected an RFC 3339 string or epoch milliseconds")),
+                    }
+                }
+                "syslog_utc_offset_minutes" => c.syslog_utc_offset_minutes = number(k, val, -1440.0, 1440.0)? as i32,
                 _ => {
                     return Err(err(
                         k,
-                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user",
+                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes",
                     ))
                 }
             }

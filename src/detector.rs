@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, OutputKind, Profile, RARE_SOURCE_IP_JOB};
 use crate::error::{Error, Result};
 use crate::event::{AuthEvent, Outcome};
+use crate::ingest::detect::InputFormat;
+use crate::ingest::syslog::{SyslogOutcome, SyslogParser};
+use crate::ingest::windows::event_from_windows_json;
 use crate::ingest::{parse_line, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::elastic_rare::ElasticRareState;
@@ -57,6 +60,16 @@ impl FilterReason {
             FilterReason::UnusableSourceIp => "source.ip is loopback, link-local or unspecified (a local logon)",
         }
     }
+}
+
+/// An input line, parsed.
+// Consumed at once, never stored: boxing the event would allocate per line.
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    /// An authentication event, standing for this many attempts.
+    Event(AuthEvent, u32),
+    /// A well-formed line that is not a logon (a session message, a logoff).
+    NotALogon,
 }
 
 /// Sightings of one (user, address) in the open bucket.
@@ -120,6 +133,8 @@ pub(crate) struct State {
     lines: u64,
     last_prune_day: i64,
     last_closed_bucket: Option<i64>,
+    /// Year inference of year-less syslog lines (created at the first syslog line).
+    syslog: Option<SyslogParser>,
 }
 
 /// The detection engine (DESIGN §1): owns all job state, driven by events and by
@@ -154,6 +169,7 @@ impl Detector {
             lines: 0,
             last_prune_day: i64::MIN,
             last_closed_bucket: None,
+            syslog: None,
         };
         Detector::from_state(state)
     }
@@ -270,13 +286,30 @@ impl Detector {
             let parsed = if line.len() > self.state.config.max_line_bytes {
                 Err(RejectReason::LineTooLong)
             } else {
-                parse_line(line)
+                self.parse_any(line)
             };
             match parsed {
-                Ok(ev) => {
+                Ok(Parsed::Event(ev, repeat)) => {
+                    // `message repeated N times` stands for N attempts: N events.
+                    self.state.stats.events += u64::from(repeat.saturating_sub(1));
                     let v = self.push_parsed(&ev, n);
+                    for _ in 1..repeat {
+                        self.push_parsed(&ev, n);
+                    }
                     if kind == OutputKind::Verdicts {
                         write_json_line(&mut out, &v);
+                    }
+                }
+                Ok(Parsed::NotALogon) => {
+                    self.state.stats.filtered += 1;
+                    *self
+                        .state
+                        .stats
+                        .filtered_by_reason
+                        .entry("input:not_a_logon".into())
+                        .or_insert(0) += 1;
+                    if kind == OutputKind::Verdicts {
+                        write_json_line(&mut out, &serde_json::json!({"line": n, "filtered": "not_a_logon"}));
                     }
                 }
                 Err(reason) => {
@@ -297,6 +330,39 @@ impl Detector {
         let results = self.take_results();
         results.to_ndjson(kind, &mut out);
         out
+    }
+
+    /// One input line in whatever format it is (config `format`, or recognised per line).
+    fn parse_any(&mut self, line: &[u8]) -> std::result::Result<Parsed, RejectReason> {
+        match self.state.config.format.resolve(line) {
+            InputFormat::Syslog => {
+                let reference = self
+                    .state
+                    .config
+                    .reference_time_ms
+                    .or(self.state.open_bucket)
+                    .unwrap_or(0);
+                let offset = self.state.config.syslog_utc_offset_minutes;
+                let parser = self
+                    .state
+                    .syslog
+                    .get_or_insert_with(|| SyslogParser::new(reference).with_utc_offset_minutes(offset));
+                match parser.parse_bytes(line) {
+                    SyslogOutcome::Event { event, repeat } => Ok(Parsed::Event(event, repeat.max(1))),
+                    SyslogOutcome::NotAuthentication => Ok(Parsed::NotALogon),
+                    SyslogOutcome::Unparsable(e) => Err(e.reject_reason()),
+                }
+            }
+            InputFormat::Evtx => {
+                let text = std::str::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
+                let value: serde_json::Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
+                match event_from_windows_json(&value)? {
+                    Some(ev) => Ok(Parsed::Event(ev, 1)),
+                    None => Ok(Parsed::NotALogon),
+                }
+            }
+            InputFormat::Ecs | InputFormat::Auto => parse_line(line).map(|ev| Parsed::Event(ev, 1)),
+        }
     }
 
     /// Counts an input the host could not even hand over as an event (e.g. a JS value that is not

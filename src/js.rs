@@ -14,7 +14,9 @@ use crate::{Config, Error};
 fn js_error(e: Error) -> JsError {
     let hint = match &e {
         Error::Config { .. } => " (see the README's configuration table)",
-        Error::CorruptSnapshot(_) | Error::SnapshotVersion { .. } => " (nothing was changed; start without it or restore another snapshot)",
+        Error::CorruptSnapshot(_) | Error::SnapshotVersion { .. } => {
+            " (nothing was changed; start without it or restore another snapshot)"
+        }
         _ => "",
     };
     JsError::new(&format!("auth-anomaly: {e}{hint}"))
@@ -148,12 +150,14 @@ impl Detector {
         Ok(Uint8Array::from(bytes.as_slice()))
     }
 
-        /// `Detector.restore(bytes, options?)`: a detector continuing exactly where the snapshot was
+    /// `Detector.restore(bytes, options?)`: a detector continuing exactly where the snapshot was
     /// taken. `options.output` may change what `pushNdjson` returns; the model's settings stay.
     pub fn restore(bytes: &[u8], options: JsValue) -> Result<Detector, JsError> {
         let mut inner = crate::Detector::restore(bytes).map_err(js_error)?;
         if !options.is_undefined() && !options.is_null() {
-            let output = js_sys::Reflect::get(&options, &"output".into()).ok().and_then(|v| v.as_string());
+            let output = js_sys::Reflect::get(&options, &"output".into())
+                .ok()
+                .and_then(|v| v.as_string());
             if let Some(o) = output {
                 let kind = match o.as_str() {
                     "alerts" => crate::OutputKind::Alerts,

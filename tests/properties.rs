@@ -86,7 +86,8 @@ proptest! {
 /// A user hopping across thousands of addresses keeps at most `max_addresses_per_user` of them.
 #[test]
 fn per_user_address_history_is_bounded() {
-    let config = Config::from_json(r#"{"max_addresses_per_user":16,"jobs":["auth_rare_source_ip_for_a_user"]}"#).unwrap();
+    let config =
+        Config::from_json(r#"{"max_addresses_per_user":16,"jobs":["auth_rare_source_ip_for_a_user"]}"#).unwrap();
     let mut d = Detector::new(config).unwrap();
     let mut input = String::new();
     for i in 0..2000i64 {

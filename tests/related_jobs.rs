@@ -23,7 +23,10 @@ fn failure(ts: i64, user: &str, ip: &str) -> String {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
 }
@@ -70,7 +73,10 @@ fn rare_user_never_seen_account_alerts_daily_accounts_do_not() {
     let alerts = alerts_of(&r, RARE_USER);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0]["user"]["name"], "backup_admin");
-    assert!(alerts[0]["kibana.alert.reason"].as_str().unwrap().contains("first time"));
+    assert!(alerts[0]["kibana.alert.reason"]
+        .as_str()
+        .unwrap()
+        .contains("first time"));
 }
 
 /// A dormant account — active on two days, silent for three weeks — wakes up → alert.
@@ -83,7 +89,10 @@ fn rare_user_dormant_account_alerts() {
     let alerts = alerts_of(&r, RARE_USER);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0]["user"]["name"], "old_contractor");
-    assert_eq!(alerts[0]["anomaly_score_explanation"]["evidence"]["state"], "dormant_account");
+    assert_eq!(
+        alerts[0]["anomaly_score_explanation"]["evidence"]["state"],
+        "dormant_account"
+    );
 }
 
 /// A daily user back from two weeks of holiday is noted (a record) but does not alert; a new
@@ -95,7 +104,7 @@ fn rare_user_holiday_return_and_new_hire_days() {
     lines.retain(|l| {
         !(l.contains("\"user00\"") && {
             let ts = auth_anomaly::time::parse_rfc3339_ms(&l[15..39]).unwrap();
-            ts >= T0 + 14 * DAY && ts < T0 + 30 * DAY
+            (T0 + 14 * DAY..T0 + 30 * DAY).contains(&ts)
         })
     });
     routine(&mut lines, "new.hire", &["10.20.0.88"], 28..33);
@@ -103,7 +112,10 @@ fn rare_user_holiday_return_and_new_hire_days() {
     let alerts = alerts_of(&r, RARE_USER);
     let names: Vec<&str> = alerts.iter().map(|a| a["user"]["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["new.hire"], "{alerts:#?}");
-    let holiday = r.records.iter().find(|x| x.job_id == RARE_USER && x.by_field_value == "user00");
+    let holiday = r
+        .records
+        .iter()
+        .find(|x| x.job_id == RARE_USER && x.by_field_value == "user00");
     let holiday = holiday.expect("the holiday return is a record");
     assert!(holiday.record_score < 75.0, "{holiday:?}");
 }
@@ -140,7 +152,11 @@ fn rare_hour_spread_out_user_is_quiet() {
     let mut rng = Lcg(99);
     for d in 0..21 {
         for _ in 0..4 {
-            lines.push(logon(T0 + d * DAY + rng.next(24 * 60) as i64 * 60_000, "oncall", "10.20.0.66"));
+            lines.push(logon(
+                T0 + d * DAY + rng.next(24 * 60) as i64 * 60_000,
+                "oncall",
+                "10.20.0.66",
+            ));
         }
     }
     lines.push(logon(T0 + 22 * DAY + 3 * HOUR, "oncall", "10.20.0.66"));
@@ -160,7 +176,11 @@ fn rare_hour_midnight_is_close_to_late_evening() {
     lines.push(logon(T0 + 22 * DAY + 10 * 60_000, "nightops", "10.20.0.70"));
     lines.push(logon(T0 + 22 * DAY + 23 * HOUR + 50 * 60_000, "nightops", "10.20.0.70"));
     let r = finish(lines);
-    assert!(alerts_of(&r, RARE_HOUR).iter().all(|a| a["user"]["name"] != "nightops"), "{:#?}", r.alerts);
+    assert!(
+        alerts_of(&r, RARE_HOUR).iter().all(|a| a["user"]["name"] != "nightops"),
+        "{:#?}",
+        r.alerts
+    );
 }
 
 /// The first days of a user never alert on the hour.
@@ -203,12 +223,20 @@ fn failed_logon_spike_password_spray_alerts() {
     for u in 0..45 {
         lines.push(failure(start + u * 25_000, &format!("user{u:02}"), "194.165.200.149"));
         if u % 2 == 0 {
-            lines.push(failure(start + u * 25_000 + 5_000, &format!("user{u:02}"), "194.165.200.149"));
+            lines.push(failure(
+                start + u * 25_000 + 5_000,
+                &format!("user{u:02}"),
+                "194.165.200.149",
+            ));
         }
     }
     let r = finish(lines);
     let alerts = alerts_of(&r, FAILS);
-    assert!(!alerts.is_empty(), "{:#?}", r.records.iter().filter(|x| x.job_id == FAILS).collect::<Vec<_>>());
+    assert!(
+        !alerts.is_empty(),
+        "{:#?}",
+        r.records.iter().filter(|x| x.job_id == FAILS).collect::<Vec<_>>()
+    );
     let ev = &alerts[0]["anomaly_score_explanation"]["evidence"];
     assert!(ev["distinct_users"].as_u64().unwrap() >= 20, "{ev}");
     assert_eq!(alerts[0]["source"]["ip"], "194.165.200.149");
@@ -221,7 +249,11 @@ fn failed_logon_trickle_and_noisy_service_are_quiet() {
     let mut rng = Lcg(5);
     for b in 0..(28 * 96) {
         for _ in 0..rng.next(4) {
-            lines.push(failure(T0 + b * 900_000 + rng.next(900) as i64 * 1000, "svc-monitor", "10.30.0.5"));
+            lines.push(failure(
+                T0 + b * 900_000 + rng.next(900) as i64 * 1000,
+                "svc-monitor",
+                "10.30.0.5",
+            ));
         }
     }
     let r = finish(lines);
@@ -237,7 +269,11 @@ fn logon_spike_burst_alerts() {
     let mut lines = office(30, 21, 12);
     let start = T0 + 22 * DAY + 2 * HOUR; // 02:00 on a weekday: normally nothing.
     for i in 0..120 {
-        lines.push(logon(start + i * 5_000, &format!("user{:02}", i % 30), &format!("10.20.0.{}", 10 + i % 30)));
+        lines.push(logon(
+            start + i * 5_000,
+            &format!("user{:02}", i % 30),
+            &format!("10.20.0.{}", 10 + i % 30),
+        ));
     }
     let r = finish(lines);
     assert_eq!(alerts_of(&r, SUCCESSES).len(), 1, "{:#?}", alerts_of(&r, SUCCESSES));
@@ -250,7 +286,11 @@ fn logon_spike_weekly_monday_peak_is_quiet() {
     for week in 0..5 {
         let monday = T0 + 6 * DAY + week * 7 * DAY; // T0 is a Tuesday.
         for i in 0..60 {
-            lines.push(logon(monday + 8 * HOUR + i * 14_000, &format!("user{:02}", i % 30), &format!("10.20.0.{}", 10 + i % 30)));
+            lines.push(logon(
+                monday + 8 * HOUR + i * 14_000,
+                &format!("user{:02}", i % 30),
+                &format!("10.20.0.{}", 10 + i % 30),
+            ));
         }
     }
     let r = finish(lines);
@@ -275,9 +315,21 @@ fn source_ip_spike_credential_replay_alerts() {
     }
     let r = finish(lines);
     let alerts = alerts_of(&r, SOURCE_SPIKE);
-    assert!(!alerts.is_empty(), "{:#?}", r.records.iter().filter(|x| x.job_id == SOURCE_SPIKE).collect::<Vec<_>>());
+    assert!(
+        !alerts.is_empty(),
+        "{:#?}",
+        r.records
+            .iter()
+            .filter(|x| x.job_id == SOURCE_SPIKE)
+            .collect::<Vec<_>>()
+    );
     assert!(alerts.iter().all(|a| a["source"]["ip"] == "10.20.0.41"), "{alerts:#?}");
-    assert!(alerts[0]["anomaly_score_explanation"]["evidence"]["distinct_users"].as_u64().unwrap() >= 10);
+    assert!(
+        alerts[0]["anomaly_score_explanation"]["evidence"]["distinct_users"]
+            .as_u64()
+            .unwrap()
+            >= 10
+    );
 }
 
 /// A VPN concentrator / NAT that always carries many logons → no alert.
@@ -288,11 +340,21 @@ fn source_ip_spike_busy_nat_is_quiet() {
     for b in 0..(22 * 96) {
         for _ in 0..(20 + rng.next(10)) {
             let u = rng.next(200);
-            lines.push(logon(T0 + b * 900_000 + rng.next(900) as i64 * 1000, &format!("remote{u:03}"), "203.0.113.1"));
+            lines.push(logon(
+                T0 + b * 900_000 + rng.next(900) as i64 * 1000,
+                &format!("remote{u:03}"),
+                "203.0.113.1",
+            ));
         }
     }
     let r = finish(lines);
-    assert!(alerts_of(&r, SOURCE_SPIKE).iter().all(|a| a["source"]["ip"] != "203.0.113.1"), "{:#?}", alerts_of(&r, SOURCE_SPIKE));
+    assert!(
+        alerts_of(&r, SOURCE_SPIKE)
+            .iter()
+            .all(|a| a["source"]["ip"] != "203.0.113.1"),
+        "{:#?}",
+        alerts_of(&r, SOURCE_SPIKE)
+    );
 }
 
 /// Every job can be switched off; a detector running only the failed-logon job takes nothing else.

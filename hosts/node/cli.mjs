@@ -77,12 +77,36 @@ function restoredOutput(detector) {
   return typeof kind === 'string' ? kind : null;
 }
 
+/** One readable line per alert (for `--pretty` and `make demo`). */
+function prettyAlerts(bytes) {
+  if (!bytes || !bytes.length) return bytes;
+  const lines = Buffer.from(bytes).toString('utf8').split('\n').filter(Boolean);
+  const text = lines
+    .map((line) => {
+      const a = JSON.parse(line);
+      const time = a['kibana.alert.original_time'].slice(0, 16).replace('T', ' ');
+      const who = [].concat(a.user?.name ?? '-').slice(0, 3).join(',');
+      const from = [].concat(a.source?.ip ?? '-').slice(0, 3).join(',');
+      const score = String(Math.round(a.record_score)).padStart(3);
+      const rule = a['kibana.alert.rule.name'];
+      const reason = a.anomaly_score_explanation?.evidence?.reason ?? '';
+      return `${time}  ${score}  ${rule}\n                   user ${who}  from ${from}\n                   ${reason}\n`;
+    })
+    .join('');
+  return Buffer.from(text);
+}
+
 /** `detect`: the streaming loop. Resolves with the exit code. */
 async function detect(options, files) {
   const started = performance.now();
   const { Detector } = loadWasm();
   const inputs = openInputs(files);
+  // Year-less syslog stamps are read relative to when the newest file was last written (a log is
+  // written as it happens), or now for stdin.
+  const mtimes = inputs.map((i) => i.mtimeMs).filter((t) => Number.isFinite(t));
+  options.referenceDefault = Math.round(mtimes.length ? Math.max(...mtimes) : Date.now());
   const { detector, maxLine, output } = makeDetector(Detector, options);
+  const emit = options.pretty ? (bytes) => writer.write(prettyAlerts(bytes)) : (bytes) => writer.write(bytes);
   const before = detector.stats();
 
   const writer = createWriter(process.stdout, {
@@ -104,7 +128,7 @@ async function detect(options, files) {
     const stream = openStream(input);
     try {
       for await (const chunk of lineChunks(stream, { maxLine, onBytes: (n) => progress.update(n) })) {
-        await writer.write(detector.pushNdjson(chunk));
+        await emit(detector.pushNdjson(chunk));
       }
     } catch (err) {
       progress.clear();
@@ -121,7 +145,7 @@ async function detect(options, files) {
   const tail = detector.flush();
   // In verdicts mode every event already has its verdict (with `alert: true/false`); the alerts
   // flush() returns would be extra, non-verdict lines.
-  if (output !== 'verdicts') await writer.write(tail);
+  if (output !== 'verdicts') await emit(tail);
   await writer.end();
   progress.clear();
 

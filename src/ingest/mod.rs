@@ -1,6 +1,9 @@
 //! Ingest: bytes or JSON values to [`AuthEvent`]s, or counted, explained rejections.
 
+pub mod detect;
 mod ecs;
+pub mod syslog;
+pub mod windows;
 
 pub use ecs::{event_from_json, event_from_json_value};
 
@@ -27,6 +30,8 @@ pub enum RejectReason {
     TooLate,
     /// The event is further in the future than the allowed clock step (`max_clock_step`).
     TooFarInFuture,
+    /// A raw log line with no RFC 3164, RFC 5424 or ISO 8601 syslog prefix.
+    InvalidSyslog,
 }
 
 impl RejectReason {
@@ -41,6 +46,7 @@ impl RejectReason {
             RejectReason::LineTooLong => "line exceeds max_line_bytes",
             RejectReason::TooLate => "event is older than the open bucket by more than max_lateness",
             RejectReason::TooFarInFuture => "event is further ahead of the stream clock than max_clock_step",
+            RejectReason::InvalidSyslog => "line has no RFC 3164, RFC 5424 or ISO 8601 syslog prefix",
         }
     }
 
@@ -55,6 +61,7 @@ impl RejectReason {
             RejectReason::LineTooLong => "line_too_long",
             RejectReason::TooLate => "too_late",
             RejectReason::TooFarInFuture => "too_far_in_future",
+            RejectReason::InvalidSyslog => "invalid_syslog",
         }
     }
 }

@@ -66,6 +66,8 @@ const OWNED_BY_OTHER_FLOOR: f64 = 90.0;
 const OWNER_MIN_DAYS: u16 = 3;
 /// … the last time at most this many days ago …
 const OWNER_MAX_IDLE_DAYS: i32 = 14;
+/// … on at least this share of their active days …
+const OWNER_MIN_SHARE: f64 = 0.3;
 /// … and the address has at most this many users in all.
 const OWNER_MAX_USERS: u16 = 2;
 /// Addresses with at least this many other users are shared infrastructure.
@@ -848,7 +850,10 @@ impl RareIpModel {
             .filter_map(|u| {
                 let a = u.address(ip)?;
                 let idle = day - a.last_bucket.div_euclid(BUCKETS_PER_DAY);
-                (a.days_seen >= OWNER_MIN_DAYS && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
+                // Habitual: a desk is where its owner is on most days. A VPN-pool address that one
+                // user happened to get a few times is a small share of their days.
+                let habitual = a.days_seen as f64 >= OWNER_MIN_SHARE * u.active_days as f64;
+                (a.days_seen >= OWNER_MIN_DAYS && habitual && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
                     user: u.name.clone(),
                     days_seen: a.days_seen,
                     last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),

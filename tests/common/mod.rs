@@ -75,3 +75,11 @@ pub fn alerts_for<'a>(run: &'a Run, user: &str) -> Vec<&'a serde_json::Value> {
 pub fn alerts_of<'a>(run: &'a Run, job: &str) -> Vec<&'a serde_json::Value> {
     run.alerts.iter().filter(|a| a["job_id"] == job).collect()
 }
+
+/// The rare-source-IP job's score in a verdict.
+pub fn rare_ip_score(v: &auth_anomaly::Verdict) -> f64 {
+    v.jobs
+        .iter()
+        .find(|j| j.job_id == "auth_rare_source_ip_for_a_user")
+        .map_or(0.0, |j| j.score)
+}

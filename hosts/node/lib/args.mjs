@@ -5,16 +5,23 @@ export const USAGE = `usage: auth-anomaly detect [options] [FILE...|-]
        auth-anomaly version
        auth-anomaly --help
 
-detect reads ECS authentication events as NDJSON from each FILE in order (or from
-stdin for "-" or when no FILE is given) and writes NDJSON to stdout.
+detect reads authentication logs from each FILE in order (or from stdin for "-" or
+when no FILE is given): ECS NDJSON, raw sshd/PAM syslog, Windows evtx JSON or
+winlogbeat JSON, recognised per line. It writes NDJSON to stdout.
 
 options:
   --records              write every anomaly record, then the alerts among them
   --verdicts             write one verdict (or rejection) per input line
+  --pretty               write alerts as one readable line each instead of NDJSON
   --profile NAME         scoring maths: adaptive (default) or elastic
+  --jobs LIST            comma-separated job ids to run (default: all six)
+  --format NAME          auto (default), ecs, syslog or evtx
+  --reference-time TIME  year for year-less syslog stamps is read relative to TIME
+                         (RFC 3339 or epoch ms; default: the newest input file's
+                         modification time, or now for stdin)
   --threshold N          alert when record_score >= N (0-100; default: the rule's 75)
   --config JSON|@FILE    detector configuration as JSON, inline or from FILE;
-                         --profile, --threshold, --records, --verdicts override it
+                         --profile, --threshold, --jobs, --format, --records, --verdicts override it
   --state FILE           restore the model from FILE if it exists, save it there at the end
   --stats                write a final JSON stats line to stderr
   -q, --quiet            no summary line and no progress bar on stderr
@@ -30,6 +37,10 @@ const OPTIONS = {
   records: { type: 'boolean' },
   verdicts: { type: 'boolean' },
   profile: { type: 'string' },
+  pretty: { type: 'boolean' },
+  jobs: { type: 'string' },
+  format: { type: 'string' },
+  'reference-time': { type: 'string' },
   threshold: { type: 'string' },
   config: { type: 'string' },
   state: { type: 'string' },
@@ -73,6 +84,9 @@ export function parseCli(argv) {
 }
 
 function checkDetectOptions(values) {
+  if ((values.records || values.verdicts) && values.pretty) {
+    throw new UsageError('--pretty prints alerts; it cannot be combined with --records or --verdicts');
+  }
   if (values.records && values.verdicts) {
     throw new UsageError('--records and --verdicts are mutually exclusive');
   }

@@ -9,7 +9,7 @@ export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 export const LARGEST_MAX_LINE_BYTES = 64 << 20;
 
 /** Flags that configure the detector (and are therefore ignored when a state file is restored). */
-export const CONFIG_FLAGS = ['config', 'profile', 'threshold', 'records', 'verdicts'];
+export const CONFIG_FLAGS = ['config', 'profile', 'threshold', 'jobs', 'format', 'records', 'verdicts'];
 
 /**
  * @param {object} options parsed `detect` options
@@ -19,6 +19,14 @@ export function buildConfig(options) {
   const config = options.config === undefined ? {} : readConfig(options.config);
   if (options.profile !== undefined) config.profile = options.profile;
   if (options.threshold !== undefined) config.anomaly_threshold = Number(options.threshold);
+  if (options.jobs !== undefined) config.jobs = options.jobs.split(',').map((j) => j.trim()).filter(Boolean);
+  if (options.format !== undefined) config.format = options.format;
+  if (options['reference-time'] !== undefined) {
+    const t = options['reference-time'];
+    config.reference_time = /^\d+$/.test(t) ? Number(t) : t;
+  } else if (config.reference_time === undefined && options.referenceDefault !== undefined) {
+    config.reference_time = options.referenceDefault;
+  }
   if (options.records) config.output = 'records';
   if (options.verdicts) config.output = 'verdicts';
   return config;

@@ -42,7 +42,7 @@ function fileInput(name) {
     throw new CliError(`cannot read ${name}: ${describeFsError(err)}`, 2);
   }
   if (st.isDirectory()) throw new CliError(`cannot read ${name}: is a directory`, 2);
-  return { name, path: name, size: st.isFile() ? st.size : null };
+  return { name, path: name, size: st.isFile() ? st.size : null, mtimeMs: st.mtimeMs };
 }
 
 /** `ENOENT: no such file or directory, open 'x'` → `no such file or directory`. */

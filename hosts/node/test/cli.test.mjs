@@ -173,7 +173,7 @@ describe('cli', CONCURRENT, () => {
       assert.equal(stats.events, stats.accepted + stats.filtered + stats.rejected);
       assert.equal(stats.events, 32);
       assert.ok(stats.elapsed_ms >= 0 && Number.isFinite(stats.events_per_sec));
-      assert.match(r.stderr, /3 rejected\), 1 user, 1 alert in [\d.]+ s; first rejected: line 11 \(invalid_json\)/);
+      assert.match(r.stderr, /3 rejected\), 1 user, 1 alert in [\d.]+ s; first rejected: line 11 \(invalid_syslog\)/);
     });
 
     test('--records prints records (result_type "record") and the alert', async () => {
@@ -194,7 +194,7 @@ describe('cli', CONCURRENT, () => {
       assert.deepEqual(
         docs.filter((d) => d.rejected).map(({ line, rejected }) => ({ line, rejected })),
         [
-          { line: 4, rejected: 'invalid_json' },
+          { line: 4, rejected: 'invalid_syslog' }, // 'not json' is not JSON, so auto-detection reads it as syslog
           { line: 5, rejected: 'missing_timestamp' },
           { line: 6, rejected: 'not_an_object' },
         ],
