@@ -277,3 +277,20 @@ fn allowlisted_network_is_quiet() {
     let r = run_with(cfg, &lines);
     assert!(r.alerts.is_empty());
 }
+
+/// Scenario 5b: a pool address another VPN user held on several days (a sticky lease) is not
+/// their desk: the VPN user who gets it next is not alerted.
+#[test]
+fn sticky_vpn_lease_of_another_user_is_not_a_desk() {
+    let mut lines = Vec::new();
+    for d in 0..14 {
+        // vpn2 holds 10.99.5.5 on most days, and other pool addresses on the rest.
+        let ip2 = if d % 3 == 0 { format!("10.99.5.{}", 100 + d) } else { "10.99.5.5".to_string() };
+        lines.push(logon(T0 + d * DAY + 9 * HOUR, "vpn2", &ip2));
+        lines.push(logon(T0 + d * DAY + 9 * HOUR + 60_000, "vpn2", &format!("10.99.5.{}", 150 + d)));
+        lines.push(logon(T0 + d * DAY + 10 * HOUR, "vpn1", &format!("10.99.5.{}", 20 + d)));
+    }
+    lines.push(logon(T0 + 14 * DAY + 10 * HOUR, "vpn1", "10.99.5.5"));
+    let r = run(&lines);
+    assert!(alerts_for(&r, "vpn1").is_empty(), "{:#?}", alerts_for(&r, "vpn1"));
+}

@@ -68,6 +68,8 @@ const OWNER_MIN_DAYS: u16 = 3;
 const OWNER_MAX_IDLE_DAYS: i32 = 14;
 /// … on at least this share of their active days …
 const OWNER_MIN_SHARE: f64 = 0.3;
+/// … while holding at most this many addresses in that subnet (a VPN user holds many) …
+const OWNER_MAX_ADDRESSES_IN_SUBNET: usize = 2;
 /// … and the address has at most this many users in all.
 const OWNER_MAX_USERS: u16 = 2;
 /// Addresses with at least this many other users are shared infrastructure.
@@ -852,7 +854,11 @@ impl RareIpModel {
                 let idle = day - a.last_bucket.div_euclid(BUCKETS_PER_DAY);
                 // Habitual: a desk is where its owner is on most days. A VPN-pool address that one
                 // user happened to get a few times is a small share of their days.
-                let habitual = a.days_seen as f64 >= OWNER_MIN_SHARE * u.active_days as f64;
+                                let habitual = a.days_seen as f64 >= OWNER_MIN_SHARE * u.active_days as f64;
+                // A desk is the owner's one address in its subnet; a VPN user holds many there.
+                let subnet = ip.network(NetLevel::Subnet);
+                let in_subnet = u.addresses.iter().filter(|x| x.ip.network(NetLevel::Subnet) == subnet).count();
+                let habitual = habitual && in_subnet <= OWNER_MAX_ADDRESSES_IN_SUBNET;
                 (a.days_seen >= OWNER_MIN_DAYS && habitual && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
                     user: u.name.clone(),
                     days_seen: a.days_seen,
