@@ -10,7 +10,7 @@ NODE_PKG := pkg/node/auth_anomaly_bg.wasm
 WEB_PKG := www/pkg/auth_anomaly_bg.wasm
 CORE_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock pkg.json $(wildcard types/*.d.ts)
 
-.PHONY: all setup setup-browser build build-node build-web demo test test-rust test-wasm test-node lint bench clean
+.PHONY: all setup setup-browser build build-node build-web build-hosts demo serve test test-rust test-wasm test-node test-browser test-hosts lint bench clean
 
 all: build
 
@@ -20,8 +20,12 @@ setup:
 setup-browser:
 	@scripts/setup.sh --browser
 
-build: setup build-node build-web
+build: setup build-node build-web build-hosts
 	cargo build --release --workspace
+
+# Each host adapter builds and tests itself: hosts/<host>/build.sh and hosts/<host>/test.sh.
+build-hosts:
+	@for f in hosts/*/build.sh; do [ -f "$$f" ] || continue; echo "== $$f"; bash "$$f" || exit 1; done
 
 build-node: $(NODE_PKG)
 build-web: $(WEB_PKG)
@@ -37,7 +41,7 @@ $(WEB_PKG): $(CORE_SRC)
 demo: setup build-node
 	node hosts/node/cli.mjs detect --pretty demo/org-demo.ndjson
 
-test: setup-browser build-node build-web test-rust test-wasm test-node lint
+test: setup-browser build-node build-web test-rust test-wasm test-node test-browser test-hosts lint
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -50,6 +54,15 @@ test-wasm:
 test-node: build-node
 	node --test hosts/node/test/
 
+
+test-browser: build-web
+	@if [ -d www/test ]; then node --test www/test/; fi
+
+test-hosts: build-hosts
+	@for f in hosts/*/test.sh; do [ -f "$$f" ] || continue; echo "== $$f"; bash "$$f" || exit 1; done
+
+serve: build-web
+	node www/serve.mjs
 
 lint:
 	cargo fmt --all -- --check
