@@ -2,6 +2,7 @@
 //! ordinary user stays far below 75, while an account active in thousands of buckets alerts.
 //! Numbers: reference `elastic-ml-auth.md` §2.2 item 10 (re-derived independently in
 //! `tests/elastic_math_check.py`).
+#![cfg(not(target_arch = "wasm32"))] // native suite: wasm-pack builds every test target
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Behaviour of `auth_rare_source_ip_for_a_user` with the default `adaptive` profile: each test
 //! states a scenario and the verdict it must give (issue: foundation, scenarios 1–9).
+#![cfg(not(target_arch = "wasm32"))] // native suite: wasm-pack builds every test target
 
 mod common;
 
@@ -285,9 +286,17 @@ fn sticky_vpn_lease_of_another_user_is_not_a_desk() {
     let mut lines = Vec::new();
     for d in 0..14 {
         // vpn2 holds 10.99.5.5 on most days, and other pool addresses on the rest.
-        let ip2 = if d % 3 == 0 { format!("10.99.5.{}", 100 + d) } else { "10.99.5.5".to_string() };
+        let ip2 = if d % 3 == 0 {
+            format!("10.99.5.{}", 100 + d)
+        } else {
+            "10.99.5.5".to_string()
+        };
         lines.push(logon(T0 + d * DAY + 9 * HOUR, "vpn2", &ip2));
-        lines.push(logon(T0 + d * DAY + 9 * HOUR + 60_000, "vpn2", &format!("10.99.5.{}", 150 + d)));
+        lines.push(logon(
+            T0 + d * DAY + 9 * HOUR + 60_000,
+            "vpn2",
+            &format!("10.99.5.{}", 150 + d),
+        ));
         lines.push(logon(T0 + d * DAY + 10 * HOUR, "vpn1", &format!("10.99.5.{}", 20 + d)));
     }
     lines.push(logon(T0 + 14 * DAY + 10 * HOUR, "vpn1", "10.99.5.5"));

@@ -854,10 +854,14 @@ impl RareIpModel {
                 let idle = day - a.last_bucket.div_euclid(BUCKETS_PER_DAY);
                 // Habitual: a desk is where its owner is on most days. A VPN-pool address that one
                 // user happened to get a few times is a small share of their days.
-                                let habitual = a.days_seen as f64 >= OWNER_MIN_SHARE * u.active_days as f64;
+                let habitual = a.days_seen as f64 >= OWNER_MIN_SHARE * u.active_days as f64;
                 // A desk is the owner's one address in its subnet; a VPN user holds many there.
                 let subnet = ip.network(NetLevel::Subnet);
-                let in_subnet = u.addresses.iter().filter(|x| x.ip.network(NetLevel::Subnet) == subnet).count();
+                let in_subnet = u
+                    .addresses
+                    .iter()
+                    .filter(|x| x.ip.network(NetLevel::Subnet) == subnet)
+                    .count();
                 let habitual = habitual && in_subnet <= OWNER_MAX_ADDRESSES_IN_SUBNET;
                 (a.days_seen >= OWNER_MIN_DAYS && habitual && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
                     user: u.name.clone(),
