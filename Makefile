@@ -10,7 +10,8 @@ NODE_PKG := pkg/node/auth_anomaly_bg.wasm
 WEB_PKG := www/pkg/auth_anomaly_bg.wasm
 CORE_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock pkg.json $(wildcard types/*.d.ts)
 
-.PHONY: all setup setup-browser build build-node build-web build-hosts demo serve test test-rust test-wasm test-node test-browser test-hosts lint bench clean
+# `make eval`: detection quality on simulated organisations (writes EVALUATION.md).
+.PHONY: eval all setup setup-browser build build-node build-web build-hosts demo serve test test-rust test-wasm test-node test-browser test-hosts lint bench clean
 
 all: build
 
@@ -68,6 +69,9 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --features js --target wasm32-unknown-unknown --lib --test wasm_api -- -D warnings
+
+eval:
+	cargo run --release -p auth-anomaly-eval -- --out EVALUATION.md
 
 bench: setup build-node
 	cargo bench --bench throughput

@@ -14,7 +14,8 @@
 //! - a **new site** (/16): the user's novelty probability at site level is the larger of a
 //!   Good–Turing estimate over their site sightings — `(N1 + a) / (N + b)`, N1 = sites seen on
 //!   exactly one day, N = site-day sightings — and their recent discovery rate (new sites per active
-//!   day, decayed with a 3-day half-life), so a user who roams *now* is expected to roam;
+//!   day, decayed with a 3-day half-life, over a week of quiet pseudo-days), so a user who roams
+//!   *now* is expected to roam;
 //! - a **new subnet** (/24) inside a site they use: the same at subnet level, ×5 since a known site
 //!   is partial familiarity (an ISP or VPN pool hands out addresses across it);
 //! - a **new address inside a subnet they use** (DHCP renumbering, VPN pool): capped at 40, never
@@ -53,6 +54,8 @@ const PRIOR_NOVEL: f64 = 0.25;
 const PRIOR_DAYS: f64 = 2.5;
 /// Half-life, in days, of the recent-discovery rate: "is this user roaming right now?".
 const RECENT_HALF_LIFE_DAYS: f64 = 3.0;
+/// Quiet pseudo-days added to the recent-discovery rate.
+const RECENT_PRIOR_DAYS: f64 = 7.0;
 /// Probability that maps to score 0, and the one that maps to 100.
 const P_SCORE_ZERO: f64 = 0.5;
 const P_SCORE_FULL: f64 = 0.011;
@@ -128,11 +131,9 @@ impl NoveltyRate {
     }
 
     fn recent_rate(&self) -> f64 {
-        if self.days <= 0.0 {
-            0.0
-        } else {
-            (self.discoveries / self.days) as f64
-        }
+        // A week of quiet pseudo-days: one discovery (a home network first used on a
+        // work-from-home day) does not make a user a roamer; a new network every few days does.
+        self.discoveries as f64 / (self.days as f64 + RECENT_PRIOR_DAYS)
     }
 }
 
