@@ -113,7 +113,7 @@ fn run_new_terms(sim: &Simulation) -> Vec<Alert> {
 
 fn alert_matches(a: &Alert, l: &Label) -> bool {
     let user = a.users.iter().any(|u| l.users.contains(u));
-    let ip = a.ips.iter().any(|i| *i == l.source_ip);
+    let ip = a.ips.contains(&l.source_ip);
     let in_window = a.time >= l.start_ms - BUCKET && a.time <= l.end_ms + BUCKET;
     in_window && (user || ip)
 }
