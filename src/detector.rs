@@ -266,7 +266,7 @@ impl Detector {
         self.state.stats.events += 1;
         self.state.lines += 1;
         let line = self.state.lines;
-        self.push_parsed(event, line)
+        self.push_parsed(event, line, true)
     }
 
     /// Feeds NDJSON bytes (one ECS document a line; a trailing partial line is processed as a
@@ -292,9 +292,12 @@ impl Detector {
                 Ok(Parsed::Event(ev, repeat)) => {
                     // `message repeated N times` stands for N attempts: N events.
                     self.state.stats.events += u64::from(repeat.saturating_sub(1));
-                    let v = self.push_parsed(&ev, n);
+                    // Verdicts (evidence, reason sentences) cost more than the detection itself:
+                    // build them only when they are the output.
+                    let want = kind == OutputKind::Verdicts;
+                    let v = self.push_parsed(&ev, n, want);
                     for _ in 1..repeat {
-                        self.push_parsed(&ev, n);
+                        self.push_parsed(&ev, n, false);
                     }
                     if kind == OutputKind::Verdicts {
                         write_json_line(&mut out, &v);
@@ -422,7 +425,9 @@ impl Detector {
         Ok(IpKey::from_ip(ip))
     }
 
-    fn push_parsed(&mut self, e: &AuthEvent, line: u64) -> Verdict {
+    /// Feeds one parsed event. `want_verdict`: build the verdict's per-job answers (the state
+    /// changes are the same either way).
+    fn push_parsed(&mut self, e: &AuthEvent, line: u64, want_verdict: bool) -> Verdict {
         let mut verdict = Verdict {
             timestamp: format_rfc3339_ms(e.timestamp_ms),
             line: Some(line),
@@ -475,6 +480,9 @@ impl Detector {
                 Err(reason) => {
                     let key = format!("{job}:{}", reason.code());
                     *self.state.stats.filtered_by_reason.entry(key).or_insert(0) += 1;
+                    if !want_verdict {
+                        continue;
+                    }
                     verdict.jobs.push(JobVerdict {
                         job_id: job.clone(),
                         state: "filtered".into(),
@@ -510,6 +518,7 @@ impl Detector {
                 bucket,
                 &self.related_limits,
                 &threshold,
+                want_verdict,
             );
             verdict.jobs.extend(vs);
         }
@@ -521,8 +530,30 @@ impl Detector {
             }
         };
         let uid = self.state.model.intern(&e.user_name, bucket_index);
+        if !want_verdict {
+            self.remember_sighting(uid, ip, e);
+            return verdict;
+        }
         let assessment = self.assess(&e.user_name, uid, ip, bucket_index, true);
-        // Remember the sighting for the bucket.
+        self.remember_sighting(uid, ip, e);
+        let above = assessment.score >= self.threshold;
+        verdict.jobs.insert(
+            0,
+            JobVerdict {
+                job_id: RARE_SOURCE_IP_JOB.into(),
+                state: state_name(assessment.evidence.state).into(),
+                score: round2(assessment.score),
+                above_threshold: above,
+                reason: assessment.evidence.reason.clone(),
+                evidence: Some(JobEvidence::RareIp(assessment.evidence)),
+            },
+        );
+        finish_verdict(&mut verdict);
+        verdict
+    }
+
+    /// Adds an event's (user, address) to the open bucket's sightings.
+    fn remember_sighting(&mut self, uid: u32, ip: IpKey, e: &AuthEvent) {
         match self.sighting_index.get(&(uid, ip)) {
             Some(&i) => {
                 let s = &mut self.state.sightings[i];
@@ -545,20 +576,6 @@ impl Detector {
                 });
             }
         }
-        let above = assessment.score >= self.threshold;
-        verdict.jobs.insert(
-            0,
-            JobVerdict {
-                job_id: RARE_SOURCE_IP_JOB.into(),
-                state: state_name(assessment.evidence.state).into(),
-                score: round2(assessment.score),
-                above_threshold: above,
-                reason: assessment.evidence.reason.clone(),
-                evidence: Some(JobEvidence::RareIp(assessment.evidence)),
-            },
-        );
-        finish_verdict(&mut verdict);
-        verdict
     }
 
     fn assess(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32, interim: bool) -> Assessment {

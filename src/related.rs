@@ -189,6 +189,7 @@ impl RelatedJobs {
         bucket_ms: i64,
         limits: &RelatedLimits,
         threshold: &dyn Fn(&str) -> f64,
+        want_verdicts: bool,
     ) -> Vec<JobVerdict> {
         self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
         let source_text = source.map(|s| s.to_string());
@@ -198,14 +199,16 @@ impl RelatedJobs {
             Feed::Failure => {
                 if enabled(FAILS_JOB) {
                     self.fail_bucket.add(user, source_text.as_deref(), host);
-                    out.push(self.count_verdict(
-                        FAILS_JOB,
-                        &self.fails,
-                        self.fail_bucket.count,
-                        bucket_ms,
-                        limits,
-                        threshold(FAILS_JOB),
-                    ));
+                    if want_verdicts {
+                        out.push(self.count_verdict(
+                            FAILS_JOB,
+                            &self.fails,
+                            self.fail_bucket.count,
+                            bucket_ms,
+                            limits,
+                            threshold(FAILS_JOB),
+                        ));
+                    }
                 }
             }
             Feed::Success => {
@@ -224,7 +227,7 @@ impl RelatedJobs {
                         }),
                     }
                 }
-                if enabled(RARE_USER_JOB) {
+                if enabled(RARE_USER_JOB) && want_verdicts {
                     let day = bucket_ms.div_euclid(86_400_000) as i32;
                     out.push(match self.rare_user.assess(user, day, limits.learning_days) {
                         Some((score, ev)) => {
@@ -249,7 +252,7 @@ impl RelatedJobs {
                         ),
                     });
                 }
-                if enabled(RARE_HOUR_JOB) {
+                if enabled(RARE_HOUR_JOB) && want_verdicts {
                     let (score, ev) = self.rare_hour.assess(
                         user,
                         hour_of(time_ms),
@@ -270,14 +273,16 @@ impl RelatedJobs {
                 }
                 if enabled(SUCCESSES_JOB) {
                     self.success_bucket.add(user, source_text.as_deref(), host);
-                    out.push(self.count_verdict(
-                        SUCCESSES_JOB,
-                        &self.successes,
-                        self.success_bucket.count,
-                        bucket_ms,
-                        limits,
-                        threshold(SUCCESSES_JOB),
-                    ));
+                    if want_verdicts {
+                        out.push(self.count_verdict(
+                            SUCCESSES_JOB,
+                            &self.successes,
+                            self.success_bucket.count,
+                            bucket_ms,
+                            limits,
+                            threshold(SUCCESSES_JOB),
+                        ));
+                    }
                 }
                 if enabled(SOURCE_IP_SPIKE_JOB) {
                     if let Some(ip) = source {
@@ -289,6 +294,9 @@ impl RelatedJobs {
                             }
                         };
                         self.source_buckets[i].1.add(user, source_text.as_deref(), host);
+                        if !want_verdicts {
+                            return out;
+                        }
                         let count = self.source_buckets[i].1.count;
                         let (p, e) = self.source_probability(ip, count as f64);
                         let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
