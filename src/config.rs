@@ -98,6 +98,44 @@ pub struct Config {
     /// `syslog_utc_offset_minutes`: the zone of year-less syslog timestamps, minutes east of UTC.
     /// Default 0 (UTC). Range ±1440.
     pub syslog_utc_offset_minutes: i32,
+    /// `allowlist_users`: `user.name` patterns (`*` matches any run of characters, e.g. `svc-*`)
+    /// whose logons never alert on the rare-address rule. Default empty. At most 10 000.
+    pub allowlist_users: Vec<String>,
+    /// `known_networks`: named CIDR ranges (`[{"name":"vpn","cidr":["10.8.0.0/16"]}]`), each
+    /// treated as one place for novelty. Default empty. At most 1 000 networks.
+    pub known_networks: Vec<KnownNetwork>,
+    /// `suppression_windows`: per-rule overrides of `suppression_window`, keyed by job id
+    /// (`{"auth_rare_user":"7d"}`). Default none.
+    pub suppression_windows: Vec<(String, i64)>,
+}
+
+/// A named network the organisation knows (its VPN pool, offices, cloud egress).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnownNetwork {
+    /// Name shown in explanations.
+    pub name: String,
+    /// Its ranges.
+    pub cidrs: Vec<Cidr>,
+}
+
+/// Whether `name` matches a pattern where `*` stands for any run of characters.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 impl Default for Config {
@@ -119,6 +157,9 @@ impl Default for Config {
             format: InputFormat::Auto,
             reference_time_ms: None,
             syslog_utc_offset_minutes: 0,
+            allowlist_users: Vec::new(),
+            known_networks: Vec::new(),
+            suppression_windows: Vec::new(),
         }
     }
 }
@@ -275,16 +316,67 @@ impl Config {
                         _ => return Err(err(k, "expected an RFC 3339 string or epoch milliseconds")),
                     }
                 }
-                "syslog_utc_offset_minutes" => c.syslog_utc_offset_minutes = number(k, val, -1440.0, 1440.0)? as i32,
+                                "syslog_utc_offset_minutes" => c.syslog_utc_offset_minutes = number(k, val, -1440.0, 1440.0)? as i32,
+                "allowlist_users" => {
+                    let arr = val.as_array().ok_or_else(|| err(k, "expected an array of user.name patterns"))?;
+                    if arr.len() > 10_000 {
+                        return Err(err(k, "at most 10000 entries"));
+                    }
+                    c.allowlist_users = arr
+                        .iter()
+                        .map(|e| e.as_str().map(str::to_string).ok_or_else(|| err(k, "patterns are strings such as \"svc-*\"")))
+                        .collect::<Result<_>>()?;
+                }
+                "known_networks" => {
+                    let arr = val.as_array().ok_or_else(|| err(k, "expected [{\"name\": …, \"cidr\": [\"10.8.0.0/16\"]}]"))?;
+                    if arr.len() > 1000 {
+                        return Err(err(k, "at most 1000 networks"));
+                    }
+                    c.known_networks = arr
+                        .iter()
+                        .map(|n| {
+                            let name = n["name"].as_str().ok_or_else(|| err(k, "each network needs a \"name\""))?;
+                            let cidrs = match &n["cidr"] {
+                                Value::String(one) => vec![one.clone()],
+                                Value::Array(many) => many.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+                                _ => return Err(err(k, format!("network `{name}` needs \"cidr\": a CIDR string or array"))),
+                            };
+                            let cidrs = cidrs
+                                .iter()
+                                .map(|c| Cidr::parse(c).ok_or_else(|| err(k, format!("`{c}` in `{name}` is not a CIDR block"))))
+                                .collect::<Result<Vec<_>>>()?;
+                            Ok(KnownNetwork { name: name.to_string(), cidrs })
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                "suppression_windows" => {
+                    let obj = val.as_object().ok_or_else(|| err(k, "expected {\"job_id\": \"24h\", …}"))?;
+                    let mut windows = Vec::new();
+                    for (job, w) in obj {
+                        if Manifest::embedded().job(job).is_none() {
+                            return Err(err(k, format!("unknown job `{job}`")));
+                        }
+                        windows.push((job.clone(), ranged(k, duration(k, w)?, 0, 365 * DAY_MS, "0s–365d")?));
+                    }
+                    c.suppression_windows = windows;
+                }
                 _ => {
                     return Err(err(
                         k,
-                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes",
+                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes, allowlist_users, known_networks, suppression_windows",
                     ))
                 }
             }
         }
         Ok(c)
+    }
+
+    /// The suppression window of a job's rule, ms.
+    pub fn suppression_window_for(&self, job_id: &str) -> i64 {
+        self.suppression_windows
+            .iter()
+            .find(|(j, _)| j == job_id)
+            .map_or(self.suppression_window_ms, |(_, w)| *w)
     }
 
     /// Whether a job is enabled.
@@ -305,6 +397,22 @@ mod tests {
         assert_eq!(c.suppression_window_ms, 3_600_000);
         assert_eq!(c.allowlist.len(), 1);
         assert_eq!(Config::from_json("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn controls_parse() {
+        let c = Config::from_json(
+            r#"{"allowlist_users":["svc-*"],"known_networks":[{"name":"vpn","cidr":["10.99.0.0/16"]}],"suppression_windows":{"auth_rare_user":"7d"}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.known_networks[0].name, "vpn");
+        assert_eq!(c.suppression_window_for("auth_rare_user"), 7 * DAY_MS);
+        assert_eq!(c.suppression_window_for("auth_rare_source_ip_for_a_user"), DAY_MS);
+        assert!(glob_match("svc-*", "svc-backup"));
+        assert!(glob_match("*admin*", "corp-admin-1"));
+        assert!(!glob_match("svc-*", "alice"));
+        assert!(glob_match("alice", "alice"));
+        assert!(!glob_match("a*b*c", "abx"));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::glob_match;
 use crate::config::{Config, OutputKind, Profile, RARE_SOURCE_IP_JOB};
 use crate::error::{Error, Result};
 use crate::event::{AuthEvent, Outcome};
@@ -13,8 +14,10 @@ use crate::ingest::windows::event_from_windows_json;
 use crate::ingest::{parse_line, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::elastic_rare::ElasticRareState;
-use crate::model::rare_ip::{Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKET_MS, RECORD_MIN_SCORE};
-use crate::net::{is_unusable_source, IpKey};
+use crate::model::rare_ip::{
+    AssessContext, Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKET_MS, RECORD_MIN_SCORE,
+};
+use crate::net::{is_unusable_source, Cidr, IpKey};
 use crate::output::{
     alert_document, severity_label, AnomalyRecord, Influencer, JobEvidence, JobVerdict, RejectionDoc, ScoreExplanation,
     Verdict,
@@ -133,6 +136,8 @@ pub(crate) struct State {
     lines: u64,
     last_prune_day: i64,
     last_closed_bucket: Option<i64>,
+    /// Pairs analysts marked benign: (user, network, when marked — the stream clock then).
+    benign: Vec<(String, Cidr, i64)>,
     /// Year inference of year-less syslog lines (created at the first syslog line).
     syslog: Option<SyslogParser>,
 }
@@ -169,6 +174,7 @@ impl Detector {
             lines: 0,
             last_prune_day: i64::MIN,
             last_closed_bucket: None,
+            benign: Vec::new(),
             syslog: None,
         };
         Detector::from_state(state)
@@ -578,12 +584,48 @@ impl Detector {
         }
     }
 
-    fn assess(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32, interim: bool) -> Assessment {
-        let allowlisted = self.state.config.allowlist.iter().any(|c| c.contains(ip));
-        let adaptive =
+    /// What configuration and analysts say about (user, address): allowlists, benign marks, known
+    /// networks.
+    fn context(&self, user_name: &str, uid: u32, ip: IpKey) -> AssessContext {
+        let config = &self.state.config;
+        let allow = if let Some(c) = config.allowlist.iter().find(|c| c.contains(ip)) {
+            Some(format!("allowlisted network {}", format_cidr(c)))
+        } else if let Some(p) = config.allowlist_users.iter().find(|p| glob_match(p, user_name)) {
+            Some(format!("user matches allowlist pattern `{p}`"))
+        } else {
             self.state
-                .model
-                .assess_adaptive(user_name, Some(uid), ip, bucket_index, &self.limits, allowlisted);
+                .benign
+                .iter()
+                .find(|(u, c, _)| u == user_name && c.contains(ip))
+                .map(|(_, c, t)| {
+                    format!(
+                        "{} was marked benign for this user on {}",
+                        format_cidr(c),
+                        format_rfc3339_ms(*t)
+                    )
+                })
+        };
+        let known_network = config
+            .known_networks
+            .iter()
+            .find(|n| n.cidrs.iter().any(|c| c.contains(ip)))
+            .map(|n| {
+                let used = self
+                    .state
+                    .model
+                    .user(uid)
+                    .is_some_and(|u| u.addresses.iter().any(|a| n.cidrs.iter().any(|c| c.contains(a.ip))));
+                (n.name.clone(), used)
+            });
+        AssessContext { allow, known_network }
+    }
+
+    fn assess(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32, interim: bool) -> Assessment {
+        let context = self.context(user_name, uid, ip);
+        let adaptive = self
+            .state
+            .model
+            .assess_adaptive(user_name, Some(uid), ip, bucket_index, &self.limits, &context);
         match self.state.config.profile {
             Profile::Adaptive => adaptive,
             Profile::Elastic => self
@@ -683,8 +725,9 @@ impl Detector {
             self.state.last_prune_day = day;
             self.state.related.prune(open, &self.related_limits);
             self.state.model.prune(bucket_index, self.limits.prune_buckets);
-            let window = self.state.config.suppression_window_ms;
-            self.suppression_index.retain(|_, t| open - *t < window);
+            let config = &self.state.config;
+            self.suppression_index
+                .retain(|(job, _), t| open - *t < config.suppression_window_for(job));
         }
     }
 
@@ -696,6 +739,16 @@ impl Detector {
             };
             let name = user.name.clone();
             let a = self.assess(&name, s.user, s.ip, bucket_index, false);
+            if a.evidence.state == AssessmentState::Allowlisted {
+                let why = a
+                    .evidence
+                    .reason
+                    .split(": ")
+                    .nth(1)
+                    .unwrap_or("allowlisted")
+                    .trim_end_matches("; not scored.");
+                *self.state.stats.allowlist_hits.entry(why.to_string()).or_insert(0) += 1;
+            }
             let record_worthy = match self.state.config.profile {
                 Profile::Adaptive => {
                     a.evidence.state != AssessmentState::Learning
@@ -726,7 +779,7 @@ impl Detector {
         if let Some((rule, threshold)) = self.rules.get(&record.job_id) {
             if record.record_score >= *threshold {
                 let key = (record.job_id.clone(), key);
-                let window = self.state.config.suppression_window_ms;
+                let window = self.state.config.suppression_window_for(&record.job_id);
                 let suppressed = window > 0 && self.suppression_index.get(&key).is_some_and(|&t| open - t < window);
                 if suppressed {
                     self.state.stats.suppressed += 1;
@@ -797,6 +850,21 @@ impl Detector {
         }
     }
 
+    /// Analyst feedback: `network` (an address or CIDR) is fine for `user` — it is never scored for
+    /// them again on the rare-address rule. Returns an error naming the value if it is not an
+    /// address or CIDR block.
+    pub fn mark_benign(&mut self, user: &str, network: &str) -> Result<()> {
+        let cidr = Cidr::parse(network).ok_or_else(|| Error::Config {
+            field: "markBenign.network".into(),
+            message: format!("`{network}` is not an address or CIDR block"),
+        })?;
+        let when = self.state.open_bucket.or(self.state.last_closed_bucket).unwrap_or(0);
+        if !self.state.benign.iter().any(|(u, c, _)| u == user && *c == cidr) {
+            self.state.benign.push((user.to_string(), cidr, when));
+        }
+        Ok(())
+    }
+
     /// `elastic` profile: re-scores the records of the last 30 days against the normaliser's
     /// current quantiles and returns those whose `record_score` moved (Elastic's renormalisation;
     /// `initial_record_score` never changes). Empty for the `adaptive` profile, whose scores are final.
@@ -840,6 +908,12 @@ impl Detector {
         let state: State = snapshot::decode(bytes)?;
         Detector::from_state(state)
     }
+}
+
+fn format_cidr(c: &Cidr) -> String {
+    let v4 = c.network.is_v4();
+    let bits = if v4 { c.bits.saturating_sub(96) } else { c.bits };
+    format!("{}/{bits}", c.network)
 }
 
 /// The verdict's summary: the highest score and whether any job crossed its threshold.

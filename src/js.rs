@@ -192,6 +192,13 @@ impl Detector {
         to_js(&self.inner.stats())
     }
 
+    /// `markBenign(user, addressOrCidr)`: analyst feedback — the pair is fine; it is never scored
+    /// for that user again. Throws an `Error` if the second argument is not an address or CIDR.
+    #[wasm_bindgen(js_name = markBenign)]
+    pub fn mark_benign(&mut self, user: &str, network: &str) -> Result<(), JsError> {
+        self.inner.mark_benign(user, network).map_err(js_error)
+    }
+
     /// `explain(user)`: what the model knows about a user.
     pub fn explain(&self, user: &str) -> Result<JsValue, JsError> {
         to_js(&self.inner.explain(user))

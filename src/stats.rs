@@ -24,6 +24,8 @@ pub struct Stats {
     pub filtered_by_reason: BTreeMap<String, u64>,
     /// Reason code → count.
     pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Logons not scored because of an allowlist entry or a benign mark, by entry.
+    pub allowlist_hits: BTreeMap<String, u64>,
     /// The first ten rejections, with line numbers.
     pub first_rejections: Vec<Rejection>,
     /// Buckets closed.

@@ -30,6 +30,18 @@ export interface DetectorConfig {
   max_line_bytes?: number;
   /** Per-user address history cap (default 256). */
   max_addresses_per_user?: number;
+  /** Input format of lines (default "auto": recognised per line). */
+  format?: "auto" | "ecs" | "syslog" | "evtx";
+  /** Year-less syslog stamps are read relative to this time (RFC 3339 or epoch ms). */
+  reference_time?: string | number;
+  /** Zone of year-less syslog stamps, minutes east of UTC (default 0). */
+  syslog_utc_offset_minutes?: number;
+  /** user.name patterns (`*` wildcard) never alerted on by the rare-address rule. */
+  allowlist_users?: string[];
+  /** Named networks, each one place for novelty: [{name: "vpn", cidr: ["10.8.0.0/16"]}]. */
+  known_networks?: { name: string; cidr: string | string[] }[];
+  /** Per-rule suppression windows, by job id: {"auth_rare_user": "7d"}. */
+  suppression_windows?: Record<string, string | number>;
 }
 
 /** Where a user's address history stands. */
@@ -91,6 +103,7 @@ export interface Stats {
   late: number;
   filtered_by_reason: Record<string, number>;
   rejected_by_reason: Record<string, number>;
+  allowlist_hits: Record<string, number>;
   first_rejections: { line: number; reason: string }[];
   buckets_closed: number;
   records: number;
@@ -130,6 +143,8 @@ export class Detector {
    * of the buckets they close. */
   readonly output: "alerts" | "records" | "verdicts";
   stats(): Stats;
+  /** Analyst feedback: `network` (address or CIDR) is fine for `user`; never scored for them again. */
+  markBenign(user: string, network: string): void;
   /** What the model knows about a user. */
   explain(user: string): Record<string, unknown>;
   /** The alert threshold in force. */

@@ -26,7 +26,9 @@
 //!   at most 2 users): a colleague's workstation — lateral movement — scored at least 90;
 //! - an address **shared** by ≥ 3 other users (NAT, VPN concentrator, jump host): probability ×10;
 //! - a site used by ≥ 5 other users (an office network): probability ×4;
-//! - an **allowlisted** network: 0.
+//! - a named **known network** (config `known_networks`): one place — a new address inside one the
+//!   user uses is at most 40; inside one they have not used, probability ×4;
+//! - an **allowlisted** network or user, or a pair an analyst **marked benign**: 0.
 //!
 //! The probability maps to 0–100 on a log scale: p = 0.5 → 0, p = 0.011 → 100. A user whose history
 //! spans fewer than `learning_days` (7) days or `min_active_days` (3) active days is `learning`
@@ -373,6 +375,15 @@ pub struct RareIpModel {
     pub pairs: usize,
 }
 
+/// What the configuration and analysts say about one (user, address) before it is scored.
+#[derive(Clone, Debug, Default)]
+pub struct AssessContext {
+    /// Why the logon is not scored at all (allowlisted network or user, marked benign).
+    pub allow: Option<String>,
+    /// The named known network the address is in, and whether the user has used it before.
+    pub known_network: Option<(String, bool)>,
+}
+
 /// Organisation-level knobs the model needs from the configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelLimits {
@@ -642,7 +653,7 @@ impl RareIpModel {
         ip: IpKey,
         bucket: i32,
         limits: &ModelLimits,
-        allowlisted: bool,
+        context: &AssessContext,
     ) -> Assessment {
         let user = uid.and_then(|id| self.user(id));
         let history_days = user.map_or(0.0, |u| u.history_days(bucket));
@@ -670,9 +681,9 @@ impl RareIpModel {
         ev.shared_with_users = others.map_or(0, |o| o.count.saturating_sub(u16::from(addr.is_some())));
         let typical = describe_typical(&ev);
 
-        if allowlisted {
+        if let Some(why) = &context.allow {
             ev.state = AssessmentState::Allowlisted;
-            ev.reason = format!("{user_name} logged on from {ip}, which is in an allowlisted network.");
+            ev.reason = format!("{user_name} logged on from {ip}: {why}; not scored.");
             return Assessment {
                 score: 0.0,
                 probability: 1.0,
@@ -746,6 +757,20 @@ impl RareIpModel {
             ),
         };
         let mut ceiling = 100.0;
+        // A named known network (a VPN range, the offices) is one place: a new address inside it is
+        // not new for a user who uses that network.
+        if let Some((name, used)) = &context.known_network {
+            if *used {
+                ceiling = FAMILIAR_CEILING;
+                ev.factors.push(format!(
+                    "inside known network `{name}`, which the user uses: at most {FAMILIAR_CEILING}"
+                ));
+            } else {
+                p = (p * ORG_SITE_FACTOR).min(1.0);
+                ev.factors
+                    .push(format!("inside known network `{name}`: probability ×{ORG_SITE_FACTOR}"));
+            }
+        }
         if matches!(novelty, Novelty::Address | Novelty::None) {
             ceiling = FAMILIAR_CEILING;
             ev.factors.push(format!(
