@@ -104,6 +104,12 @@ pub struct Config {
     /// `known_networks`: named CIDR ranges (`[{"name":"vpn","cidr":["10.8.0.0/16"]}]`), each
     /// treated as one place for novelty. Default empty. At most 1 000 networks.
     pub known_networks: Vec<KnownNetwork>,
+    /// `model_memory_limit`: the detector's whole model state (all six jobs) is kept at or under
+    /// this many bytes by evicting the least recently active users (they relearn, as after
+    /// Elastic's pruning; `stats().evictions` counts them). Default: the rare-address job's
+    /// `model_memory_limit` in pkg.json (`128mb`). Accepts `"64mb"`, `"1gb"`, `"500kb"` or bytes;
+    /// range 1 MiB–64 GiB.
+    pub model_memory_limit_bytes: u64,
     /// `suppression_windows`: per-rule overrides of `suppression_window`, keyed by job id
     /// (`{"auth_rare_user":"7d"}`). Default none.
     pub suppression_windows: Vec<(String, i64)>,
@@ -116,6 +122,22 @@ pub struct KnownNetwork {
     pub name: String,
     /// Its ranges.
     pub cidrs: Vec<Cidr>,
+}
+
+/// Parses Elastic's memory sizes: `128mb`, `1gb`, `500kb`, `1024b` (binary units, as Elasticsearch).
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit())?;
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit {
+        "b" => 1,
+        "kb" | "k" => 1 << 10,
+        "mb" | "m" => 1 << 20,
+        "gb" | "g" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 /// Whether `name` matches a pattern where `*` stands for any run of characters.
@@ -160,6 +182,10 @@ impl Default for Config {
             allowlist_users: Vec::new(),
             known_networks: Vec::new(),
             suppression_windows: Vec::new(),
+            model_memory_limit_bytes: Manifest::embedded()
+                .job(RARE_SOURCE_IP_JOB)
+                .and_then(|j| parse_memory(&j.model_memory_limit))
+                .unwrap_or(128 << 20),
         }
     }
 }
@@ -349,6 +375,18 @@ impl Config {
                         })
                         .collect::<Result<_>>()?;
                 }
+                                "model_memory_limit" => {
+                    let bytes = match val {
+                        Value::Number(n) => n.as_u64(),
+                        Value::String(t) => parse_memory(t),
+                        _ => None,
+                    }
+                    .ok_or_else(|| err(k, "expected a size such as \"128mb\" or a number of bytes"))?;
+                    if !(1 << 20..=64 << 30).contains(&bytes) {
+                        return Err(err(k, "out of range; expected 1mb–64gb"));
+                    }
+                    c.model_memory_limit_bytes = bytes;
+                }
                 "suppression_windows" => {
                     let obj = val.as_object().ok_or_else(|| err(k, "expected {\"job_id\": \"24h\", …}"))?;
                     let mut windows = Vec::new();
@@ -363,7 +401,7 @@ impl Config {
                 _ => {
                     return Err(err(
                         k,
-                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes, allowlist_users, known_networks, suppression_windows",
+                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes, allowlist_users, known_networks, suppression_windows, model_memory_limit",
                     ))
                 }
             }

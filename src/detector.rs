@@ -720,6 +720,7 @@ impl Detector {
             self.apply_rule(open, r.record, r.suppression_key, &mut results);
         }
         self.outbox.append(results);
+        self.enforce_memory_limit();
         let day = open.div_euclid(crate::time::DAY_MS);
         if day != self.state.last_prune_day {
             self.state.last_prune_day = day;
@@ -729,6 +730,25 @@ impl Detector {
             self.suppression_index
                 .retain(|(job, _), t| open - *t < config.suppression_window_for(job));
         }
+    }
+
+    /// Keeps the model under `model_memory_limit`: a cheap estimate every bucket, the exact count
+    /// and eviction (to 80 % of the limit: eviction is not repeated every bucket) only when close.
+    fn enforce_memory_limit(&mut self) {
+        let limit = self.state.config.model_memory_limit_bytes as usize;
+        let model = &self.state.model;
+        let estimate = model.users.len() * 160 + model.pairs * 100 + self.state.related.memory_bytes_estimate();
+        if estimate < limit * 8 / 10 || self.memory_bytes() <= limit {
+            return;
+        }
+        let target = limit * 8 / 10;
+        // Split the budget by current share so neither side starves the other.
+        let ip_bytes = self.state.model.memory_bytes();
+        let related_bytes = self.state.related.memory_bytes();
+        let total = (ip_bytes + related_bytes).max(1);
+        let evicted = self.state.model.evict(target * ip_bytes / total)
+            + self.state.related.evict(target * related_bytes / total);
+        self.state.stats.evictions += evicted as u64;
     }
 
     fn score_bucket(&mut self, open: i64, bucket_index: i32, sightings: &[Sighting]) {

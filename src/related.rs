@@ -513,6 +513,54 @@ impl RelatedJobs {
         self.sources.retain(|_, s| s.last_bucket >= cut);
     }
 
+    /// Keeps the per-user maps at or under `target_bytes` by forgetting the least recently active
+    /// accounts (they start over). Returns how many entries went.
+    pub fn evict(&mut self, target_bytes: usize) -> usize {
+        let mut evicted = 0;
+        // Source addresses first: a spray of addresses must not push out the users' histories.
+        while self.memory_bytes() > target_bytes && !self.sources.is_empty() {
+            let mut last: Vec<i32> = self.sources.values().map(|s| s.last_bucket).collect();
+            last.sort_unstable();
+            let cut = last[last.len() / 2];
+            let before = self.sources.len();
+            self.sources.retain(|_, s| s.last_bucket > cut);
+            self.sources.shrink_to_fit();
+            evicted += before - self.sources.len();
+            if before == self.sources.len() {
+                break;
+            }
+        }
+        while self.memory_bytes() > target_bytes
+            && !(self.rare_user.accounts.is_empty() && self.rare_hour.users.is_empty())
+        {
+            // Drop the least established tenth per round (fewest active days up to a week, then
+            // oldest): a flood of one-off names goes before established users. Bounded rounds.
+            let key = |active: u32, last: i32| ((active.min(7) as i64) << 32) | (last as i64 & 0xffff_ffff);
+            let mut keys: Vec<i64> = self
+                .rare_user
+                .accounts
+                .values()
+                .map(|a| key(a.active_days, a.last_day))
+                .collect();
+            keys.extend(self.rare_hour.users.values().map(|p| key(p.active_days, p.last_day)));
+            keys.sort_unstable();
+            let cut = keys[keys.len() / 10];
+            let before = self.rare_user.accounts.len() + self.rare_hour.users.len();
+            self.rare_user
+                .accounts
+                .retain(|_, a| key(a.active_days, a.last_day) > cut);
+            self.rare_hour.users.retain(|_, p| key(p.active_days, p.last_day) > cut);
+            self.rare_user.accounts.shrink_to_fit();
+            self.rare_hour.users.shrink_to_fit();
+            let after = self.rare_user.accounts.len() + self.rare_hour.users.len();
+            evicted += before - after;
+            if before == after {
+                break;
+            }
+        }
+        evicted
+    }
+
     /// Forgets entities idle longer than the prune window.
     pub fn prune(&mut self, bucket_ms: i64, limits: &RelatedLimits) {
         let day = bucket_ms.div_euclid(86_400_000) as i32;
@@ -520,6 +568,11 @@ impl RelatedJobs {
         self.rare_hour.prune(day, limits.prune_days);
         let cutoff = (bucket_ms / 900_000) as i32 - limits.prune_days.saturating_mul(96);
         self.sources.retain(|_, s| s.last_bucket >= cutoff);
+    }
+
+    /// A constant-time estimate of [`RelatedJobs::memory_bytes`].
+    pub fn memory_bytes_estimate(&self) -> usize {
+        (self.rare_user.accounts.len() + self.rare_hour.users.len()) * 160 + self.sources.len() * 64
     }
 
     /// Approximate bytes held.

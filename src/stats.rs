@@ -36,6 +36,8 @@ pub struct Stats {
     pub alerts: u64,
     /// Alerts withheld by the suppression window.
     pub suppressed: u64,
+    /// Users forgotten to keep the model under `model_memory_limit`.
+    pub evictions: u64,
     /// Users with history.
     pub users: u64,
     /// Tracked (user, address) pairs.

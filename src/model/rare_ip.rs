@@ -495,6 +495,8 @@ impl RareIpModel {
                             removed.push(gone.ip);
                         }
                     }
+                    // Grow by one: most users hold one to three addresses, and `push` would reserve four.
+                    user.addresses.reserve_exact(1);
                     user.addresses.push(AddressHistory {
                         ip,
                         first_bucket: bucket,
@@ -529,6 +531,7 @@ impl RareIpModel {
                                 }
                             }
                         }
+                        list.reserve_exact(1);
                         list.push(NetworkHistory {
                             net,
                             last_bucket: bucket,
@@ -599,8 +602,75 @@ impl RareIpModel {
         }
     }
 
+    /// Keeps memory at or under `target_bytes`: forgets users with no addresses left, then users
+    /// with the least history (fewest active days, up to a week), least recently active first (an
+    /// evicted user starts over, as after Elastic's pruning; unlike Elastic's age-only pruning, a
+    /// flood of one-off names cannot push out established users). Returns how
+    /// many users were evicted. Ids are compacted, so call it only when no bucket is pending.
+    pub fn evict(&mut self, target_bytes: usize) -> usize {
+        let mut order: Vec<u32> = (0..self.users.len() as u32).collect();
+        // Empty users first, then those with the least history (a spray of one-off names goes
+        // before an established user who was merely quiet today), then the least recently active;
+        // ties by name for determinism.
+        let rank = |u: &UserHistory| (!u.addresses.is_empty(), u.active_days.min(7), u.last_bucket);
+        order.sort_by(|&a, &b| {
+            let (ua, ub) = (&self.users[a as usize], &self.users[b as usize]);
+            (rank(ua), &ua.name).cmp(&(rank(ub), &ub.name))
+        });
+        let mut bytes = self.memory_bytes();
+        let mut evict = vec![false; self.users.len()];
+        let mut evicted = 0;
+        for uid in order {
+            let u = &self.users[uid as usize];
+            if !u.addresses.is_empty() && bytes <= target_bytes {
+                break;
+            }
+            // Each address also holds an organisation-index entry.
+            bytes = bytes.saturating_sub(
+                u.memory_bytes() + u.addresses.len() * (std::mem::size_of::<(IpKey, AddressUsers)>() + 1),
+            );
+            evict[uid as usize] = true;
+            evicted += 1;
+        }
+        if evicted == 0 {
+            return 0;
+        }
+        let mut remap = vec![u32::MAX; self.users.len()];
+        let mut kept = Vec::with_capacity(self.users.len() - evicted);
+        let mut released: Vec<(u32, IpKey)> = Vec::new();
+        let mut released_sites: Vec<IpKey> = Vec::new();
+        for (uid, u) in std::mem::take(&mut self.users).into_iter().enumerate() {
+            if evict[uid] {
+                released.extend(u.addresses.iter().map(|a| (uid as u32, a.ip)));
+                released_sites.extend(u.sites.iter().map(|n| n.net));
+            } else {
+                remap[uid] = kept.len() as u32;
+                kept.push(u);
+            }
+        }
+        self.users = kept;
+        self.pairs -= released.len().min(self.pairs);
+        for (uid, ip) in released {
+            self.release_address(uid, ip);
+        }
+        for net in released_sites {
+            self.release_site(net);
+        }
+        for e in self.address_users.values_mut() {
+            for slot in e.users.iter_mut() {
+                if *slot != u32::MAX {
+                    *slot = remap.get(*slot as usize).copied().unwrap_or(u32::MAX);
+                }
+            }
+        }
+        self.address_users.shrink_to_fit();
+        self.users.shrink_to_fit();
+        self.rebuild_index();
+        evicted
+    }
+
     /// Forgets addresses and networks idle for longer than the prune window (Elastic's
-    /// `model_prune_window`), and users with nothing left.
+    /// `model_prune_window`).
     pub fn prune(&mut self, now_bucket: i32, prune_buckets: i32) {
         let cutoff = now_bucket.saturating_sub(prune_buckets);
         let mut released: Vec<(u32, IpKey)> = Vec::new();
