@@ -110,9 +110,22 @@ pub struct Config {
     /// `model_memory_limit` in pkg.json (`128mb`). Accepts `"64mb"`, `"1gb"`, `"500kb"` or bytes;
     /// range 1 MiB–64 GiB.
     pub model_memory_limit_bytes: u64,
+    /// `output_format`: alerts as Elastic ML alerts (`"elastic"`, default) or as OCSF Detection
+    /// Findings (`"ocsf"`, class 2004, the logon as Authentication evidence).
+    pub output_format: OutputFormat,
     /// `suppression_windows`: per-rule overrides of `suppression_window`, keyed by job id
     /// (`{"auth_rare_user":"7d"}`). Default none.
     pub suppression_windows: Vec<(String, i64)>,
+}
+
+/// The shape of alert documents.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// Elastic's ML alert (Kibana `kibana.alert.*` fields).
+    Elastic,
+    /// OCSF Detection Finding (class 2004).
+    Ocsf,
 }
 
 /// A named network the organisation knows (its VPN pool, offices, cloud egress).
@@ -182,6 +195,7 @@ impl Default for Config {
             allowlist_users: Vec::new(),
             known_networks: Vec::new(),
             suppression_windows: Vec::new(),
+            output_format: OutputFormat::Elastic,
             model_memory_limit_bytes: Manifest::embedded()
                 .job(RARE_SOURCE_IP_JOB)
                 .and_then(|j| parse_memory(&j.model_memory_limit))
@@ -375,7 +389,14 @@ impl Config {
                         })
                         .collect::<Result<_>>()?;
                 }
-                                "model_memory_limit" => {
+                                                "output_format" | "outputFormat" => {
+                    c.output_format = match val.as_str() {
+                        Some("elastic") => OutputFormat::Elastic,
+                        Some("ocsf") => OutputFormat::Ocsf,
+                        _ => return Err(err(k, "expected \"elastic\" or \"ocsf\"")),
+                    }
+                }
+                "model_memory_limit" => {
                     let bytes = match val {
                         Value::Number(n) => n.as_u64(),
                         Value::String(t) => parse_memory(t),
@@ -401,7 +422,7 @@ impl Config {
                 _ => {
                     return Err(err(
                         k,
-                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes, allowlist_users, known_networks, suppression_windows, model_memory_limit",
+                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes, allowlist_users, known_networks, suppression_windows, model_memory_limit, output_format",
                     ))
                 }
             }

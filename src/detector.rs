@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::glob_match;
+use crate::config::{glob_match, OutputFormat};
 use crate::config::{Config, OutputKind, Profile, RARE_SOURCE_IP_JOB};
 use crate::error::{Error, Result};
 use crate::event::{AuthEvent, Outcome};
@@ -343,7 +343,14 @@ impl Detector {
 
     /// One input line in whatever format it is (config `format`, or recognised per line).
     fn parse_any(&mut self, line: &[u8]) -> std::result::Result<Parsed, RejectReason> {
-        match self.state.config.format.resolve(line) {
+        let format = self.state.config.format.resolve(line);
+        *self
+            .state
+            .stats
+            .events_by_format
+            .entry(format.as_str().to_string())
+            .or_insert(0) += 1;
+        match format {
             InputFormat::Syslog => {
                 let reference = self
                     .state
@@ -806,7 +813,14 @@ impl Detector {
                 } else {
                     self.suppression_index.insert(key, open);
                     self.state.stats.alerts += 1;
-                    results.alerts.push(alert_document(&record, rule, *threshold));
+                    let alert = alert_document(&record, rule, *threshold);
+                    results.alerts.push(match self.state.config.output_format {
+                        OutputFormat::Elastic => alert,
+                        OutputFormat::Ocsf => {
+                            let reason = alert["kibana.alert.reason"].as_str().unwrap_or_default().to_string();
+                            crate::ocsf::detection_finding(&record, rule, *threshold, &reason)
+                        }
+                    });
                 }
             }
         }

@@ -57,6 +57,7 @@ pub mod ingest;
 pub mod manifest;
 pub mod model;
 pub mod net;
+pub mod ocsf;
 pub mod output;
 pub mod related;
 pub mod snapshot;

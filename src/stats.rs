@@ -20,6 +20,8 @@ pub struct Stats {
     pub rejected: u64,
     /// Accepted events older than the open bucket (within `max_lateness`), added to it.
     pub late: u64,
+    /// Input lines by recognised format (`ecs`, `syslog`, `evtx`).
+    pub events_by_format: BTreeMap<String, u64>,
     /// `job_id:reason` → count.
     pub filtered_by_reason: BTreeMap<String, u64>,
     /// Reason code → count.

@@ -38,6 +38,10 @@ export interface DetectorConfig {
   syslog_utc_offset_minutes?: number;
   /** user.name patterns (`*` wildcard) never alerted on by the rare-address rule. */
   allowlist_users?: string[];
+  /** Alerts as Elastic ML alerts (default) or OCSF Detection Findings (class 2004). */
+  output_format?: "elastic" | "ocsf";
+  /** Memory budget of the whole model, e.g. "128mb" (default from pkg.json). */
+  model_memory_limit?: string | number;
   /** Named networks, each one place for novelty: [{name: "vpn", cidr: ["10.8.0.0/16"]}]. */
   known_networks?: { name: string; cidr: string | string[] }[];
   /** Per-rule suppression windows, by job id: {"auth_rare_user": "7d"}. */
@@ -101,6 +105,7 @@ export interface Stats {
   filtered: number;
   rejected: number;
   late: number;
+  events_by_format: Record<string, number>;
   filtered_by_reason: Record<string, number>;
   rejected_by_reason: Record<string, number>;
   allowlist_hits: Record<string, number>;
