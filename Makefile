@@ -53,7 +53,7 @@ test-wasm:
 	$(WASM_PACK) test --headless --chrome -- --features browser-tests --test wasm_api
 
 test-node: build-node
-	node --test hosts/node/test/
+	node --test hosts/node/test/ tests/js/
 
 
 test-browser: build-web

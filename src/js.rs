@@ -211,6 +211,15 @@ impl Detector {
     }
 }
 
+/// Test hook for the host boundary: panics inside WebAssembly. On `wasm32-unknown-unknown` a panic
+/// is a trap, which JS receives as a catchable `WebAssembly.RuntimeError` (an `Error`); the host
+/// process and the module stay usable for new detectors. Used by `tests/js/panic_boundary.test.mjs`.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = "__injectPanicForTests")]
+pub fn inject_panic_for_tests() {
+    panic!("auth-anomaly: injected failure (test hook)");
+}
+
 /// The plugin manifest (`pkg.json`) as an object.
 #[wasm_bindgen]
 pub fn manifest() -> Result<JsValue, JsError> {
