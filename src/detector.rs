@@ -27,6 +27,9 @@ use crate::snapshot;
 use crate::stats::Stats;
 use crate::time::{bucket_start, format_rfc3339_ms};
 
+/// Undelivered records kept for a host that has not collected them yet.
+const MAX_PENDING_RECORDS: usize = 10_000;
+
 /// Why an event did not feed a job (its datafeed filter).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum FilterReason {
@@ -336,9 +339,24 @@ impl Detector {
                 }
             }
         }
-        let results = self.take_results();
-        results.to_ndjson(kind, &mut out);
+        // Verdicts mode answers per event; the alerts of buckets these lines closed wait for the
+        // next advance()/flush()/take_results() (bounded: see `cap_outbox`).
+        if kind == OutputKind::Verdicts {
+            self.cap_outbox();
+        } else {
+            let results = self.take_results();
+            results.to_ndjson(kind, &mut out);
+        }
         out
+    }
+
+    /// Keeps undelivered results bounded for hosts that never collect them: at most
+    /// `MAX_PENDING_RECORDS` records (oldest dropped first; alerts are kept).
+    fn cap_outbox(&mut self) {
+        let n = self.outbox.records.len();
+        if n > MAX_PENDING_RECORDS {
+            self.outbox.records.drain(..n - MAX_PENDING_RECORDS);
+        }
     }
 
     /// One input line in whatever format it is (config `format`, or recognised per line).
@@ -454,7 +472,13 @@ impl Detector {
         // Time first: an event too far from the stream clock is rejected before touching state.
         let b = bucket_start(e.timestamp_ms, BUCKET_MS);
         let mut bucket = b;
-        if let Some(open) = self.state.open_bucket {
+        // The clock: the open bucket, or — after advance()/flush() closed it — the bucket after the
+        // last closed one, so a straggler never reopens (and double-counts) a closed bucket.
+        let clock = self
+            .state
+            .open_bucket
+            .or(self.state.last_closed_bucket.map(|c| c + BUCKET_MS));
+        if let Some(open) = clock {
             if b < open {
                 if open - b > self.state.config.max_lateness_ms {
                     self.reject(Rejection {

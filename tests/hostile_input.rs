@@ -125,3 +125,21 @@ fn user_name_spray_keeps_memory_bounded_and_detection_working() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A straggler after advance()/flush() closed its bucket is late against the next bucket (or too
+/// late), never a reopened, twice-learnt bucket.
+#[test]
+fn closed_buckets_stay_closed() {
+    let mut d = detector("{}");
+    d.push_ndjson(logon(T0 + 10 * 60_000, "alice", "10.20.3.41").as_bytes());
+    d.advance(T0 + 3_600_000);
+    d.push_ndjson(logon(T0 + 11 * 60_000, "alice", "10.20.3.41").as_bytes());
+    d.push_ndjson(logon(T0 - 30 * 60_000, "alice", "10.20.3.41").as_bytes());
+    d.flush();
+    let s = d.stats();
+    assert_eq!(s.late, 1, "{s:?}");
+    assert_eq!(s.rejected_by_reason.get("too_late"), Some(&1), "{s:?}");
+    assert_eq!(s.buckets_closed, 2, "{s:?}");
+    let explained = d.explain("alice");
+    assert_eq!(explained["active_buckets"], 2, "{explained}");
+}

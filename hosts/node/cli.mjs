@@ -1,80 +1,19 @@
 #!/usr/bin/env node
 // auth-anomaly CLI: streams ECS authentication events (NDJSON) through the WASM detector and
 // writes alerts, records or verdicts as NDJSON. See README.md next to this file.
-import { createRequire } from 'node:module';
-
 import { parseCli, USAGE, UsageError } from './lib/args.mjs';
-import { buildConfig, CONFIG_FLAGS, LARGEST_MAX_LINE_BYTES, maxLineBytes } from './lib/config.mjs';
-import { CliError, reason } from './lib/errors.mjs';
+import { CliError } from './lib/errors.mjs';
+import { loadWasm, makeDetector } from './lib/detector.mjs';
 import { formatSummary, runCounters } from './lib/format.mjs';
 import { lineChunks, openInputs, openStream } from './lib/input.mjs';
 import { createWriter } from './lib/output.mjs';
 import { createProgress } from './lib/progress.mjs';
-import { checkStateWritable, readState, restoreDetector, saveState } from './lib/state.mjs';
-
-// The Node build is CommonJS (wasm-bindgen --target nodejs); resolve it relative to this file so
-// the CLI works from any working directory.
-const require = createRequire(import.meta.url);
-const WASM_MODULE = '../../pkg/node/auth_anomaly.js';
-
-function loadWasm() {
-  try {
-    return require(WASM_MODULE);
-  } catch (err) {
-    throw new CliError(
-      `cannot load the WASM build (${WASM_MODULE} from hosts/node): ${err.message}; run \`make build\``,
-      1,
-    );
-  }
-}
-
-function warn(message) {
-  process.stderr.write(`auth-anomaly: warning: ${message}\n`);
-}
+import { saveState } from './lib/state.mjs';
 
 /** `version`: the manifest's name and version, e.g. `auth-anomaly 0.1.0`. */
 function version() {
   const { name, version: v } = loadWasm().manifest();
   process.stdout.write(`${name} ${v}\n`);
-}
-
-/**
- * Builds the detector: restored from --state when that file exists (its snapshot carries the
- * configuration it was created with, so configuration flags cannot apply), otherwise new.
- *
- * @returns {{detector: object, maxLine: number, output: string|null}} output is null when unknown
- */
-function makeDetector(Detector, options) {
-  const config = buildConfig(options);
-  if (options.state !== undefined) {
-    checkStateWritable(options.state);
-    const bytes = readState(options.state);
-    if (bytes !== null) {
-      const detector = restoreDetector(Detector, options.state, bytes);
-      const ignored = CONFIG_FLAGS.filter((flag) => options[flag] !== undefined);
-      if (ignored.length) {
-        warn(
-          `${options.state} carries its own configuration; ignoring ` +
-            `${ignored.map((f) => `--${f}`).join(', ')}`,
-        );
-      }
-      // The restored max_line_bytes is not exposed, so keep as much of a long line as any config could.
-      return { detector, maxLine: LARGEST_MAX_LINE_BYTES, output: restoredOutput(detector) };
-    }
-  }
-  let detector;
-  try {
-    detector = new Detector(config);
-  } catch (err) {
-    throw new CliError(reason(err), 2);
-  }
-  return { detector, maxLine: maxLineBytes(config), output: config.output ?? 'alerts' };
-}
-
-/** A restored detector's output kind, if this build exposes it (older builds do not). */
-function restoredOutput(detector) {
-  const kind = detector.output;
-  return typeof kind === 'string' ? kind : null;
 }
 
 /** One readable line per alert (for `--pretty` and `make demo`). */
@@ -196,6 +135,11 @@ async function main(argv) {
     case 'version':
       version();
       return 0;
+    // Loaded on demand: `detect` (run once per file by scripts) need not load the HTTP stack.
+    case 'serve':
+      return (await import('./lib/serve.mjs')).runServe(options, loadWasm());
+    case 'filter':
+      return (await import('./lib/filter.mjs')).runFilter(options, loadWasm());
     default:
       return detect(options, files);
   }

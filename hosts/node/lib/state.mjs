@@ -19,11 +19,12 @@ export function readState(file) {
 
 /**
  * Restores a detector; a corrupt or foreign file stops the run (exit 2) and is left untouched —
- * silently starting from an empty model would throw away weeks of learning.
+ * silently starting from an empty model would throw away weeks of learning. `restoreOptions`
+ * (`{output}`) may choose what the restored detector writes; the model settings are the snapshot's.
  */
-export function restoreDetector(Detector, file, bytes) {
+export function restoreDetector(Detector, file, bytes, restoreOptions) {
   try {
-    return Detector.restore(bytes);
+    return restoreOptions === undefined ? Detector.restore(bytes) : Detector.restore(bytes, restoreOptions);
   } catch (err) {
     throw new CliError(`cannot restore state from ${file}: ${reason(err)}`, 2);
   }
