@@ -53,10 +53,10 @@ test-wasm:
 	$(WASM_PACK) test --headless --chrome -- --features browser-tests --test wasm_api
 
 test-node: build-node
-	node --test hosts/node/test/ tests/js/
+	node --test --test-concurrency=2 hosts/node/test/ tests/js/
 
 
-test-browser: build-web
+test-browser: build-web build-node
 	@if [ -d www/test ]; then node --test www/test/; fi
 
 test-hosts: build-hosts

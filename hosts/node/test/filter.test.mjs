@@ -65,7 +65,7 @@ function filter(args) {
   let closed = false;
   exited.then(() => (closed = true));
   /** Waits until `cond()` is true; fails after `ms`, or if the child exits first. */
-  async function until(cond, what, ms = 5000) {
+  async function until(cond, what, ms = 30_000) {
     const deadline = Date.now() + ms;
     while (!cond()) {
       if (closed) throw new Error(`filter exited while waiting for ${what}; stderr:\n${stderr}`);
@@ -103,7 +103,7 @@ after(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('filter', { concurrency: true, timeout: 10_000 }, () => {
+describe('filter', { concurrency: true, timeout: 90_000 }, () => {
   test('alerts: lines fed one at a time; the alert comes out as soon as the new-/16 logon is written', async () => {
     const f = filter([]);
     for (const line of routine()) {

@@ -224,7 +224,7 @@ after(async () => {
 
 // ---- tests ------------------------------------------------------------------------------------
 
-describe('serve', { concurrency: true, timeout: 10_000 }, () => {
+describe('serve', { concurrency: true, timeout: 90_000 }, () => {
   test('Vector batches: 14 days, then a new /16 → the alert in the response and at the http_server source', async () => {
     const source = await httpServerSource();
     const s = await sidecar(['--forward', source.url]);
