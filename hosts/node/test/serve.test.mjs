@@ -111,7 +111,7 @@ async function httpServerSource(respond = () => 200) {
     url: `http://127.0.0.1:${server.address().port}/alerts`,
     received,
     /** Resolves once `n` POSTs were accepted. */
-    async waitFor(n, ms = 5000) {
+    async waitFor(n, ms = 30_000) {
       const deadline = Date.now() + ms;
       while (received.length < n) {
         if (Date.now() > deadline) throw new Error(`stand-in got ${received.length} POSTs, expected ${n}`);
@@ -184,7 +184,7 @@ function spawnCli(args) {
     get stdout() {
       return stdout;
     },
-    waitStderr(pattern, ms = 5000) {
+    waitStderr(pattern, ms = 30_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const m = pattern.exec(stderr);
