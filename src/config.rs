@@ -110,6 +110,10 @@ pub struct Config {
     /// `model_memory_limit` in pkg.json (`128mb`). Accepts `"64mb"`, `"1gb"`, `"500kb"` or bytes;
     /// range 1 MiB–64 GiB.
     pub model_memory_limit_bytes: u64,
+    /// `failed_spike_min_distinct_users`: a failed-logon spike is written (and can alert) only if at
+    /// least this many distinct accounts failed in its bucket (e.g. 3 to ignore one misconfigured
+    /// service hammering one account; cf. elastic/detection-rules#5516). Default 1. Range 1–10 000.
+    pub failed_spike_min_distinct_users: usize,
     /// `output_format`: alerts as Elastic ML alerts (`"elastic"`, default) or as OCSF Detection
     /// Findings (`"ocsf"`, class 2004, the logon as Authentication evidence).
     pub output_format: OutputFormat,
@@ -196,6 +200,7 @@ impl Default for Config {
             known_networks: Vec::new(),
             suppression_windows: Vec::new(),
             output_format: OutputFormat::Elastic,
+            failed_spike_min_distinct_users: 1,
             model_memory_limit_bytes: Manifest::embedded()
                 .job(RARE_SOURCE_IP_JOB)
                 .and_then(|j| parse_memory(&j.model_memory_limit))
@@ -396,6 +401,9 @@ impl Config {
                         _ => return Err(err(k, "expected \"elastic\" or \"ocsf\"")),
                     }
                 }
+                                "failed_spike_min_distinct_users" => {
+                    c.failed_spike_min_distinct_users = number(k, val, 1.0, 10_000.0)? as usize
+                }
                 "model_memory_limit" => {
                     let bytes = match val {
                         Value::Number(n) => n.as_u64(),
@@ -422,7 +430,7 @@ impl Config {
                 _ => {
                     return Err(err(
                         k,
-                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes, allowlist_users, known_networks, suppression_windows, model_memory_limit, output_format",
+                        "unknown field; known fields: profile, jobs, output, anomaly_threshold, suppression_window, learning_days, min_active_days, allowlist, model_prune_window, max_lateness, max_clock_step, max_line_bytes, max_addresses_per_user, format, reference_time, syslog_utc_offset_minutes, allowlist_users, known_networks, suppression_windows, model_memory_limit, output_format, failed_spike_min_distinct_users",
                     ))
                 }
             }

@@ -221,6 +221,7 @@ impl Detector {
             learning_days: state.config.learning_days,
             min_active_days: state.config.min_active_days,
             prune_days: (state.config.model_prune_window_ms / crate::time::DAY_MS).clamp(1, 36_500) as i32,
+            failed_spike_min_distinct_users: state.config.failed_spike_min_distinct_users,
         };
         Ok(Detector {
             state,
@@ -525,6 +526,7 @@ impl Detector {
                         state: "filtered".into(),
                         score: 0.0,
                         above_threshold: false,
+                        is_interim: false,
                         reason: reason.describe().into(),
                         evidence: None,
                     });
@@ -581,6 +583,7 @@ impl Detector {
                 state: state_name(assessment.evidence.state).into(),
                 score: round2(assessment.score),
                 above_threshold: above,
+                is_interim: true,
                 reason: assessment.evidence.reason.clone(),
                 evidence: Some(JobEvidence::RareIp(assessment.evidence)),
             },
@@ -884,6 +887,7 @@ impl Detector {
             bucket_span: (BUCKET_MS / 1000) as u32,
             detector_index: 0,
             is_interim: false,
+            multi_bucket_impact: None,
             timestamp: open,
             function: "rare".into(),
             function_description: "rare".into(),
@@ -986,6 +990,7 @@ fn rejected_job(reason: RejectReason) -> JobVerdict {
         state: "rejected".into(),
         score: 0.0,
         above_threshold: false,
+        is_interim: false,
         reason: reason.describe().into(),
         evidence: None,
     }

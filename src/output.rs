@@ -81,6 +81,10 @@ pub struct AnomalyRecord {
     pub detector_index: u32,
     /// Whether the bucket was still open when this was written.
     pub is_interim: bool,
+    /// Count jobs: −5 (the anomaly is this bucket alone) … +5 (it has lasted four buckets or more),
+    /// in the spirit of Elastic's `multi_bucket_impact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_bucket_impact: Option<f64>,
     /// Bucket start, epoch ms.
     pub timestamp: i64,
     /// ML function (`rare`, `time_of_day`, `high_non_zero_count`).
@@ -210,6 +214,10 @@ pub struct JobVerdict {
     pub score: f64,
     /// Whether the score reaches the rule's threshold.
     pub above_threshold: bool,
+    /// The score is provisional: its bucket is still open (count jobs score the running count,
+    /// so a spike is visible before the bucket ends; only the final record can alert).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_interim: bool,
     /// Why (or why the event did not feed this job).
     pub reason: String,
     /// The full evidence, when scored.

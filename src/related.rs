@@ -118,6 +118,9 @@ pub struct RelatedJobs {
     fail_bucket: CountBucket,
     success_bucket: CountBucket,
     source_buckets: Vec<(IpKey, CountBucket)>,
+    /// Per count series (job, or job and address): start of its last anomalous bucket and how
+    /// many consecutive buckets have been anomalous, for `multi_bucket_impact`.
+    anomaly_runs: HashMap<String, (i64, u32)>,
 }
 
 /// What the engine needs to know to run them.
@@ -129,6 +132,9 @@ pub struct RelatedLimits {
     pub min_active_days: u32,
     /// Idle days after which an entity is forgotten.
     pub prune_days: i32,
+    /// A failed-logon spike is written only if at least this many distinct accounts failed in
+    /// the bucket (config `failed_spike_min_distinct_users`).
+    pub failed_spike_min_distinct_users: usize,
 }
 
 /// A record produced at bucket close, with the key its rule suppresses on.
@@ -161,6 +167,8 @@ fn verdict(
         state: state.into(),
         score: (score * 100.0).round() / 100.0,
         above_threshold: score >= threshold,
+        // Verdicts come from the open bucket: provisional until it closes.
+        is_interim: true,
         reason,
         evidence: evidence.map(JobEvidence::Other),
     }
@@ -465,8 +473,12 @@ impl RelatedJobs {
                 if let Some(e) = model.expect(bucket_ms) {
                     let count = bucket.count as f64;
                     let p = upper_tail_probability(count, &e);
-                    if p < RECORD_PROBABILITY {
-                        out.push(count_record(job, bucket_ms, count, p, &e, &bucket, None));
+                    let gated = is_fails && bucket.users.len() < limits.failed_spike_min_distinct_users;
+                    if p < RECORD_PROBABILITY && !gated {
+                        let mut r = count_record(job, bucket_ms, count, p, &e, &bucket, None);
+                        r.record.multi_bucket_impact =
+                            Some(run_impact(&mut self.anomaly_runs, job.to_string(), bucket_ms));
+                        out.push(r);
                     }
                 }
             }
@@ -480,15 +492,10 @@ impl RelatedJobs {
                 let count = bucket.count as f64;
                 let (p, e) = self.source_probability(*ip, count);
                 if !learning && p < RECORD_PROBABILITY {
-                    out.push(count_record(
-                        SOURCE_IP_SPIKE_JOB,
-                        bucket_ms,
-                        count,
-                        p,
-                        &e,
-                        bucket,
-                        Some(*ip),
-                    ));
+                    let impact = run_impact(&mut self.anomaly_runs, format!("{SOURCE_IP_SPIKE_JOB}:{ip}"), bucket_ms);
+                    let mut r = count_record(SOURCE_IP_SPIKE_JOB, bucket_ms, count, p, &e, bucket, Some(*ip));
+                    r.record.multi_bucket_impact = Some(impact);
+                    out.push(r);
                 }
             }
             for (ip, bucket) in &sources {
@@ -562,8 +569,14 @@ impl RelatedJobs {
     }
 
     /// Forgets entities idle longer than the prune window.
+    fn prune_runs(&mut self, bucket_ms: i64) {
+        self.anomaly_runs.retain(|_, (last, _)| bucket_ms - *last <= 86_400_000);
+    }
+
+    /// Forgets entities idle longer than the prune window.
     pub fn prune(&mut self, bucket_ms: i64, limits: &RelatedLimits) {
         let day = bucket_ms.div_euclid(86_400_000) as i32;
+        self.prune_runs(bucket_ms);
         self.rare_user.prune(day, limits.prune_days);
         self.rare_hour.prune(day, limits.prune_days);
         let cutoff = (bucket_ms / 900_000) as i32 - limits.prune_days.saturating_mul(96);
@@ -593,6 +606,14 @@ impl RelatedJobs {
     }
 }
 
+/// −5 when a count anomaly is this bucket alone, rising to +5 once it has lasted four buckets.
+fn run_impact(runs: &mut HashMap<String, (i64, u32)>, series: String, bucket_ms: i64) -> f64 {
+    let entry = runs.entry(series).or_insert((i64::MIN, 0));
+    entry.1 = if entry.0 == bucket_ms - 900_000 { entry.1 + 1 } else { 1 };
+    entry.0 = bucket_ms;
+    -5.0 + 10.0 * (entry.1.min(4) - 1) as f64 / 3.0
+}
+
 fn base_record(
     job: &str,
     function: &str,
@@ -612,6 +633,7 @@ fn base_record(
         bucket_span: 900,
         detector_index: 0,
         is_interim: false,
+        multi_bucket_impact: None,
         timestamp: bucket_ms,
         function: function.into(),
         function_description: function.into(),

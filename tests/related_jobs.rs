@@ -370,3 +370,101 @@ fn jobs_are_switchable() {
     assert!(s.filtered > s.accepted, "{s:?}");
     assert!(r.records.iter().all(|x| x.job_id == FAILS));
 }
+
+/// The real brute force of loghub's OpenSSH_2k.log, played after a generated quiet week of ordinary
+/// logons (with the occasional typo) on the same host: a failed-logon spike naming 183.62.140.253
+/// among its influencers, and spanning buckets (multi_bucket_impact rises).
+#[test]
+fn real_openssh_brute_force_after_a_quiet_week() {
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/loghub/OpenSSH/OpenSSH_2k.log"
+    ))
+    .expect("fixture");
+    let mut quiet = String::new();
+    let mut rng = Lcg(3);
+    for day in 3..10 {
+        for (i, user) in ["alice", "bob", "carol", "dave"].iter().enumerate() {
+            for k in 0..3 {
+                let (h, m) = (8 + rng.next(10), rng.next(60));
+                let ip = format!("10.1.1.{}", 5 + i);
+                if rng.next(20) == 0 {
+                    quiet.push_str(&format!("Dec {day:2} {h:02}:{m:02}:0{k} LabSZ sshd[{}]: Failed password for {user} from {ip} port 5000{k} ssh2\n", 1000 + k));
+                }
+                quiet.push_str(&format!("Dec {day:2} {h:02}:{m:02}:1{k} LabSZ sshd[{}]: Accepted password for {user} from {ip} port 5100{k} ssh2\n", 2000 + k));
+            }
+        }
+    }
+    // Lines within a day are generated out of order: sort them by their (year-less) stamp.
+    let mut lines: Vec<&str> = quiet.lines().collect();
+    lines.sort_by_key(|l| (l[4..6].trim().parse::<u32>().unwrap_or(0), l[7..15].to_string()));
+    let mut input = lines.join("\n");
+    input.push('\n');
+    input.push_str(&fixture);
+    let cfg =
+        Config::from_json(r#"{"reference_time":"2025-12-31T00:00:00Z","learning_days":5,"output":"records"}"#).unwrap();
+    let mut d = auth_anomaly::Detector::new(cfg).unwrap();
+    let mut out = d.push_ndjson(input.as_bytes());
+    d.flush().to_ndjson(auth_anomaly::OutputKind::Records, &mut out);
+    let docs: Vec<serde_json::Value> = out
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let alerts: Vec<&serde_json::Value> = docs
+        .iter()
+        .filter(|a| a["event"]["kind"] == "signal" && a["job_id"] == FAILS)
+        .collect();
+    assert!(!alerts.is_empty(), "{:#?}", d.stats());
+    let named = alerts.iter().any(|a| {
+        a["influencers"].as_array().unwrap().iter().any(|i| {
+            i["influencer_field_name"] == "source.ip"
+                && i["influencer_field_values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|v| v == "183.62.140.253")
+        })
+    });
+    assert!(named, "{alerts:#?}");
+    let impacts: Vec<f64> = docs
+        .iter()
+        .filter(|r| r["result_type"] == "record" && r["job_id"] == FAILS)
+        .filter_map(|r| r["multi_bucket_impact"].as_f64())
+        .collect();
+    assert!(
+        impacts.iter().any(|&i| i > -5.0),
+        "the attack spans buckets: {impacts:?}"
+    );
+}
+
+/// Distinct-entity gating: with a minimum of 3 accounts, one account hammered by a misconfigured
+/// client is not a spike; the spray across 45 accounts still is.
+#[test]
+fn failed_spike_minimum_distinct_users() {
+    let mut lines = office(50, 21, 21);
+    let start = T0 + 21 * DAY + 14 * HOUR;
+    for i in 0..200 {
+        lines.push(failure(start + i * 4_000, "svc-mail", "10.30.0.9"));
+    }
+    let spray = T0 + 22 * DAY + 15 * HOUR;
+    for u in 0..45 {
+        lines.push(failure(spray + u * 25_000, &format!("user{u:02}"), "194.165.200.149"));
+    }
+    sort_by_time(&mut lines);
+    let cfg = Config::from_json(r#"{"failed_spike_min_distinct_users":3}"#).unwrap();
+    let r = run_with(cfg, &lines);
+    let alerts = alerts_of(&r, FAILS);
+    assert!(alerts.iter().all(|a| a["source"]["ip"] != "10.30.0.9"), "{alerts:#?}");
+    assert!(
+        alerts.iter().any(|a| a["source"]["ip"] == "194.165.200.149"),
+        "{alerts:#?}"
+    );
+    // Without the minimum, the hammered account is a spike.
+    let r = run(&{
+        let mut l = lines.clone();
+        sort_by_time(&mut l);
+        l
+    });
+    assert!(alerts_of(&r, FAILS).iter().any(|a| a["source"]["ip"] == "10.30.0.9"));
+}
