@@ -3,6 +3,7 @@
 // writes alerts, records or verdicts as NDJSON. See README.md next to this file.
 import { parseCli, USAGE, UsageError } from './lib/args.mjs';
 import { CliError } from './lib/errors.mjs';
+import fs from 'node:fs';
 import { loadWasm, makeDetector } from './lib/detector.mjs';
 import { formatSummary, runCounters } from './lib/format.mjs';
 import { lineChunks, openInputs, openStream } from './lib/input.mjs';
@@ -35,6 +36,36 @@ function prettyAlerts(bytes) {
   return Buffer.from(text);
 }
 
+/** `explain USER --state FILE`: the learnt profile of one user, as JSON. */
+function explain(options, user) {
+  const { Detector } = loadWasm();
+  if (!fs.existsSync(options.state)) throw new CliError(`cannot read state file ${options.state}: no such file`, 2);
+  const { detector } = makeDetector(Detector, options);
+  process.stdout.write(`${JSON.stringify(detector.explain(user), null, 2)}\n`);
+  detector.free();
+  return 0;
+}
+
+/** `--benign FILE`: one "USER NETWORK" pair a line (# comments and blank lines ignored). */
+function applyBenign(detector, file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read benign file ${file}: ${err.message}`, 2);
+  }
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) return;
+    const [user, network] = line.split(/\s+/);
+    try {
+      detector.markBenign(user, network ?? '');
+    } catch (err) {
+      throw new CliError(`${file}:${i + 1}: ${err.message}`, 2);
+    }
+  });
+}
+
 /** `detect`: the streaming loop. Resolves with the exit code. */
 async function detect(options, files) {
   const started = performance.now();
@@ -45,6 +76,7 @@ async function detect(options, files) {
   const mtimes = inputs.map((i) => i.mtimeMs).filter((t) => Number.isFinite(t));
   options.referenceDefault = Math.round(mtimes.length ? Math.max(...mtimes) : Date.now());
   const { detector, maxLine, output } = makeDetector(Detector, options);
+  if (options.benign !== undefined) applyBenign(detector, options.benign);
   const emit = options.pretty ? (bytes) => writer.write(prettyAlerts(bytes)) : (bytes) => writer.write(bytes);
   const before = detector.stats();
 
@@ -140,6 +172,8 @@ async function main(argv) {
       return (await import('./lib/serve.mjs')).runServe(options, loadWasm());
     case 'filter':
       return (await import('./lib/filter.mjs')).runFilter(options, loadWasm());
+    case 'explain':
+      return explain(options, files[0]);
     default:
       return detect(options, files);
   }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 export const USAGE = `usage: auth-anomaly detect [options] [FILE...|-]
        auth-anomaly serve [options]
        auth-anomaly filter [options]
+       auth-anomaly explain USER --state FILE
        auth-anomaly version
        auth-anomaly --help
 
@@ -35,6 +36,9 @@ options (all commands):
 
 detect options:
   --pretty               write alerts as one readable line each instead of NDJSON
+  --benign FILE          analyst feedback: lines "USER NETWORK" (address or CIDR) that
+                         are fine; they never alert again (kept in --state)
+  --output-format NAME   alerts as elastic (default) ML alerts or ocsf Detection Findings
   --reference-time TIME  year for year-less syslog stamps is read relative to TIME
                          (RFC 3339 or epoch ms; default: the newest input file's
                          modification time, or now for stdin)
@@ -84,6 +88,8 @@ const COMMAND_OPTIONS = {
   detect: {
     ...COMMON,
     pretty: { type: 'boolean' },
+    benign: { type: 'string' },
+    'output-format': { type: 'string' },
     'reference-time': { type: 'string' },
     stats: { type: 'boolean' },
   },
@@ -102,6 +108,7 @@ const COMMAND_OPTIONS = {
     'save-every': { type: 'string' },
     'no-advance': { type: 'boolean' },
   },
+  explain: COMMON,
   help: COMMON,
   version: COMMON,
 };
@@ -147,6 +154,11 @@ export function parseCli(argv) {
       return { command: 'version', options: values, files: [] };
     case 'detect':
       return { command: 'detect', options: checkDetectOptions(values), files };
+    case 'explain':
+      if (files.length !== 1 || values.state === undefined) {
+        throw new UsageError('explain needs one USER and --state FILE');
+      }
+      return { command: 'explain', options: values, files };
     case 'serve':
     case 'filter':
       if (files.length) throw new UsageError(`${command} takes no FILE arguments (it reads ${command === 'serve' ? 'HTTP requests' : 'stdin or --listen'})`);

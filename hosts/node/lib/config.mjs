@@ -9,7 +9,7 @@ export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 export const LARGEST_MAX_LINE_BYTES = 64 << 20;
 
 /** Flags that configure the detector (and are therefore ignored when a state file is restored). */
-export const CONFIG_FLAGS = ['config', 'profile', 'threshold', 'jobs', 'format', 'records', 'verdicts'];
+export const CONFIG_FLAGS = ['config', 'profile', 'threshold', 'jobs', 'format', 'output-format', 'records', 'verdicts'];
 
 /**
  * @param {object} options parsed `detect` options
@@ -27,6 +27,7 @@ export function buildConfig(options) {
   } else if (config.reference_time === undefined && options.referenceDefault !== undefined) {
     config.reference_time = options.referenceDefault;
   }
+  if (options['output-format'] !== undefined) config.output_format = options['output-format'];
   if (options.records) config.output = 'records';
   if (options.verdicts) config.output = 'verdicts';
   return config;
