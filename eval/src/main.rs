@@ -122,7 +122,10 @@ fn alert_matches(a: &Alert, l: &Label) -> bool {
 struct Score {
     found: BTreeMap<&'static str, (usize, usize)>,
     detection_minutes: Vec<f64>,
-    benign_alerts: BTreeMap<&'static str, usize>,
+        benign_alerts: BTreeMap<&'static str, usize>,
+    /// Alerts on benign novelty and "other" alerts, by rule (job id).
+    benign_by_job: BTreeMap<String, usize>,
+    other_by_job: BTreeMap<String, usize>,
     trips: usize,
     trips_alerted_more_than_once: usize,
     other_alerts: usize,
@@ -165,8 +168,9 @@ fn score(sim: &Simulation, alerts: &[Alert], baseline: bool) -> Score {
     for l in &truth.benign {
         for (i, a) in alerts.iter().enumerate() {
             if !claimed[i] && alert_matches(a, l) && a.users.iter().any(|u| l.users.contains(u)) {
-                claimed[i] = true;
+                                claimed[i] = true;
                 *s.benign_alerts.entry(l.kind.as_str()).or_default() += 1;
+                *s.benign_by_job.entry(a.job.clone()).or_default() += 1;
                 if l.kind == LabelType::BenignTravel {
                     // One trip = one user's travel labels within a few days: key by user and day.
                     let key = (l.users.join(","), (l.start_ms / (4 * DAY)).to_string());
@@ -178,8 +182,9 @@ fn score(sim: &Simulation, alerts: &[Alert], baseline: bool) -> Score {
     s.trips = per_trip.len();
     s.trips_alerted_more_than_once = per_trip.values().filter(|&&n| n > 1).count();
     for (i, a) in alerts.iter().enumerate() {
-        if !claimed[i] {
+                if !claimed[i] {
             s.other_alerts += 1;
+            *s.other_by_job.entry(a.job.clone()).or_default() += 1;
             if s.other_examples.len() < 6 {
                 s.other_examples.push(format!(
                     "{} {} {} {}",
@@ -276,7 +281,9 @@ fn main() {
          An attack counts as found when an alert of its rule names its account or address within its window; alerts that \
          match no label are \"other\" (false positives, or true but unplanned, e.g. a new hire's first logon).\n"
     );
-    let mut totals: Vec<(usize, usize, f64, usize, usize)> = vec![(0, 0, 0.0, 0, 0); systems.len()];
+        let mut totals: Vec<(usize, usize, f64, usize, usize)> = vec![(0, 0, 0.0, 0, 0); systems.len()];
+    let mut adaptive_benign_by_job: BTreeMap<String, usize> = BTreeMap::new();
+    let mut adaptive_other_by_job: BTreeMap<String, usize> = BTreeMap::new();
     for case in &cases {
         let cfg = auth_anomaly_sim::Config {
             seed: case.seed,
@@ -338,8 +345,14 @@ fn main() {
             totals[k].2 += per_100;
             totals[k].3 += s.other_alerts;
             totals[k].4 += s.total_alerts;
-            if k == 0 {
+                        if k == 0 {
                 examples = s.other_examples.clone();
+                for (j, n) in &s.benign_by_job {
+                    *adaptive_benign_by_job.entry(j.clone()).or_default() += n;
+                }
+                for (j, n) in &s.other_by_job {
+                    *adaptive_other_by_job.entry(j.clone()).or_default() += n;
+                }
             }
         }
         if !examples.is_empty() {
@@ -366,6 +379,20 @@ fn main() {
             t.2 / cases.len() as f64,
             t.3,
             t.4
+        );
+    }
+        let _ = writeln!(report, "\n## Where the adaptive profile's remaining alerts come from (all cases)\n");
+    let _ = writeln!(report, "| rule (job) | alerts on labelled benign novelty | other alerts |");
+    let _ = writeln!(report, "|---|---|---|");
+    let mut jobs: Vec<&String> = adaptive_benign_by_job.keys().chain(adaptive_other_by_job.keys()).collect();
+    jobs.sort();
+    jobs.dedup();
+    for j in jobs {
+        let _ = writeln!(
+            report,
+            "| {j} | {} | {} |",
+            adaptive_benign_by_job.get(j).copied().unwrap_or(0),
+            adaptive_other_by_job.get(j).copied().unwrap_or(0)
         );
     }
     match out_path {
