@@ -302,18 +302,10 @@ impl SyslogParser {
     }
 }
 
-/// (year, month) of epoch milliseconds, UTC (Howard Hinnant's `civil_from_days`, as in
-/// `crate::time`).
+/// (year, month) of epoch milliseconds, UTC.
 fn year_month(ms: i64) -> (i64, u32) {
-    let z = ms.div_euclid(DAY_MS) + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m)
+    let (y, m, _) = crate::time::civil_from_days(ms.div_euclid(DAY_MS));
+    (y, m)
 }
 
 const MONTHS: [&str; 12] = [

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { logon } from './fixtures.mjs';
 
 const CLI = fileURLToPath(new URL('../cli.mjs', import.meta.url));
 const RULE_ID = 'd4b73fa0-9d43-465e-b8bf-50230da6718b';
@@ -16,15 +17,6 @@ const GARBAGE = ['not json', '{"no":"timestamp"}', '[1,2]'];
 
 // ---- input builders -------------------------------------------------------------------------
 
-function logon(timestamp, user, ip) {
-  return JSON.stringify({
-    '@timestamp': timestamp,
-    event: { category: ['authentication'], outcome: 'success' },
-    user: { name: user },
-    source: { ip },
-    host: { name: 'srv-01' },
-  });
-}
 
 /** 2026-09-01 plus `day` days at hh:mm UTC. */
 function at(day, hh, mm) {

@@ -10,23 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { at, logon } from './fixtures.mjs';
 
 const CLI = fileURLToPath(new URL('../cli.mjs', import.meta.url));
 const RULE_ID = 'd4b73fa0-9d43-465e-b8bf-50230da6718b';
 const HOME_IP = '10.20.3.41';
 const ATTACKER_IP = '185.220.101.4';
 
-function logon(timestamp, user, ip) {
-  return JSON.stringify({
-    '@timestamp': timestamp,
-    event: { category: ['authentication'], outcome: 'success' },
-    user: { name: user },
-    source: { ip },
-    host: { name: 'srv-01' },
-  });
-}
 
-const at = (day, hh, mm) => new Date(Date.UTC(2026, 8, 1 + day, hh, mm)).toISOString();
 
 function routine() {
   const lines = [];

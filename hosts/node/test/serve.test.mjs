@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCli } from '../lib/args.mjs';
 import { loadWasm } from '../lib/detector.mjs';
 import { startSidecar } from '../lib/serve.mjs';
+import { at, logon } from './fixtures.mjs';
 
 const CLI = fileURLToPath(new URL('../cli.mjs', import.meta.url));
 const RULE_ID = 'd4b73fa0-9d43-465e-b8bf-50230da6718b';
@@ -24,18 +25,7 @@ const wasm = loadWasm();
 
 // ---- events, as Vector's http sink frames them -------------------------------------------------
 
-function logon(timestamp, user, ip) {
-  return JSON.stringify({
-    '@timestamp': timestamp,
-    event: { category: ['authentication'], outcome: 'success' },
-    user: { name: user },
-    source: { ip },
-    host: { name: 'srv-01' },
-  });
-}
 
-/** 2026-09-01 plus `day` days at hh:mm UTC. */
-const at = (day, hh, mm) => new Date(Date.UTC(2026, 8, 1 + day, hh, mm)).toISOString();
 
 /** A user's routine: 09:07 and 14:07 from one address on 14 consecutive days. */
 function routine(user = 'alice', ip = HOME_IP) {
