@@ -122,7 +122,7 @@ fn alert_matches(a: &Alert, l: &Label) -> bool {
 struct Score {
     found: BTreeMap<&'static str, (usize, usize)>,
     detection_minutes: Vec<f64>,
-        benign_alerts: BTreeMap<&'static str, usize>,
+    benign_alerts: BTreeMap<&'static str, usize>,
     /// Alerts on benign novelty and "other" alerts, by rule (job id).
     benign_by_job: BTreeMap<String, usize>,
     other_by_job: BTreeMap<String, usize>,
@@ -168,7 +168,7 @@ fn score(sim: &Simulation, alerts: &[Alert], baseline: bool) -> Score {
     for l in &truth.benign {
         for (i, a) in alerts.iter().enumerate() {
             if !claimed[i] && alert_matches(a, l) && a.users.iter().any(|u| l.users.contains(u)) {
-                                claimed[i] = true;
+                claimed[i] = true;
                 *s.benign_alerts.entry(l.kind.as_str()).or_default() += 1;
                 *s.benign_by_job.entry(a.job.clone()).or_default() += 1;
                 if l.kind == LabelType::BenignTravel {
@@ -182,7 +182,7 @@ fn score(sim: &Simulation, alerts: &[Alert], baseline: bool) -> Score {
     s.trips = per_trip.len();
     s.trips_alerted_more_than_once = per_trip.values().filter(|&&n| n > 1).count();
     for (i, a) in alerts.iter().enumerate() {
-                if !claimed[i] {
+        if !claimed[i] {
             s.other_alerts += 1;
             *s.other_by_job.entry(a.job.clone()).or_default() += 1;
             if s.other_examples.len() < 6 {
@@ -281,7 +281,7 @@ fn main() {
          An attack counts as found when an alert of its rule names its account or address within its window; alerts that \
          match no label are \"other\" (false positives, or true but unplanned, e.g. a new hire's first logon).\n"
     );
-        let mut totals: Vec<(usize, usize, f64, usize, usize)> = vec![(0, 0, 0.0, 0, 0); systems.len()];
+    let mut totals: Vec<(usize, usize, f64, usize, usize)> = vec![(0, 0, 0.0, 0, 0); systems.len()];
     let mut adaptive_benign_by_job: BTreeMap<String, usize> = BTreeMap::new();
     let mut adaptive_other_by_job: BTreeMap<String, usize> = BTreeMap::new();
     for case in &cases {
@@ -345,7 +345,7 @@ fn main() {
             totals[k].2 += per_100;
             totals[k].3 += s.other_alerts;
             totals[k].4 += s.total_alerts;
-                        if k == 0 {
+            if k == 0 {
                 examples = s.other_examples.clone();
                 for (j, n) in &s.benign_by_job {
                     *adaptive_benign_by_job.entry(j.clone()).or_default() += n;
@@ -381,10 +381,19 @@ fn main() {
             t.4
         );
     }
-        let _ = writeln!(report, "\n## Where the adaptive profile's remaining alerts come from (all cases)\n");
-    let _ = writeln!(report, "| rule (job) | alerts on labelled benign novelty | other alerts |");
+    let _ = writeln!(
+        report,
+        "\n## Where the adaptive profile's remaining alerts come from (all cases)\n"
+    );
+    let _ = writeln!(
+        report,
+        "| rule (job) | alerts on labelled benign novelty | other alerts |"
+    );
     let _ = writeln!(report, "|---|---|---|");
-    let mut jobs: Vec<&String> = adaptive_benign_by_job.keys().chain(adaptive_other_by_job.keys()).collect();
+    let mut jobs: Vec<&String> = adaptive_benign_by_job
+        .keys()
+        .chain(adaptive_other_by_job.keys())
+        .collect();
     jobs.sort();
     jobs.dedup();
     for j in jobs {
