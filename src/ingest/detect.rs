@@ -53,7 +53,7 @@ pub fn sniff(line: &[u8]) -> InputFormat {
     let body = &line[start..];
     match body.first() {
         Some(b'{') => {
-            if has_key(body, b"\"Event\"") || has_key(body, b"\"winlog\"") || has_dotted_winlog(body) {
+            if has_windows_key(body) {
                 InputFormat::Evtx
             } else {
                 InputFormat::Ecs
@@ -64,7 +64,58 @@ pub fn sniff(line: &[u8]) -> InputFormat {
     }
 }
 
+/// Whether `"Event"` or `"winlog"` occurs as a key (followed by optional whitespace and `:`), or
+/// a dotted `"winlog.…"` key occurs — in one pass. Every occurrence starts with a quote followed
+/// by `E` or `w`, bytes that are rare in ECS documents, so the scan looks for those eight bytes at
+/// a time and checks the byte before.
+fn has_windows_key(hay: &[u8]) -> bool {
+    const E: u64 = 0x0101_0101_0101_0101 * b'E' as u64;
+    const W: u64 = 0x0101_0101_0101_0101 * b'w' as u64;
+    let mut i = 1;
+    while i < hay.len() {
+        if let Some(chunk) = hay.get(i..i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let word = u64::from_le_bytes(word);
+            if !has_zero_byte(word ^ E) && !has_zero_byte(word ^ W) {
+                i += 8;
+                continue;
+            }
+        }
+        if hay[i - 1] == b'"' {
+            let at = &hay[i - 1..];
+            let hit = match hay[i] {
+                b'E' => key_at(at, b"\"Event\""),
+                b'w' => at.starts_with(b"\"winlog.") || key_at(at, b"\"winlog\""),
+                _ => false,
+            };
+            if hit {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether `at` starts with `quoted` followed by optional whitespace and `:`.
+fn key_at(at: &[u8], quoted: &[u8]) -> bool {
+    at.starts_with(quoted) && at[quoted.len()..].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b':')
+}
+
+/// Whether any byte of `x` is zero (exact as a yes/no answer).
+fn has_zero_byte(x: u64) -> bool {
+    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080 != 0
+}
+
+/// The reference implementation of [`has_windows_key`] (three scans), kept for the tests.
+#[cfg(test)]
+fn has_windows_key_slow(body: &[u8]) -> bool {
+    has_key(body, b"\"Event\"") || has_key(body, b"\"winlog\"") || has_dotted_winlog(body)
+}
+
 /// Whether `quoted` (a key with its quotes) occurs followed by optional whitespace and `:`.
+#[cfg(test)]
 fn has_key(hay: &[u8], quoted: &[u8]) -> bool {
     let mut from = 0;
     while let Some(pos) = find(&hay[from..], quoted) {
@@ -79,11 +130,13 @@ fn has_key(hay: &[u8], quoted: &[u8]) -> bool {
 }
 
 /// Whether a dotted key `"winlog.…"` occurs.
+#[cfg(test)]
 fn has_dotted_winlog(hay: &[u8]) -> bool {
     find(hay, b"\"winlog.").is_some()
 }
 
 /// The first position of `needle` in `hay`.
+#[cfg(test)]
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
         return None;
@@ -172,6 +225,52 @@ mod tests {
                 .map(|i| b"{\"Event:winlog. "[((seed >> (i % 48)) % 15) as usize])
                 .collect();
             let _ = sniff(&bytes);
+        }
+    }
+
+    #[test]
+    fn one_pass_agrees_with_three_scans() {
+        // Random lines over an alphabet dense in the needles' bytes, plus every needle at every
+        // offset of a short line (the 8-byte skip must not jump over an occurrence).
+        let alphabet = b"{\"Event:winlog. EwW\t\n}";
+        let mut seed = 11u64;
+        for _ in 0..200_000 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1442695040888963407);
+            let len = 1 + (seed >> 57) as usize;
+            let mut s = seed;
+            let mut bytes = vec![b'{'];
+            for _ in 0..len {
+                s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                bytes.push(alphabet[(s >> 59) as usize % alphabet.len()]);
+            }
+            assert_eq!(has_windows_key(&bytes), has_windows_key_slow(&bytes), "{bytes:?}");
+        }
+        for needle in [
+            &b"\"Event\":"[..],
+            b"\"Event\"  :",
+            b"\"Event\" x:",
+            b"\"winlog\":",
+            b"\"winlog\"\t:",
+            b"\"winlog.",
+            b"\"winlog",
+            b"\"Even",
+        ] {
+            for pad in 0..24 {
+                for tail in 0..12 {
+                    let mut line = vec![b'{'];
+                    line.extend(std::iter::repeat_n(b'a', pad));
+                    line.extend_from_slice(needle);
+                    line.extend(std::iter::repeat_n(b'b', tail));
+                    assert_eq!(has_windows_key(&line), has_windows_key_slow(&line), "{line:?}");
+                }
+            }
+        }
+        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/org-demo.ndjson");
+        let demo = std::fs::read_to_string(demo).unwrap_or_default();
+        for line in demo.lines().take(5_000) {
+            assert_eq!(has_windows_key(line.as_bytes()), has_windows_key_slow(line.as_bytes()));
         }
     }
 }

@@ -1,8 +1,22 @@
 //! ECS JSON documents (Elastic's `system.auth`, `system.security`, `endpoint.events.security`,
 //! `auditd_manager`), with nested (`{"user":{"name":…}}`) or dotted (`{"user.name":…}`) keys, or
 //! any mix of the two.
+//!
+//! Two implementations with one answer:
+//! - [`event_from_json_value`] reads an already-parsed [`Value`] with [`lookup`] (the reference);
+//! - [`event_from_json`] (the NDJSON path) parses the text with a serde visitor that keeps only
+//!   the fields the jobs use, borrowing strings from the input, and never builds a `Value`. It
+//!   replicates [`lookup`]'s precedence (the whole path as a literal key first, then each split of
+//!   the path into a key and a nested remainder, left to right) and serde_json's duplicate-key rule
+//!   (the last occurrence of a key replaces the earlier value), and validates every skipped value
+//!   exactly as building a `Value` would (escapes, surrogates, number range, nesting limit 128).
+//!   `tests/ecs_fast_equivalence.rs` checks that both agree.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
 
 use super::RejectReason;
 use crate::event::{AuthEvent, Outcome};
@@ -52,10 +66,26 @@ fn has_value(v: &Value, wanted: &str) -> bool {
     }
 }
 
-/// Parses one ECS JSON document (text) into an [`AuthEvent`].
+/// Parses one ECS JSON document (text) into an [`AuthEvent`]: the same result as
+/// `event_from_json_value(&serde_json::from_str(text)?)`, without building the `Value`.
 pub fn event_from_json(text: &str) -> Result<AuthEvent, RejectReason> {
-    let value: Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
-    event_from_json_value(&value)
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut found = Found::new();
+    let parsed = DocSeed { found: &mut found }
+        .deserialize(&mut de)
+        .and_then(|is_object| {
+            de.end()?;
+            Ok(is_object)
+        });
+    match parsed {
+        Ok(true) => fast::event_from_found(found),
+        Ok(false) => Err(RejectReason::NotAnObject),
+        Err(_) if found.duplicate_key => {
+            let value: Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
+            event_from_json_value(&value)
+        }
+        Err(_) => Err(RejectReason::InvalidJson),
+    }
 }
 
 /// Converts an already-parsed ECS JSON value into an [`AuthEvent`].
@@ -70,17 +100,19 @@ pub fn event_from_json_value(value: &Value) -> Result<AuthEvent, RejectReason> {
     };
     let timestamp_ms = match ts {
         Value::String(s) => parse_rfc3339_ms(s).ok_or(RejectReason::InvalidTimestamp)?,
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.is_finite() && f.abs() < 9.0e15)
-                    .map(|f| f as i64)
-            })
-            .ok_or(RejectReason::InvalidTimestamp)?,
+        Value::Number(n) => number_ms(n).ok_or(RejectReason::InvalidTimestamp)?,
         _ => return Err(RejectReason::InvalidTimestamp),
     };
     finish(obj, timestamp_ms)
+}
+
+/// A numeric `@timestamp`: epoch milliseconds, integral or not.
+fn number_ms(n: &Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
 }
 
 /// The epoch milliseconds in an auditd `msg=audit(SECONDS.MILLIS:SERIAL)` header.
@@ -123,6 +155,664 @@ fn finish(obj: &Map<String, Value>, timestamp_ms: i64) -> Result<AuthEvent, Reje
         event_id: text(obj, "event.id"),
     })
 }
+
+/// The text fast path: a serde visitor that extracts only the fields [`finish`] reads.
+///
+/// How it replicates [`lookup`]: the keys that can lead to a target form a small trie of
+/// [`NODES`] (`""`, `"event."`, `"user."`, `"user.effective."`, …): at a node, a key either
+/// names a target's whole remaining path (found, slot 0) or names `j` more segments of it and
+/// holds an object (slot `j`, continue at the child node). `lookup` answers with the value whose
+/// sequence of slots, top level first, is the smallest; the visitor registers every value it finds
+/// with that sequence ([`Route`]) and keeps the smallest per target. A key repeated in one object
+/// replaces the earlier value in a `Value`, which would take routes back; such documents (a key
+/// that matters, twice in one object) are rare and go through the reference path instead.
+mod fast {
+    use super::*;
+
+    const N: usize = 17;
+    const TIMESTAMP: usize = 0;
+    const TIMESTAMP_PLAIN: usize = 1;
+    const ORIGINAL: usize = 2;
+    const ACTION: usize = 3;
+    const EFFECTIVE_NAME: usize = 4;
+    const USER_NAME: usize = 5;
+    const SOURCE_IP: usize = 6;
+    const OUTCOME: usize = 7;
+    const CATEGORY: usize = 8;
+    const DOMAIN: usize = 9;
+    const HOST_NAME: usize = 10;
+    const HOST_HOSTNAME: usize = 11;
+    const DATASET: usize = 12;
+    const DATA_STREAM_DATASET: usize = 13;
+    const PROCESS_NAME: usize = 14;
+    const LOGON_TYPE: usize = 15;
+    const EVENT_ID: usize = 16;
+
+    /// The `lookup` paths the fast path extracts; a target is an index into this list. The trie
+    /// [`NODES`] is written out by hand and checked against this list (`tests::trie_is_complete`).
+    #[cfg(test)]
+    const PATHS: [&str; N] = [
+        "@timestamp",
+        "timestamp",
+        "event.original",
+        "event.action",
+        "user.effective.name",
+        "user.name",
+        "source.ip",
+        "event.outcome",
+        "event.category",
+        "user.domain",
+        "host.name",
+        "host.hostname",
+        "event.dataset",
+        "data_stream.dataset",
+        "process.name",
+        "winlog.event_data.LogonType",
+        "event.id",
+    ];
+
+    /// What a key means at a node.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub(super) enum Entry {
+        /// The whole remaining path of this target.
+        Target(u8),
+        /// The start of remaining paths: continue in the value (an object) at this node.
+        Node(u8),
+    }
+    use Entry::{Node, Target};
+
+    /// The key trie: per node (named by the prefix its keys follow), every key that matters.
+    /// `NODES[i].0` is the prefix; `tests::trie_is_complete` derives the same from [`PATHS`].
+    pub(super) const NODES: [(&str, &[(&str, Entry)]); 10] = [
+        (
+            "",
+            &[
+                ("@timestamp", Target(TIMESTAMP as u8)),
+                ("timestamp", Target(TIMESTAMP_PLAIN as u8)),
+                ("event", Node(1)),
+                ("user", Node(2)),
+                ("source", Node(4)),
+                ("host", Node(5)),
+                ("process", Node(7)),
+                ("winlog", Node(8)),
+                ("data_stream", Node(6)),
+                ("event.original", Target(ORIGINAL as u8)),
+                ("event.action", Target(ACTION as u8)),
+                ("event.outcome", Target(OUTCOME as u8)),
+                ("event.category", Target(CATEGORY as u8)),
+                ("event.dataset", Target(DATASET as u8)),
+                ("event.id", Target(EVENT_ID as u8)),
+                ("user.name", Target(USER_NAME as u8)),
+                ("user.domain", Target(DOMAIN as u8)),
+                ("user.effective", Node(3)),
+                ("user.effective.name", Target(EFFECTIVE_NAME as u8)),
+                ("source.ip", Target(SOURCE_IP as u8)),
+                ("host.name", Target(HOST_NAME as u8)),
+                ("host.hostname", Target(HOST_HOSTNAME as u8)),
+                ("process.name", Target(PROCESS_NAME as u8)),
+                ("data_stream.dataset", Target(DATA_STREAM_DATASET as u8)),
+                ("winlog.event_data", Node(9)),
+                ("winlog.event_data.LogonType", Target(LOGON_TYPE as u8)),
+            ],
+        ),
+        (
+            "event.",
+            &[
+                ("category", Target(CATEGORY as u8)),
+                ("action", Target(ACTION as u8)),
+                ("outcome", Target(OUTCOME as u8)),
+                ("dataset", Target(DATASET as u8)),
+                ("id", Target(EVENT_ID as u8)),
+                ("original", Target(ORIGINAL as u8)),
+            ],
+        ),
+        (
+            "user.",
+            &[
+                ("name", Target(USER_NAME as u8)),
+                ("domain", Target(DOMAIN as u8)),
+                ("effective", Node(3)),
+                ("effective.name", Target(EFFECTIVE_NAME as u8)),
+            ],
+        ),
+        ("user.effective.", &[("name", Target(EFFECTIVE_NAME as u8))]),
+        ("source.", &[("ip", Target(SOURCE_IP as u8))]),
+        (
+            "host.",
+            &[
+                ("name", Target(HOST_NAME as u8)),
+                ("hostname", Target(HOST_HOSTNAME as u8)),
+            ],
+        ),
+        ("data_stream.", &[("dataset", Target(DATA_STREAM_DATASET as u8))]),
+        ("process.", &[("name", Target(PROCESS_NAME as u8))]),
+        (
+            "winlog.",
+            &[
+                ("event_data", Node(9)),
+                ("event_data.LogonType", Target(LOGON_TYPE as u8)),
+            ],
+        ),
+        ("winlog.event_data.", &[("LogonType", Target(LOGON_TYPE as u8))]),
+    ];
+
+    /// The index of `key` among the entries of node `node`.
+    fn find(node: usize, key: &[u8]) -> Option<usize> {
+        // Byte by byte: keys are short, and a call to `memcmp` per candidate costs more.
+        NODES[node]
+            .1
+            .iter()
+            .position(|(k, _)| k.len() == key.len() && k.bytes().zip(key).all(|(a, &b)| a == b))
+    }
+
+    /// `lookup`'s preference among the places a target is found: the slots taken at each object
+    /// level, top level first, one 4-bit digit each (slot + 1; 0 past the last level), compared
+    /// as a number — smaller is preferred. Paths have at most 2 dots, so at most 3 levels.
+    type Route = u16;
+
+    fn route_digit(level: usize, slot: usize) -> Route {
+        ((slot + 1) as Route) << (12 - 4 * level)
+    }
+
+    /// A JSON scalar, strings borrowed from the input when they have no escapes.
+    #[derive(Debug)]
+    pub(super) enum Scalar<'de> {
+        Str(Cow<'de, str>),
+        Num(Number),
+        Bool(bool),
+    }
+
+    impl Scalar<'_> {
+        /// `scalar_text` of the equivalent `Value`.
+        fn as_text(&self) -> Cow<'_, str> {
+            match self {
+                Scalar::Str(s) => Cow::Borrowed(s),
+                Scalar::Num(n) => Cow::Owned(n.to_string()),
+                Scalar::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            }
+        }
+
+        fn into_text(self) -> String {
+            match self {
+                Scalar::Str(s) => s.into_owned(),
+                other => other.as_text().into_owned(),
+            }
+        }
+    }
+
+    /// The part of a value found at a target path that [`finish`] can read.
+    #[derive(Debug)]
+    pub(super) enum Captured<'de> {
+        One(Scalar<'de>),
+        /// An array: its first scalar (depth first, as `scalar_text`), and whether any string in
+        /// it (at any depth) is `authentication` (as `has_value`).
+        Many {
+            first: Option<Scalar<'de>>,
+            auth: bool,
+        },
+        /// `null`, an object, or a number a `Value` would not hold.
+        Other,
+    }
+
+    impl<'de> Captured<'de> {
+        fn scalar(&self) -> Option<&Scalar<'de>> {
+            match self {
+                Captured::One(s) => Some(s),
+                Captured::Many { first, .. } => first.as_ref(),
+                Captured::Other => None,
+            }
+        }
+
+        fn has_authentication(&self) -> bool {
+            match self {
+                Captured::One(Scalar::Str(s)) => s == "authentication",
+                Captured::Many { auth, .. } => *auth,
+                _ => false,
+            }
+        }
+    }
+
+    /// What the visitor found so far.
+    pub(super) struct Found<'de> {
+        /// Per target, the preferred value found so far and its route.
+        best: [Option<(Route, Captured<'de>)>; N],
+        /// A key that matters occurred twice in one object: answer with the reference path.
+        pub(super) duplicate_key: bool,
+    }
+
+    impl<'de> Found<'de> {
+        pub(super) fn new() -> Found<'de> {
+            Found {
+                best: [const { None }; N],
+                duplicate_key: false,
+            }
+        }
+
+        /// Whether a value for `target` at `route` would be preferred to what is known.
+        fn wants(&self, target: usize, route: Route) -> bool {
+            self.best[target].as_ref().is_none_or(|(r, _)| route < *r)
+        }
+
+        fn take(&mut self, target: usize) -> Option<Captured<'de>> {
+            self.best[target].take().map(|(_, c)| c)
+        }
+    }
+
+    /// The key and value at hand: where they are, and what the key means there.
+    struct Place<'a, 'de> {
+        found: &'a mut Found<'de>,
+        level: usize,
+        route: Route,
+        entry: Entry,
+    }
+
+    impl<'de> Place<'_, 'de> {
+        /// Records the value of a target key (not an object: objects are [`Captured::Other`]).
+        fn capture(self, captured: impl FnOnce() -> Captured<'de>) {
+            if let Target(t) = self.entry {
+                if self.found.wants(t as usize, self.route) {
+                    self.found.best[t as usize] = Some((self.route, captured()));
+                }
+            }
+        }
+
+        fn wants_value(&self) -> bool {
+            matches!(self.entry, Target(t) if self.found.wants(t as usize, self.route))
+        }
+    }
+
+    /// Visits one object level at trie node `node`.
+    fn visit_object<'de, A: MapAccess<'de>>(
+        mut map: A,
+        found: &mut Found<'de>,
+        node: usize,
+        level: usize,
+        route: Route,
+    ) -> Result<(), A::Error> {
+        let mut seen = 0u32;
+        while let Some(key) = map.next_key_seed(KeySeed { node })? {
+            let Some(index) = key else {
+                map.next_value::<Skip>()?;
+                continue;
+            };
+            if seen & (1 << index) != 0 {
+                found.duplicate_key = true;
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            seen |= 1 << index;
+            let (name, entry) = NODES[node].1[index];
+            let slot = match entry {
+                Target(_) => 0,
+                Node(_) => name.bytes().filter(|&b| b == b'.').count() + 1,
+            };
+            map.next_value_seed(Place {
+                found: &mut *found,
+                level,
+                route: route | route_digit(level, slot),
+                entry,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The whole document: `true` for an object (its fields in `found`), `false` for any other
+    /// value (still fully validated).
+    pub(super) struct DocSeed<'a, 'de> {
+        pub(super) found: &'a mut Found<'de>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for DocSeed<'_, 'de> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for DocSeed<'_, 'de> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+            visit_object(map, self.found, 0, 0, 0)?;
+            Ok(true)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
+            SkipVisitor.visit_seq(seq).map(|_| false)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+    }
+
+    /// A key, matched against node `node`'s entries without copying it.
+    struct KeySeed {
+        node: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for KeySeed {
+        type Value = Option<usize>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeySeed {
+        type Value = Option<usize>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
+            Ok(find(self.node, key.as_bytes()))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for Place<'_, 'de> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Place<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+            match self.entry {
+                Node(child) if self.level < 3 => {
+                    visit_object(map, self.found, child as usize, self.level + 1, self.route)
+                }
+                _ => {
+                    SkipVisitor.visit_map(map)?;
+                    self.capture(|| Captured::Other);
+                    Ok(())
+                }
+            }
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+            let (first, auth) = scan_array(seq, self.wants_value())?;
+            self.capture(|| Captured::Many { first, auth });
+            Ok(())
+        }
+        fn visit_borrowed_str<E>(self, s: &'de str) -> Result<(), E> {
+            self.capture(|| Captured::One(Scalar::Str(Cow::Borrowed(s))));
+            Ok(())
+        }
+        fn visit_str<E>(self, s: &str) -> Result<(), E> {
+            self.capture(|| Captured::One(Scalar::Str(Cow::Owned(s.to_owned()))));
+            Ok(())
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<(), E> {
+            self.capture(|| Captured::One(Scalar::Bool(b)));
+            Ok(())
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<(), E> {
+            self.capture(|| Captured::One(Scalar::Num(n.into())));
+            Ok(())
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<(), E> {
+            self.capture(|| Captured::One(Scalar::Num(n.into())));
+            Ok(())
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<(), E> {
+            self.capture(|| match Number::from_f64(n) {
+                Some(n) => Captured::One(Scalar::Num(n)),
+                None => Captured::Other,
+            });
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            self.capture(|| Captured::Other);
+            Ok(())
+        }
+    }
+
+    /// An array's first scalar (depth first; kept only when `need_first`) and whether any string
+    /// in it is `authentication`.
+    fn scan_array<'de, A: SeqAccess<'de>>(
+        mut seq: A,
+        need_first: bool,
+    ) -> Result<(Option<Scalar<'de>>, bool), A::Error> {
+        let mut first = None;
+        let mut auth = false;
+        while let Some((f, a)) = seq.next_element_seed(ElemSeed {
+            need_first: need_first && first.is_none(),
+        })? {
+            auth |= a;
+            if first.is_none() {
+                first = f;
+            }
+        }
+        Ok((first, auth))
+    }
+
+    struct ElemSeed {
+        need_first: bool,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ElemSeed {
+        type Value = (Option<Scalar<'de>>, bool);
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ElemSeed {
+        type Value = (Option<Scalar<'de>>, bool);
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            SkipVisitor.visit_map(map)?;
+            Ok((None, false))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            scan_array(seq, self.need_first)
+        }
+        fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+            Ok((
+                self.need_first.then_some(Scalar::Str(Cow::Borrowed(s))),
+                s == "authentication",
+            ))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+            Ok((
+                self.need_first.then(|| Scalar::Str(Cow::Owned(s.to_owned()))),
+                s == "authentication",
+            ))
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+            Ok((self.need_first.then_some(Scalar::Bool(b)), false))
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+            Ok((self.need_first.then(|| Scalar::Num(n.into())), false))
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+            Ok((self.need_first.then(|| Scalar::Num(n.into())), false))
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+            Ok((Number::from_f64(n).filter(|_| self.need_first).map(Scalar::Num), false))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok((None, false))
+        }
+    }
+
+    /// Any value, validated as building a `Value` would validate it (unlike `IgnoredAny`, which
+    /// accepts lone surrogate escapes and out-of-range numbers), and dropped.
+    struct Skip;
+
+    impl<'de> serde::Deserialize<'de> for Skip {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Skip, D::Error> {
+            d.deserialize_any(SkipVisitor)
+        }
+    }
+
+    struct SkipVisitor;
+
+    impl<'de> Visitor<'de> for SkipVisitor {
+        type Value = Skip;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+            while map.next_key::<Skip>()?.is_some() {
+                map.next_value::<Skip>()?;
+            }
+            Ok(Skip)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+            while seq.next_element::<Skip>()?.is_some() {}
+            Ok(Skip)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+        fn visit_unit<E>(self) -> Result<Skip, E> {
+            Ok(Skip)
+        }
+    }
+
+    /// `text` of the equivalent `Value`: the first scalar as text, `None` when empty.
+    fn text(c: Option<Captured<'_>>) -> Option<String> {
+        let s = match c? {
+            Captured::One(s) => s,
+            Captured::Many { first, .. } => first?,
+            Captured::Other => return None,
+        };
+        Some(s.into_text()).filter(|s| !s.is_empty())
+    }
+
+    /// `f` of `text(c)` without copying a borrowed string.
+    fn with_text<R>(c: Option<&Captured<'_>>, f: impl FnOnce(&str) -> R) -> Option<R> {
+        let text = c?.scalar()?.as_text();
+        (!text.is_empty()).then(|| f(&text))
+    }
+
+    /// [`super::event_from_json_value`]'s decisions, on the fields the visitor kept.
+    pub(super) fn event_from_found(mut found: Found<'_>) -> Result<AuthEvent, RejectReason> {
+        let ts = found.take(TIMESTAMP).or_else(|| found.take(TIMESTAMP_PLAIN));
+        let timestamp_ms = match ts {
+            None => {
+                let original = found.take(ORIGINAL);
+                match with_text(original.as_ref(), audit_record_time_ms).flatten() {
+                    Some(ms) => ms,
+                    None => return Err(RejectReason::MissingTimestamp),
+                }
+            }
+            Some(Captured::One(Scalar::Str(s))) => parse_rfc3339_ms(&s).ok_or(RejectReason::InvalidTimestamp)?,
+            Some(Captured::One(Scalar::Num(n))) => number_ms(&n).ok_or(RejectReason::InvalidTimestamp)?,
+            Some(_) => return Err(RejectReason::InvalidTimestamp),
+        };
+        let action = text(found.take(ACTION));
+        let effective = text(found.take(EFFECTIVE_NAME));
+        let user_name = match (action.as_deref(), effective) {
+            (Some("authenticated"), Some(eff)) => eff,
+            (_, effective) => text(found.take(USER_NAME)).or(effective).unwrap_or_default(),
+        };
+        let source_ip = with_text(found.take(SOURCE_IP).as_ref(), parse_ip).flatten();
+        let outcome = with_text(found.take(OUTCOME).as_ref(), Outcome::parse);
+        let is_authentication = found.take(CATEGORY).is_some_and(|c| c.has_authentication());
+        let user_domain = text(found.take(DOMAIN));
+        let host_name = text(found.take(HOST_NAME)).or_else(|| text(found.take(HOST_HOSTNAME)));
+        let dataset = text(found.take(DATASET)).or_else(|| text(found.take(DATA_STREAM_DATASET)));
+        Ok(AuthEvent {
+            timestamp_ms,
+            user_name,
+            user_domain,
+            source_ip,
+            outcome,
+            host_name,
+            is_authentication,
+            action,
+            dataset,
+            process_name: text(found.take(PROCESS_NAME)),
+            logon_type: text(found.take(LOGON_TYPE)),
+            event_id: text(found.take(EVENT_ID)),
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// The trie, derived from `PATHS`: for each node prefix, every remaining path (a target)
+        /// and every dotted prefix of one (a child node).
+        #[test]
+        fn trie_is_complete() {
+            let mut prefixes = vec![String::new()];
+            for p in PATHS {
+                for (i, c) in p.char_indices() {
+                    if c == '.' {
+                        prefixes.push(p[..=i].to_string());
+                    }
+                }
+            }
+            prefixes.sort();
+            prefixes.dedup();
+            let mut listed: Vec<&str> = NODES.iter().map(|n| n.0).collect();
+            listed.sort();
+            assert_eq!(prefixes, listed);
+            for (prefix, entries) in NODES {
+                let mut want: Vec<(String, Entry)> = Vec::new();
+                for (t, p) in PATHS.iter().enumerate() {
+                    let Some(rest) = p.strip_prefix(prefix) else {
+                        continue;
+                    };
+                    want.push((rest.to_string(), Target(t as u8)));
+                    for (i, c) in rest.char_indices() {
+                        if c == '.' {
+                            let child = format!("{prefix}{}", &rest[..=i]);
+                            let n = NODES.iter().position(|n| n.0 == child).unwrap();
+                            want.push((rest[..i].to_string(), Node(n as u8)));
+                        }
+                    }
+                }
+                want.sort_by(|a, b| a.0.cmp(&b.0));
+                want.dedup();
+                let mut have: Vec<(String, Entry)> = entries.iter().map(|(k, e)| (k.to_string(), *e)).collect();
+                have.sort_by(|a, b| a.0.cmp(&b.0));
+                assert_eq!(have, want, "node {prefix:?}");
+                // One meaning per key, and a seen-set of 32 bits is enough.
+                assert!(have.windows(2).all(|w| w[0].0 != w[1].0), "node {prefix:?}");
+                assert!(entries.len() <= 32);
+            }
+            // At most 3 levels (Route has room for 4).
+            assert!(PATHS.iter().all(|p| p.matches('.').count() <= 2));
+        }
+    }
+}
+
+use fast::{DocSeed, Found};
 
 #[cfg(test)]
 mod tests {
