@@ -61,6 +61,15 @@ pub struct AuthEvent {
     pub logon_type: Option<String>,
     /// `event.id`, when present (hosts use it for idempotency).
     pub event_id: Option<String>,
+    /// `source.port`, when the input names it (sshd's `port N`, Windows `IpPort`). Reported in
+    /// outputs; no job partitions on it (a client's port changes with every connection).
+    pub source_port: Option<u16>,
+    /// `process.pid` of the process that logged the attempt (`sshd[123]`, RFC 5424 PROCID,
+    /// Windows `ProcessId`).
+    pub process_pid: Option<u32>,
+    /// `system.auth.ssh.method` (`password`, `publickey`, `keyboard-interactive/pam`, …) for SSH
+    /// logons whose message names it.
+    pub ssh_method: Option<String>,
 }
 
 impl AuthEvent {

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 /// Magic bytes at the start of every snapshot.
 pub const MAGIC: &[u8; 8] = b"AUTHANOM";
 /// The format version this build writes and reads. Bump on any change to the state's shape.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const HEADER: usize = 8 + 2 + 8 + 4;
 
 /// Encodes a value into a snapshot.

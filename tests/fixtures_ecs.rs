@@ -3,7 +3,7 @@
 //! and the fields the jobs use come out as Elastic's documents say.
 #![cfg(not(target_arch = "wasm32"))] // native suite: wasm-pack builds every test target
 
-use auth_anomaly::ingest::event_from_json_value;
+use auth_anomaly::ingest::{event_from_json, event_from_json_value};
 use auth_anomaly::{Config, Detector, Outcome};
 use serde_json::Value;
 
@@ -71,6 +71,15 @@ fn system_auth_expected_documents() {
                 ev.host_name.as_deref(),
                 field(&doc, "host.hostname").and_then(Value::as_str)
             );
+            let number = |path: &str| field(&doc, path).and_then(Value::as_u64);
+            let text = |path: &str| field(&doc, path).and_then(Value::as_str);
+            assert_eq!(ev.source_port.map(u64::from), number("source.port"), "{doc}");
+            assert_eq!(ev.process_pid.map(u64::from), number("process.pid"), "{doc}");
+            assert_eq!(ev.process_name.as_deref(), text("process.name"), "{doc}");
+            assert_eq!(ev.ssh_method.as_deref(), text("system.auth.ssh.method"), "{doc}");
+            assert_eq!(ev.action.as_deref(), text("event.action"), "{doc}");
+            // The text fast path reads the same document to the same event.
+            assert_eq!(event_from_json(&doc.to_string()), Ok(ev), "{doc}");
         }
     }
     assert!(
@@ -97,6 +106,15 @@ fn windows_security_logon_documents() {
         assert_eq!(
             ev.host_name.as_deref(),
             field(&doc, "host.name").and_then(Value::as_str)
+        );
+        assert_eq!(
+            ev.process_pid.map(u64::from),
+            field(&doc, "process.pid").and_then(Value::as_u64)
+        );
+        // `IpPort` `-` (these are local logons): no port, as no address.
+        assert_eq!(
+            ev.source_port.map(u64::from),
+            field(&doc, "source.port").and_then(Value::as_u64)
         );
     }
 }
@@ -167,4 +185,55 @@ fn every_fixture_document_is_accounted_for() {
             .contains_key("auth_rare_source_ip_for_a_user:outcome_mismatch"),
         "{s:?}"
     );
+}
+
+/// Windows Security and auditd_manager documents in, `AuthEvent` out: per file, how many documents
+/// agree on every field the jobs and their outputs read besides the user (checked above, with the
+/// auditd effective-user rule): `source.ip`, `source.port`, `event.outcome`, `event.action`,
+/// `host.name`, `process.name`, `process.pid`, `@timestamp`. No exceptions: every document agrees.
+#[test]
+fn windows_and_auditd_field_conformance() {
+    for (path, want_docs) in [
+        (
+            "elastic-integrations/system/security/test-security-windows2012r2-logon.json-expected.json",
+            18,
+        ),
+        (
+            "elastic-integrations/auditd_manager/test-userlogin-events.json-expected.json",
+            4,
+        ),
+    ] {
+        let docs = expected_docs(path);
+        let mut matched = 0;
+        for doc in &docs {
+            let ev = event_from_json_value(doc).expect("parses");
+            let text = |p: &str| field(doc, p).and_then(Value::as_str).map(str::to_string);
+            let number = |p: &str| field(doc, p).and_then(Value::as_u64);
+            let want = (
+                text("source.ip").map(|s| s.parse::<std::net::IpAddr>().expect("ip")),
+                number("source.port"),
+                text("event.outcome"),
+                text("event.action"),
+                text("host.name"),
+                text("process.name").filter(|n| !n.is_empty()),
+                number("process.pid"),
+                text("@timestamp").map(|t| auth_anomaly::time::parse_rfc3339_ms(&t).expect("time")),
+            );
+            let got = (
+                ev.source_ip,
+                ev.source_port.map(u64::from),
+                ev.outcome.map(|o| o.as_str().to_string()),
+                ev.action.clone(),
+                ev.host_name.clone(),
+                ev.process_name.clone(),
+                ev.process_pid.map(u64::from),
+                want.7.map(|_| ev.timestamp_ms),
+            );
+            assert_eq!(got, want, "{path}: {doc}");
+            assert_eq!(event_from_json(&doc.to_string()), Ok(ev), "fast path: {doc}");
+            matched += 1;
+        }
+        println!("{path}: {matched} / {} documents agree", docs.len());
+        assert_eq!((matched, docs.len()), (want_docs, want_docs), "{path}");
+    }
 }

@@ -153,6 +153,9 @@ fn finish(obj: &Map<String, Value>, timestamp_ms: i64) -> Result<AuthEvent, Reje
         process_name: text(obj, "process.name"),
         logon_type: text(obj, "winlog.event_data.LogonType"),
         event_id: text(obj, "event.id"),
+        source_port: text(obj, "source.port").and_then(|p| p.parse().ok()),
+        process_pid: text(obj, "process.pid").and_then(|p| p.parse().ok()),
+        ssh_method: text(obj, "system.auth.ssh.method"),
     })
 }
 
@@ -169,7 +172,7 @@ fn finish(obj: &Map<String, Value>, timestamp_ms: i64) -> Result<AuthEvent, Reje
 mod fast {
     use super::*;
 
-    const N: usize = 17;
+    const N: usize = 20;
     const TIMESTAMP: usize = 0;
     const TIMESTAMP_PLAIN: usize = 1;
     const ORIGINAL: usize = 2;
@@ -187,6 +190,9 @@ mod fast {
     const PROCESS_NAME: usize = 14;
     const LOGON_TYPE: usize = 15;
     const EVENT_ID: usize = 16;
+    const SOURCE_PORT: usize = 17;
+    const PROCESS_PID: usize = 18;
+    const SSH_METHOD: usize = 19;
 
     /// The `lookup` paths the fast path extracts; a target is an index into this list. The trie
     /// [`NODES`] is written out by hand and checked against this list (`tests::trie_is_complete`).
@@ -209,6 +215,9 @@ mod fast {
         "process.name",
         "winlog.event_data.LogonType",
         "event.id",
+        "source.port",
+        "process.pid",
+        "system.auth.ssh.method",
     ];
 
     /// What a key means at a node.
@@ -223,7 +232,7 @@ mod fast {
 
     /// The key trie: per node (named by the prefix its keys follow), every key that matters.
     /// `NODES[i].0` is the prefix; `tests::trie_is_complete` derives the same from [`PATHS`].
-    pub(super) const NODES: [(&str, &[(&str, Entry)]); 10] = [
+    pub(super) const NODES: [(&str, &[(&str, Entry)]); 13] = [
         (
             "",
             &[
@@ -253,6 +262,12 @@ mod fast {
                 ("data_stream.dataset", Target(DATA_STREAM_DATASET as u8)),
                 ("winlog.event_data", Node(9)),
                 ("winlog.event_data.LogonType", Target(LOGON_TYPE as u8)),
+                ("source.port", Target(SOURCE_PORT as u8)),
+                ("process.pid", Target(PROCESS_PID as u8)),
+                ("system", Node(10)),
+                ("system.auth", Node(11)),
+                ("system.auth.ssh", Node(12)),
+                ("system.auth.ssh.method", Target(SSH_METHOD as u8)),
             ],
         ),
         (
@@ -276,7 +291,10 @@ mod fast {
             ],
         ),
         ("user.effective.", &[("name", Target(EFFECTIVE_NAME as u8))]),
-        ("source.", &[("ip", Target(SOURCE_IP as u8))]),
+        (
+            "source.",
+            &[("ip", Target(SOURCE_IP as u8)), ("port", Target(SOURCE_PORT as u8))],
+        ),
         (
             "host.",
             &[
@@ -285,7 +303,10 @@ mod fast {
             ],
         ),
         ("data_stream.", &[("dataset", Target(DATA_STREAM_DATASET as u8))]),
-        ("process.", &[("name", Target(PROCESS_NAME as u8))]),
+        (
+            "process.",
+            &[("name", Target(PROCESS_NAME as u8)), ("pid", Target(PROCESS_PID as u8))],
+        ),
         (
             "winlog.",
             &[
@@ -294,6 +315,19 @@ mod fast {
             ],
         ),
         ("winlog.event_data.", &[("LogonType", Target(LOGON_TYPE as u8))]),
+        (
+            "system.",
+            &[
+                ("auth", Node(11)),
+                ("auth.ssh", Node(12)),
+                ("auth.ssh.method", Target(SSH_METHOD as u8)),
+            ],
+        ),
+        (
+            "system.auth.",
+            &[("ssh", Node(12)), ("ssh.method", Target(SSH_METHOD as u8))],
+        ),
+        ("system.auth.ssh.", &[("method", Target(SSH_METHOD as u8))]),
     ];
 
     /// The index of `key` among the entries of node `node`.
@@ -307,7 +341,7 @@ mod fast {
 
     /// `lookup`'s preference among the places a target is found: the slots taken at each object
     /// level, top level first, one 4-bit digit each (slot + 1; 0 past the last level), compared
-    /// as a number — smaller is preferred. Paths have at most 2 dots, so at most 3 levels.
+    /// as a number — smaller is preferred. Paths have at most 3 dots, so at most 4 levels.
     type Route = u16;
 
     fn route_digit(level: usize, slot: usize) -> Route {
@@ -758,6 +792,9 @@ mod fast {
             process_name: text(found.take(PROCESS_NAME)),
             logon_type: text(found.take(LOGON_TYPE)),
             event_id: text(found.take(EVENT_ID)),
+            source_port: text(found.take(SOURCE_PORT)).and_then(|p| p.parse().ok()),
+            process_pid: text(found.take(PROCESS_PID)).and_then(|p| p.parse().ok()),
+            ssh_method: text(found.take(SSH_METHOD)),
         })
     }
 
@@ -806,8 +843,8 @@ mod fast {
                 assert!(have.windows(2).all(|w| w[0].0 != w[1].0), "node {prefix:?}");
                 assert!(entries.len() <= 32);
             }
-            // At most 3 levels (Route has room for 4).
-            assert!(PATHS.iter().all(|p| p.matches('.').count() <= 2));
+            // At most 4 levels: Route has 4 digits.
+            assert!(PATHS.iter().all(|p| p.matches('.').count() <= 3));
         }
     }
 }

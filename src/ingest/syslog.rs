@@ -142,8 +142,6 @@ pub struct SyslogParser {
     last_ms: Option<i64>,
     /// Minutes east of UTC of year-less timestamps.
     utc_offset_min: i32,
-    /// `system.auth.ssh.method` of the last event (`password`, `publickey`, …).
-    last_method: String,
 }
 
 /// The time in a line's prefix.
@@ -166,6 +164,8 @@ struct Header<'a> {
     stamp: Stamp,
     host: Option<&'a str>,
     program: Option<&'a str>,
+    /// `sshd[123]`'s `123`, or RFC 5424's PROCID when numeric.
+    pid: Option<u32>,
     message: &'a str,
 }
 
@@ -176,6 +176,8 @@ struct Attempt<'a> {
     user: &'a str,
     addr: Option<&'a str>,
     method: Option<&'a str>,
+    /// `port N` after the address.
+    port: Option<u16>,
     repeat: u32,
 }
 
@@ -187,7 +189,6 @@ impl SyslogParser {
             reference_ms: reference_ms.clamp(MIN_REFERENCE_MS, MAX_REFERENCE_MS),
             last_ms: None,
             utc_offset_min: 0,
-            last_method: String::new(),
         }
     }
 
@@ -203,13 +204,6 @@ impl SyslogParser {
         self.reference_ms
     }
 
-    /// The authentication method (`password`, `publickey`, `keyboard-interactive/pam`, …) of the
-    /// last event [`parse`](Self::parse) returned, when its message names one (ECS
-    /// `system.auth.ssh.method`). `AuthEvent` has no field for it.
-    pub fn last_auth_method(&self) -> Option<&str> {
-        (!self.last_method.is_empty()).then_some(self.last_method.as_str())
-    }
-
     /// Parses one line given as bytes; invalid UTF-8 (e.g. in a user name an attacker typed) is
     /// replaced rather than rejected, so the attempt is still counted.
     pub fn parse_bytes(&mut self, line: &[u8]) -> SyslogOutcome {
@@ -221,7 +215,6 @@ impl SyslogParser {
 
     /// Parses one line (a trailing `\r`/`\n` is ignored).
     pub fn parse(&mut self, line: &str) -> SyslogOutcome {
-        self.last_method.clear();
         let line = line.trim_end_matches(['\r', '\n']).trim_start();
         let header = match parse_header(line) {
             Ok(h) => h,
@@ -231,9 +224,6 @@ impl SyslogParser {
         let Some(attempt) = classify(header.message) else {
             return SyslogOutcome::NotAuthentication;
         };
-        if let Some(m) = attempt.method {
-            self.last_method.push_str(m);
-        }
         let source_ip: Option<IpAddr> = attempt.addr.and_then(parse_ip);
         let event = AuthEvent {
             timestamp_ms,
@@ -248,6 +238,9 @@ impl SyslogParser {
             process_name: header.program.filter(|p| !p.is_empty()).map(str::to_string),
             logon_type: None,
             event_id: None,
+            source_port: attempt.port,
+            process_pid: header.pid,
+            ssh_method: attempt.method.map(str::to_string),
         };
         SyslogOutcome::Event {
             event,
@@ -457,29 +450,34 @@ fn split_host_tag(after: &str, stamp: Stamp) -> Header<'_> {
             (Some(tok).filter(|h| !h.is_empty() && *h != "-"), rest)
         }
     };
-    let (program, message) = match rest.find(':') {
-        Some(i) => (Some(tag_name(&rest[..i])), rest[i + 1..].trim_start()),
-        None => (None, rest.trim_start()),
+    let ((program, pid), message) = match rest.find(':') {
+        Some(i) => {
+            let (name, pid) = split_tag(&rest[..i]);
+            ((Some(name), pid), rest[i + 1..].trim_start())
+        }
+        None => ((None, None), rest.trim_start()),
     };
     Header {
         stamp,
         host,
         program,
+        pid,
         message,
     }
 }
 
-/// The name part of a tag: `sshd[123]` → `sshd`.
-fn tag_name(tag: &str) -> &str {
+/// A tag's name and process id: `sshd[123]` → (`sshd`, 123); `CRON` → (`CRON`, none).
+fn split_tag(tag: &str) -> (&str, Option<u32>) {
     let tag = tag.trim();
     if let Some(stripped) = tag.strip_suffix(']') {
         if let Some(open) = stripped.rfind('[') {
-            if stripped[open + 1..].bytes().all(|c| c.is_ascii_digit()) {
-                return &stripped[..open];
+            let digits = &stripped[open + 1..];
+            if digits.bytes().all(|c| c.is_ascii_digit()) {
+                return (&stripped[..open], digits.parse().ok());
             }
         }
     }
-    tag
+    (tag, None)
 }
 
 /// After `<PRI>VERSION `: `TIMESTAMP HOST APP PROCID MSGID SD [MSG]`, each `-` when nil.
@@ -491,7 +489,7 @@ fn parse_5424(rest: &str) -> Result<Header<'_>, SyslogError> {
     };
     let (host, rest) = token(rest);
     let (app, rest) = token(rest);
-    let (_procid, rest) = token(rest);
+    let (procid, rest) = token(rest);
     let (_msgid, rest) = token(rest);
     let rest = skip_structured_data(rest.trim_start_matches(' '));
     let message = rest.strip_prefix(' ').unwrap_or(rest);
@@ -500,6 +498,7 @@ fn parse_5424(rest: &str) -> Result<Header<'_>, SyslogError> {
         stamp,
         host: (!is_nil(host)).then_some(host),
         program: (!is_nil(app)).then_some(app),
+        pid: procid.parse().ok(),
         message: message.trim_start(),
     })
 }
@@ -558,13 +557,14 @@ fn classify(msg: &str) -> Option<Attempt<'_>> {
         return ssh_method_line(rest, Outcome::Failure);
     }
     if let Some(rest) = msg.strip_prefix("Invalid user ") {
-        let (user, addr, _) = user_from_addr(rest, false)?;
+        let (user, addr, tail) = user_from_addr(rest, false)?;
         return Some(Attempt {
             outcome: Outcome::Failure,
             action: "ssh_login",
             user,
             addr: Some(addr),
             method: None,
+            port: port_of(tail),
             repeat: 1,
         });
     }
@@ -582,15 +582,23 @@ fn ssh_method_line(rest: &str, outcome: Outcome) -> Option<Attempt<'_>> {
     }
     let rest = rest.strip_prefix("for ")?;
     let rest = rest.strip_prefix("invalid user ").unwrap_or(rest);
-    let (user, addr, _) = user_from_addr(rest, true)?;
+    let (user, addr, tail) = user_from_addr(rest, true)?;
     Some(Attempt {
         outcome,
         action: "ssh_login",
         user,
         addr: Some(addr),
         method: Some(method),
+        port: port_of(tail),
         repeat: 1,
     })
+}
+
+/// The `N` of a ` port N…` tail; `None` when absent or not a port number.
+fn port_of(tail: &str) -> Option<u16> {
+    let digits = tail.strip_prefix(" port ")?;
+    let end = digits.bytes().position(|c| !c.is_ascii_digit()).unwrap_or(digits.len());
+    digits[..end].parse().ok()
 }
 
 /// Splits `USER from ADDR[ port N]…` at the first ` from ` whose address is plausible and is
@@ -645,6 +653,7 @@ fn pam_failure(msg: &str) -> Attempt<'_> {
         user,
         addr: rhost,
         method: None,
+        port: None,
         repeat: 1,
     }
 }
@@ -685,7 +694,8 @@ mod tests {
         assert_eq!(e.process_name.as_deref(), Some("sshd"));
         assert_eq!(e.action.as_deref(), Some("ssh_login"));
         assert!(e.is_authentication);
-        assert_eq!(p.last_auth_method(), Some("publickey"));
+        assert_eq!(e.ssh_method.as_deref(), Some("publickey"));
+        assert_eq!((e.source_port, e.process_pid), (Some(52059), Some(123)));
     }
 
     #[test]
@@ -699,7 +709,8 @@ mod tests {
         assert_eq!(e.host_name.as_deref(), Some("host2"));
         assert_eq!(e.process_name.as_deref(), Some("sshd"));
         assert_eq!(e.outcome, Some(Outcome::Failure));
-        assert_eq!(p.last_auth_method(), Some("password"));
+        assert_eq!(e.ssh_method.as_deref(), Some("password"));
+        assert_eq!((e.source_port, e.process_pid), (Some(22), Some(123)));
 
         let (e, _) = event(
             &mut p,
@@ -806,7 +817,7 @@ mod tests {
             "Mar  4 07:01:02 h sshd[1]: Accepted keyboard-interactive/pam for carol from fe80::1%eth0 port 5 ssh2",
         );
         assert_eq!(e.source_ip, parse_ip("fe80::1"));
-        assert_eq!(p.last_auth_method(), Some("keyboard-interactive/pam"));
+        assert_eq!(e.ssh_method.as_deref(), Some("keyboard-interactive/pam"));
         let (e, _) = event(
             &mut p,
             "Mar  4 07:01:02 h sshd[1]: Accepted gssapi-with-mic for dave from ::ffff:192.0.2.10 port 5 ssh2",
@@ -863,7 +874,7 @@ mod tests {
         assert_eq!((e.user_name.as_str(), n), ("admin", 1));
         assert_eq!(e.source_ip, parse_ip("10.0.0.5"));
         assert_eq!(e.action.as_deref(), Some("authentication_failure"));
-        assert_eq!(p.last_auth_method(), None);
+        assert_eq!(e.ssh_method.as_deref(), None);
         // Empty rhost: no source; user present.
         let (e, _) = event(
             &mut p,

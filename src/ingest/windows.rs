@@ -170,6 +170,14 @@ fn time_ms(v: Option<&Value>) -> Result<i64, RejectReason> {
 }
 
 /// The base name of a Windows (or POSIX) path; `None` for `-` or empty.
+/// A Windows process id: `0x1e4` (as the Security log writes it) or decimal.
+fn parse_pid(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
 fn basename(path: &str) -> Option<String> {
     let name = path.rsplit(['\\', '/']).next().unwrap_or(path).trim();
     (!name.is_empty() && name != "-").then(|| name.to_string())
@@ -200,6 +208,10 @@ struct Fields {
     action: Option<String>,
     dataset: Option<String>,
     event_id: Option<String>,
+    /// `IpPort` / `source.port`.
+    port: Option<String>,
+    /// `ProcessId` (hex, `0x1e4`, in evtx) / `process.pid`.
+    pid: Option<String>,
 }
 
 fn finish(f: Fields) -> WindowsLogon {
@@ -229,6 +241,10 @@ fn finish(f: Fields) -> WindowsLogon {
         process_name: f.process.as_deref().and_then(basename),
         logon_type: f.logon_type,
         event_id: f.event_id,
+        // A 4648's port is the target's, like its address.
+        source_port: f.port.filter(|_| source_ip.is_some()).and_then(|p| p.parse().ok()),
+        process_pid: f.pid.as_deref().and_then(parse_pid),
+        ssh_method: None,
     };
     WindowsLogon {
         event,
@@ -262,6 +278,8 @@ fn from_evtx(event: &Map<String, Value>) -> Result<Option<WindowsLogon>, RejectR
         action: None,
         dataset: None,
         event_id: None,
+        port: data_field(data, "IpPort"),
+        pid: data_field(data, "ProcessId"),
     })))
 }
 
@@ -314,6 +332,8 @@ fn from_winlogbeat(obj: &Map<String, Value>) -> Result<Option<WindowsLogon>, Rej
             .or_else(|| lookup(obj, "data_stream.dataset"))
             .and_then(text),
         event_id: lookup(obj, "event.id").and_then(text),
+        port: field("IpPort", &["source.port"]),
+        pid: field("ProcessId", &["process.pid"]),
     })))
 }
 
@@ -332,7 +352,7 @@ mod tests {
     fn evtx_4624_remote() {
         let v = evtx(
             json!(4624),
-            json!({"TargetUserName":"bob","TargetDomainName":"CORP","IpAddress":"::ffff:203.0.113.7","LogonType":10,"ProcessName":"C:\\Windows\\System32\\winlogon.exe"}),
+            json!({"TargetUserName":"bob","TargetDomainName":"CORP","IpAddress":"::ffff:203.0.113.7","IpPort":"50812","LogonType":10,"ProcessName":"C:\\Windows\\System32\\winlogon.exe","ProcessId":"0x1e4"}),
         );
         let l = windows_logon(&v).unwrap().unwrap();
         assert_eq!(l.event_code, 4624);
@@ -346,6 +366,7 @@ mod tests {
         assert_eq!(e.host_name.as_deref(), Some("WS-01"));
         assert_eq!(e.process_name.as_deref(), Some("winlogon.exe"));
         assert_eq!(e.logon_type.as_deref(), Some("10"));
+        assert_eq!((e.source_port, e.process_pid), (Some(50812), Some(0x1e4)));
         assert_eq!(e.action.as_deref(), Some("logged-in"));
         assert!(e.is_authentication);
     }
@@ -379,11 +400,12 @@ mod tests {
     fn explicit_credentials_have_no_source() {
         let v = evtx(
             json!(4648),
-            json!({"SubjectUserName":"alice","TargetUserName":"admin","TargetServerName":"srv","IpAddress":"198.51.100.20","ProcessName":"C:\\Windows\\System32\\runas.exe"}),
+            json!({"SubjectUserName":"alice","TargetUserName":"admin","TargetServerName":"srv","IpAddress":"198.51.100.20","IpPort":"445","ProcessName":"C:\\Windows\\System32\\runas.exe"}),
         );
         let l = windows_logon(&v).unwrap().unwrap();
         assert_eq!(l.source, SourceStatus::Target);
-        assert_eq!(l.event.source_ip, None);
+        // The address and port are the target's: neither is the source.
+        assert_eq!((l.event.source_ip, l.event.source_port), (None, None));
         assert_eq!(l.event.user_name, "admin");
         assert_eq!(l.event.outcome, Some(Outcome::Success));
         assert!(l.event.is_authentication);
