@@ -47,6 +47,12 @@ const SEGMENTS: &[&str] = &[
     "winlog",
     "event_data",
     "LogonType",
+    "port",
+    "pid",
+    "system",
+    "auth",
+    "ssh",
+    "method",
     "data_stream",
     "kind",
     "Event",
@@ -55,9 +61,9 @@ const SEGMENTS: &[&str] = &[
     "é名",
 ];
 
-/// A key as JSON text: 1–3 segments joined by dots, sometimes with escapes in it.
+/// A key as JSON text: 1–4 segments joined by dots, sometimes with escapes in it.
 fn key() -> impl Strategy<Value = String> {
-    (prop::collection::vec(prop::sample::select(SEGMENTS), 1..4), 0u8..8).prop_map(|(segs, esc)| {
+    (prop::collection::vec(prop::sample::select(SEGMENTS), 1..5), 0u8..8).prop_map(|(segs, esc)| {
         let plain = segs.join(".");
         let quoted = match esc {
             // `.` written as \u002e: the key is still dotted once unescaped.
@@ -206,6 +212,15 @@ fn plausible(path: &'static str) -> BoxedStrategy<String> {
             "\"fe80::1%eth0\"",
             "\"-\"",
         ]),
+        "source.port" | "process.pid" => pick(vec![
+            "22",
+            "\"52059\"",
+            "65536",
+            "-1",
+            "4294967296",
+            "[1,2]",
+            "\"0x1e4\"",
+        ]),
         _ => pick(vec![
             "\"alice\"",
             "\"bob\"",
@@ -250,6 +265,9 @@ fn target_entry() -> impl Strategy<Value = String> {
         "process.name",
         "winlog.event_data.LogonType",
         "event.id",
+        "source.port",
+        "process.pid",
+        "system.auth.ssh.method",
     ]);
     let entry = paths.prop_flat_map(|path| {
         let leaf = prop_oneof![
