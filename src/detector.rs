@@ -22,13 +22,16 @@ use crate::output::{
     alert_document, severity_label, AnomalyRecord, Influencer, JobEvidence, JobVerdict, RejectionDoc, ScoreExplanation,
     Verdict,
 };
-use crate::related::{Feed, RelatedJobs, RelatedLimits, FAILS_JOB, SOURCE_IP_SPIKE_JOB};
+use crate::related::{Feed, RelatedJobs, RelatedLimits, FAILS_JOB, RARE_HOUR_JOB, SOURCE_IP_SPIKE_JOB};
 use crate::snapshot;
 use crate::stats::Stats;
 use crate::time::{bucket_start, format_rfc3339_ms};
 
 /// Undelivered records kept for a host that has not collected them yet.
 const MAX_PENDING_RECORDS: usize = 10_000;
+/// A network (/16, v6 /48) the user has used on at most this many days is "new to them": an
+/// unusual hour from it is a trip's time zone, and the trip is the rare-address job's to alert on.
+const TRIP_NETWORK_MAX_DAYS: u16 = 3;
 
 /// Why an event did not feed a job (its datafeed filter).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -751,7 +754,27 @@ impl Detector {
         let mut results = Results::default();
         for r in related {
             self.state.stats.records += 1;
-            self.apply_rule(open, r.record, r.suppression_key, &mut results);
+            let mut record = r.record;
+            if record.job_id == RARE_HOUR_JOB {
+                if let Some(why) = self.hour_explained_by_new_network(&record) {
+                    // One alert per trip: the record stays (with why), the alert is withheld.
+                    if let JobEvidence::Other(serde_json::Value::Object(ev)) =
+                        &mut record.anomaly_score_explanation.evidence
+                    {
+                        ev.insert("alert_withheld".into(), serde_json::Value::String(why));
+                    }
+                    if self
+                        .rules
+                        .get(&record.job_id)
+                        .is_some_and(|(_, t)| record.record_score >= *t)
+                    {
+                        self.state.stats.suppressed += 1;
+                    }
+                    results.records.push(record);
+                    continue;
+                }
+            }
+            self.apply_rule(open, record, r.suppression_key, &mut results);
         }
         self.outbox.append(results);
         self.enforce_memory_limit();
@@ -764,6 +787,30 @@ impl Detector {
             self.suppression_index
                 .retain(|(job, _), t| open - *t < config.suppression_window_for(job));
         }
+    }
+
+    /// Why a rare-hour record should not alert, if its logon came from a network the user has used
+    /// on at most [`TRIP_NETWORK_MAX_DAYS`] days: someone on a trip logs on at hours that are
+    /// unusual in UTC because their time zone moved, and the new network is the rare-address job's
+    /// to judge (its alert, if any, is the trip's one alert). An off-hours logon from a usual
+    /// address still alerts.
+    fn hour_explained_by_new_network(&self, record: &AnomalyRecord) -> Option<String> {
+        let name = record.user_name.first()?;
+        let user = self.state.model.user(self.state.model.user_id(name)?)?;
+        record.source_ip.iter().find_map(|ip| {
+            let key = IpKey::from_ip(ip.parse().ok()?);
+            let site = key.network(crate::net::NetLevel::Site);
+            let days = user
+                .sites
+                .iter()
+                .find(|n| n.net == site)
+                .map_or(0, |n| n.days_seen);
+            (days <= TRIP_NETWORK_MAX_DAYS).then(|| {
+                format!(
+                    "{ip} is in a network {name} has used on {days} day(s): a new place, whose time zone explains the hour; the rare-address job judges the place"
+                )
+            })
+        })
     }
 
     /// Keeps the model under `model_memory_limit`: a cheap estimate every bucket, the exact count

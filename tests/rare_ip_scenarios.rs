@@ -303,3 +303,35 @@ fn sticky_vpn_lease_of_another_user_is_not_a_desk() {
     let r = run(&lines);
     assert!(alerts_for(&r, "vpn1").is_empty(), "{:#?}", alerts_for(&r, "vpn1"));
 }
+
+/// Scenario 5c: a VPN user in their first days who got the same pool address three days running
+/// looks like that address's owner, but a habit needs history: the VPN user who gets the address
+/// next is not alerted as if from a colleague's desk.
+#[test]
+fn new_vpn_users_repeated_lease_is_not_a_desk() {
+    let mut lines = Vec::new();
+    for d in 0..11 {
+        // vpn1 rotates through the pool's two /24s.
+        lines.push(logon(
+            T0 + d * DAY + 9 * HOUR,
+            "vpn1",
+            &format!("10.99.{}.{}", d % 2, 20 + d),
+        ));
+    }
+    for d in 8..11 {
+        lines.push(logon(T0 + d * DAY + 10 * HOUR, "vpn2", "10.99.1.59"));
+    }
+    sort_by_time(&mut lines);
+    lines.push(logon(T0 + 11 * DAY + 9 * HOUR, "vpn1", "10.99.1.59"));
+    let r = run(&lines);
+    assert!(alerts_for(&r, "vpn1").is_empty(), "{:#?}", alerts_for(&r, "vpn1"));
+
+    // The same three days after a fortnight of use: a desk, and lateral movement alerts.
+    let mut lines = Vec::new();
+    routine(&mut lines, "desk_owner", &["10.20.1.59"], 0..14);
+    routine(&mut lines, "visitor", &["10.20.2.7"], 0..14);
+    sort_by_time(&mut lines);
+    lines.push(logon(T0 + 14 * DAY + 11 * HOUR, "visitor", "10.20.1.59"));
+    let r = run(&lines);
+    assert_eq!(alerts_for(&r, "visitor").len(), 1, "{:#?}", r.records);
+}

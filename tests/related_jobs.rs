@@ -184,6 +184,65 @@ fn rare_hour_midnight_is_close_to_late_evening() {
     );
 }
 
+/// An office worker (08:00–18:00 UTC) starts an hour early, at 07:20 → a record at most 60, no
+/// alert; the same worker at 03:00 still alerts (above).
+#[test]
+fn rare_hour_early_start_is_not_rare() {
+    let mut lines = office(20, 21, 9);
+    lines.push(logon(T0 + 22 * DAY + 7 * HOUR + 20 * 60_000, "user07", "10.20.0.17"));
+    let r = finish(lines);
+    assert!(alerts_of(&r, RARE_HOUR).is_empty(), "{:#?}", alerts_of(&r, RARE_HOUR));
+    if let Some(rec) = r
+        .records
+        .iter()
+        .find(|x| x.job_id == RARE_HOUR && x.by_field_value == "user07")
+    {
+        assert!(rec.record_score <= 60.0, "{rec:?}");
+        if rec.record_score == 60.0 {
+            assert!(rec
+                .anomaly_score_explanation
+                .evidence
+                .reason()
+                .contains("borders their day"));
+        }
+    }
+}
+
+/// A traveller: three weeks at the desk 08–18 UTC, then logs on from a hotel in another time zone
+/// at 02:30 and 03:40 UTC on two days → one alert for the trip (the new network, rare-address
+/// job); the rare hours are records whose alert is withheld, with why.
+#[test]
+fn travel_alerts_once_per_trip_not_once_per_rule() {
+    let mut lines = office(20, 21, 10);
+    for (d, m) in [(22, 2 * 60 + 30), (23, 3 * 60 + 40)] {
+        lines.push(logon(T0 + d * DAY + m * 60_000, "user03", "198.51.100.23"));
+    }
+    let r = finish(lines);
+    let ip_alerts = alerts_for(&r, "user03");
+    assert_eq!(ip_alerts.len(), 1, "{ip_alerts:#?}");
+    assert!(alerts_of(&r, RARE_HOUR).is_empty(), "{:#?}", alerts_of(&r, RARE_HOUR));
+    let hours: Vec<_> = r
+        .records
+        .iter()
+        .filter(|x| x.job_id == RARE_HOUR && x.source_ip == ["198.51.100.23"])
+        .collect();
+    assert_eq!(hours.len(), 2, "the rare hours are still records");
+    for h in hours {
+        let ev = serde_json::to_value(&h.anomaly_score_explanation.evidence).unwrap();
+        assert!(
+            ev["alert_withheld"]
+                .as_str()
+                .is_some_and(|w| w.contains("198.51.100.23")),
+            "{h:?}"
+        );
+    }
+    // The same hour from the usual desk is an off-hours logon, and alerts.
+    let mut lines = office(20, 21, 10);
+    lines.push(logon(T0 + 22 * DAY + 2 * HOUR + 30 * 60_000, "user03", "10.20.0.13"));
+    let r = finish(lines);
+    assert_eq!(alerts_of(&r, RARE_HOUR).len(), 1);
+}
+
 /// The first days of a user never alert on the hour.
 #[test]
 fn rare_hour_new_user_is_learning() {
@@ -467,4 +526,26 @@ fn failed_spike_minimum_distinct_users() {
         l
     });
     assert!(alerts_of(&r, FAILS).iter().any(|a| a["source"]["ip"] == "10.30.0.9"));
+}
+
+/// Dormancy deepens with time: an account active on two days that sleeps 16 days scores lower
+/// than the same account after 30 days, and the long sleep alerts.
+#[test]
+fn rare_user_longer_sleep_is_rarer() {
+    let score_after = |idle: i64| {
+        let mut lines = office(30, 2 + idle + 1, 11);
+        routine(&mut lines, "temp_account", &["10.20.0.77"], 0..2);
+        lines.push(logon(T0 + (1 + idle) * DAY + 13 * HOUR, "temp_account", "10.20.0.77"));
+        let r = finish(lines);
+        let rec = r
+            .records
+            .iter()
+            .find(|x| x.job_id == RARE_USER && x.by_field_value == "temp_account")
+            .map(|x| x.record_score);
+        (rec.expect("a dormant-account record"), alerts_of(&r, RARE_USER).len())
+    };
+    let (short, _) = score_after(16);
+    let (long, alerts) = score_after(30);
+    assert!(long > short, "{short} vs {long}");
+    assert!(long >= 75.0 && alerts == 1, "{long} {alerts}");
 }

@@ -61,6 +61,14 @@ fn run_detector(sim: &Simulation, config: &str) -> Vec<Alert> {
     out.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+        .inspect(|a| {
+            // `EVAL_DUMP=name` prints that user's alert documents (to see why they fired).
+            if let Ok(who) = std::env::var("EVAL_DUMP") {
+                if strings(&a["user"]["name"]).contains(&who) {
+                    eprintln!("{a}");
+                }
+            }
+        })
         .map(|a| Alert {
             job: a["job_id"].as_str().unwrap_or_default().to_string(),
             users: strings(&a["user"]["name"]),
@@ -130,6 +138,8 @@ struct Score {
     trips_alerted_more_than_once: usize,
     other_alerts: usize,
     other_examples: Vec<String>,
+    /// Every alert on DHCP or VPN novelty, and every alert of a trip alerted more than once.
+    benign_examples: Vec<String>,
     total_alerts: usize,
     user_days: f64,
 }
@@ -164,23 +174,36 @@ fn score(sim: &Simulation, alerts: &[Alert], baseline: bool) -> Score {
                 .push(((first + BUCKET - l.start_ms).max(0)) as f64 / 60_000.0);
         }
     }
-    let mut per_trip: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut per_trip: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for l in &truth.benign {
         for (i, a) in alerts.iter().enumerate() {
             if !claimed[i] && alert_matches(a, l) && a.users.iter().any(|u| l.users.contains(u)) {
                 claimed[i] = true;
                 *s.benign_alerts.entry(l.kind.as_str()).or_default() += 1;
                 *s.benign_by_job.entry(a.job.clone()).or_default() += 1;
+                let line = format!(
+                    "{} {} {} {} {}",
+                    l.kind.as_str(),
+                    auth_anomaly::time::format_rfc3339_ms(a.time),
+                    a.job,
+                    a.users.first().map_or("-", |x| x),
+                    a.ips.first().map_or("-", |x| x)
+                );
                 if l.kind == LabelType::BenignTravel {
                     // One trip = one user's travel labels within a few days: key by user and day.
                     let key = (l.users.join(","), (l.start_ms / (4 * DAY)).to_string());
-                    *per_trip.entry(key).or_default() += 1;
+                    per_trip.entry(key).or_default().push(line);
+                } else {
+                    s.benign_examples.push(line);
                 }
             }
         }
     }
     s.trips = per_trip.len();
-    s.trips_alerted_more_than_once = per_trip.values().filter(|&&n| n > 1).count();
+    s.trips_alerted_more_than_once = per_trip.values().filter(|v| v.len() > 1).count();
+    for lines in per_trip.values().filter(|v| v.len() > 1) {
+        s.benign_examples.extend(lines.iter().cloned());
+    }
     for (i, a) in alerts.iter().enumerate() {
         if !claimed[i] {
             s.other_alerts += 1;
@@ -312,6 +335,7 @@ fn main() {
         );
         let _ = writeln!(report, "|---|---|---|---|---|---|---|---|---|");
         let mut examples = Vec::new();
+        let mut benign_examples = Vec::new();
         for (k, (name, config)) in systems.iter().enumerate() {
             let alerts = match config {
                 Some(c) => run_detector(&sim, c),
@@ -347,12 +371,22 @@ fn main() {
             totals[k].4 += s.total_alerts;
             if k == 0 {
                 examples = s.other_examples.clone();
+                benign_examples = s.benign_examples.clone();
                 for (j, n) in &s.benign_by_job {
                     *adaptive_benign_by_job.entry(j.clone()).or_default() += n;
                 }
                 for (j, n) in &s.other_by_job {
                     *adaptive_other_by_job.entry(j.clone()).or_default() += n;
                 }
+            }
+        }
+        if !benign_examples.is_empty() {
+            let _ = writeln!(
+                report,
+                "\nAdaptive alerts on DHCP or VPN novelty, and on trips alerted more than once (label, bucket, rule, user, address):\n"
+            );
+            for e in &benign_examples {
+                let _ = writeln!(report, "- {e}");
             }
         }
         if !examples.is_empty() {

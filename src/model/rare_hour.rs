@@ -6,7 +6,8 @@
 //! wrapping at midnight, decayed with a 60-day half-life in active buckets) and score an hour with
 //! the probability of less likely hours: the smoothed mass of every hour no more usual than this
 //! one. A user who always works 08–18 has almost no mass at 03:00; a user with spread-out hours has
-//! mass everywhere. Users in their learning period (the same `learning_days` / `min_active_days` as
+//! mass everywhere. An hour next to one holding ≥ 2 % of the user's activity (an early start, a
+//! late finish) scores at most 60. Users in their learning period (the same `learning_days` / `min_active_days` as
 //! the rare-address job, longer than Elastic's ~1.5-day mute) never score.
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,11 @@ const DECAY: f32 = 0.997;
 /// Hours (UTC) are scored at least this far apart from the rest of the day on the rare-address
 /// probability scale: 0.5 → 0 and this → 100.
 const P_FULL: f64 = 0.003;
+/// An hour next to one holding at least this share of the user's activity borders their day: an
+/// early start or a late finish, not a rare hour …
+const EDGE_SHARE: f64 = 0.02;
+/// … and scores at most this (below the rule's 75).
+const EDGE_CEILING: f64 = 60.0;
 
 /// Per-user hour-of-day profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -131,8 +137,18 @@ impl RareHourModel {
         let mut order: Vec<u32> = (0..24).collect();
         order.sort_by(|&a, &b| p.bins[b as usize].total_cmp(&p.bins[a as usize]).then(a.cmp(&b)));
         let typical: Vec<u32> = order.into_iter().take(3).collect();
-        let score = (100.0 * (0.5 / prob).ln() / (0.5 / P_FULL).ln()).clamp(0.0, 100.0);
+        let mut score = (100.0 * (0.5 / prob).ln() / (0.5 / P_FULL).ln()).clamp(0.0, 100.0);
         let hours: Vec<String> = typical.iter().map(|h| format!("{h:02}:00")).collect();
+        let (before, after) = ((hour + 23) % 24, (hour + 1) % 24);
+        let neighbour = if shares[before] >= shares[after] { before } else { after };
+        let mut edge = String::new();
+        if shares[neighbour] >= EDGE_SHARE && score > EDGE_CEILING {
+            score = EDGE_CEILING;
+            edge = format!(
+                "; it borders their day ({neighbour:02}:00 holds {:.1}% of their activity): an early start or a late finish, at most {EDGE_CEILING}",
+                100.0 * shares[neighbour]
+            );
+        }
         let ev = RareHourEvidence {
             state: "scored".into(),
             hour: hour as u32,
@@ -141,7 +157,7 @@ impl RareHourModel {
             probability: prob,
             profile: shares,
             reason: format!(
-                "{user} logged on at {hour:02}:xx UTC; {:.1}% of their activity falls in that hour (most active: {}); an hour this unusual has probability {prob:.4}",
+                "{user} logged on at {hour:02}:xx UTC; {:.1}% of their activity falls in that hour (most active: {}); an hour this unusual has probability {prob:.4}{edge}",
                 100.0 * ((p.bins[hour] as f64 + ALPHA) / total),
                 hours.join(", ")
             ),

@@ -25,7 +25,8 @@
 //! - the habitual address of **another user** (seen for them on ≥ 3 days in the last 14, shared by
 //!   at most 2 users): a colleague's workstation — lateral movement — scored at least 90;
 //! - an address **shared** by ≥ 3 other users (NAT, VPN concentrator, jump host): probability ×10;
-//! - a site used by ≥ 5 other users (an office network): probability ×4;
+//! - a new site, or a new subnet of a site, used by ≥ 5 other users (an office network, a VPN pool
+//!   spread over several /24s): probability ×4;
 //! - a named **known network** (config `known_networks`): one place — a new address inside one the
 //!   user uses is at most 40; inside one they have not used, probability ×4;
 //! - an **allowlisted** network or user, or a pair an analyst **marked benign**: 0.
@@ -75,6 +76,10 @@ const OWNER_MAX_IDLE_DAYS: i32 = 14;
 const OWNER_MIN_SHARE: f64 = 0.3;
 /// … while holding at most this many addresses in that subnet (a VPN user holds many) …
 const OWNER_MAX_ADDRESSES_IN_SUBNET: usize = 2;
+/// … and at most this many in its /16 (a desk, a renumbered desk, a docking station) …
+const OWNER_MAX_ADDRESSES_IN_SITE: usize = 3;
+/// … after at least this many active days …
+const OWNER_MIN_ACTIVE_DAYS: u32 = 7;
 /// … and the address has at most this many users in all.
 const OWNER_MAX_USERS: u16 = 2;
 /// Addresses with at least this many other users are shared infrastructure.
@@ -856,10 +861,14 @@ impl RareIpModel {
                 ev.shared_with_users
             ));
         }
+        // Other users of the site: for a new subnet the user is one of the site's users already.
         let site_users = self.site_users.get(&site).copied().unwrap_or(0);
-        if novelty == Novelty::Site && site_users >= ORG_SITE_USERS && owner.is_none() {
+        let other_site_users = site_users.saturating_sub(u16::from(novelty == Novelty::Subnet));
+        if matches!(novelty, Novelty::Site | Novelty::Subnet) && other_site_users >= ORG_SITE_USERS && owner.is_none() {
+            // An organisation network (offices, a VPN pool spread over several /24s): a subnet
+            // of it new to this user is less surprising than the same novelty elsewhere.
             p = (p * ORG_SITE_FACTOR).min(1.0);
-            ev.factors.push(format!("{site_cidr} is used by {site_users} other users (an organisation network): probability ×{ORG_SITE_FACTOR}"));
+            ev.factors.push(format!("{site_cidr} is used by {other_site_users} other users (an organisation network): probability ×{ORG_SITE_FACTOR}"));
         }
         let mut score = probability_to_score(p).min(ceiling);
         if let Some(o) = &owner {
@@ -958,7 +967,18 @@ impl RareIpModel {
                     .iter()
                     .filter(|x| x.ip.network(NetLevel::Subnet) == subnet)
                     .count();
-                let habitual = habitual && in_subnet <= OWNER_MAX_ADDRESSES_IN_SUBNET;
+                // … and a habit needs history: in their first days a VPN user who got the same
+                // pool address three times looks like a desk's owner.
+                let site = ip.network(NetLevel::Site);
+                let in_site = u
+                    .addresses
+                    .iter()
+                    .filter(|x| x.ip.network(NetLevel::Site) == site)
+                    .count();
+                let habitual = habitual
+                    && in_subnet <= OWNER_MAX_ADDRESSES_IN_SUBNET
+                    && in_site <= OWNER_MAX_ADDRESSES_IN_SITE
+                    && u.active_days >= OWNER_MIN_ACTIVE_DAYS;
                 (a.days_seen >= OWNER_MIN_DAYS && habitual && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
                     user: u.name.clone(),
                     days_seen: a.days_seen,

@@ -8,9 +8,10 @@
 //!   not, does not. A new hire's first logon therefore alerts once (documented; allowlist or
 //!   suppress if onboarding is frequent);
 //! - the account returns after at least `DORMANT_DAYS` (14) idle days: the probability is
-//!   `0.2 × (its active days + 0.5) / (the median account's active days + 1)`, so an account that
-//!   lived for two days and slept for three weeks is rare, while a daily user back from holiday is
-//!   unusual but stays below the alert threshold.
+//!   `0.2 × (its active days + 0.5) / (the median account's active days + 1) × 14 / idle days`, so
+//!   an account that lived for two days and slept for three weeks is rare (score ≈ 85), while a
+//!   daily user back from a fortnight's holiday is unusual but stays well below the alert
+//!   threshold (≈ 24; ≈ 35 after three weeks).
 //!
 //! Accounts logging on every day never score.
 
@@ -122,7 +123,9 @@ impl RareUserModel {
                     return None;
                 }
                 let share = ((a.active_days as f64 + 0.5) / (self.median_active_days + 1.0)).min(1.0);
-                let p = DORMANT_BASE_PROBABILITY * share;
+                // The longer the sleep beyond `DORMANT_DAYS`, the rarer the return.
+                let sleep = DORMANT_DAYS as f64 / idle as f64;
+                let p = DORMANT_BASE_PROBABILITY * share * sleep;
                 Some((
                     probability_to_score(p),
                     RareUserEvidence {
