@@ -60,7 +60,8 @@ pub struct Config {
     pub output: OutputKind,
     /// `anomaly_threshold`: overrides every rule's threshold (0–100). Default: the rule's own (75).
     pub anomaly_threshold: Option<f64>,
-    /// `suppression_window`: one alert per (rule, user, source IP) per this window. Default `"24h"`;
+    /// `suppression_window`: one alert per (rule, user, source network: the address's /24, IPv6
+    /// /64) per this window. Default `"24h"`;
     /// `"0s"` disables suppression. Unit: a duration string or milliseconds.
     pub suppression_window_ms: i64,
     /// `learning_days`: a user's history must span this many days before their novelty can alert

@@ -868,7 +868,9 @@ impl Detector {
                     .remember(open, &name, s.ip, a.probability, record.record_score);
             }
             self.state.stats.records += 1;
-            let key = format!("{name}\u{0}{}", s.ip);
+            // Per /24 (v6 /64), not per address: a trip's hotel hands out several addresses of one
+            // subnet, sometimes in one bucket, and that is one place.
+            let key = format!("{name}\u{0}{}", s.ip.network(crate::net::NetLevel::Subnet));
             self.apply_rule(open, record, key, &mut results);
         }
         self.outbox.append(results);

@@ -335,3 +335,38 @@ fn new_vpn_users_repeated_lease_is_not_a_desk() {
     let r = run(&lines);
     assert_eq!(alerts_for(&r, "visitor").len(), 1, "{:#?}", r.records);
 }
+
+/// Scenario 2c: a user with twelve days of history, one of them (a week ago) worked from home on an
+/// ISP network their colleagues also use, logs on from a hosting range nobody in the organisation
+/// uses → alert. (Their one home day must not make them look like someone who turns up anywhere;
+/// within a few days of it, the recent-discovery rate still damps, by design.)
+#[test]
+fn home_day_on_a_shared_isp_does_not_mask_a_hosting_range() {
+    let mut lines = Vec::new();
+    routine(&mut lines, "dave", &["10.20.4.126"], 0..12);
+    for (i, colleague) in ["c1", "c2", "c3", "c4", "c5"].iter().enumerate() {
+        routine(&mut lines, colleague, &[&format!("10.20.4.{}", 10 + i)], 0..12);
+        routine(&mut lines, colleague, &[&format!("81.107.{}.9", 10 + i)], 3..6);
+    }
+    lines.push(logon(T0 + 5 * DAY + 11 * HOUR, "dave", "81.107.180.207"));
+    sort_by_time(&mut lines);
+    lines.push(logon(T0 + 12 * DAY + 17 * HOUR, "dave", "185.220.213.130"));
+    let r = run(&lines);
+    let alerts = alerts_for(&r, "dave");
+    assert_eq!(alerts.len(), 1, "{:#?}", r.records);
+    let reason = alerts[0]["kibana.alert.reason"].as_str().unwrap();
+    assert!(reason.contains("nor has anyone else here"), "{reason}");
+}
+
+/// Suppression is per network: a hotel hands out two addresses of one /24 in the same quarter
+/// hour → one alert, not two.
+#[test]
+fn two_addresses_of_one_hotel_subnet_alert_once() {
+    let mut lines = Vec::new();
+    routine(&mut lines, "victor", &["10.20.5.5", "81.2.69.160"], 0..14);
+    lines.push(logon(T0 + 14 * DAY + 9 * HOUR + 45 * 60_000, "victor", "176.31.75.48"));
+    lines.push(logon(T0 + 14 * DAY + 9 * HOUR + 50 * 60_000, "victor", "176.31.75.188"));
+    let r = run(&lines);
+    assert_eq!(alerts_for(&r, "victor").len(), 1, "{:#?}", alerts_for(&r, "victor"));
+    assert!(r.detector.stats().suppressed >= 1);
+}

@@ -14,8 +14,9 @@
 //! - a **new site** (/16): the user's novelty probability at site level is the larger of a
 //!   Good–Turing estimate over their site sightings — `(N1 + a) / (N + b)`, N1 = sites seen on
 //!   exactly one day, N = site-day sightings — and their recent discovery rate (new sites per active
-//!   day, decayed with a 3-day half-life, over a week of quiet pseudo-days), so a user who roams
-//!   *now* is expected to roam;
+//!   day, decayed with a 3-day half-life, over a week of quiet pseudo-days), so a user who roams *now* is expected to roam. For a network
+//!   nobody in the organisation uses, N1 counts only the user's one-day networks that nobody else
+//!   uses either: a home ISP shared with colleagues says nothing about a hosting range;
 //! - a **new subnet** (/24) inside a site they use: the same at subnet level, ×5 since a known site
 //!   is partial familiarity (an ISP or VPN pool hands out addresses across it);
 //! - a **new address inside a subnet they use** (DHCP renumbering, VPN pool): capped at 40, never
@@ -223,9 +224,18 @@ impl UserHistory {
             NetLevel::Subnet => &self.subnets,
             NetLevel::Site => &self.sites,
         };
-        let singletons = list.iter().filter(|n| n.days_seen <= 1).count() as f64;
+        let singletons = list.iter().filter(|n| n.days_seen <= 1).count();
+        self.good_turing_with(level, singletons)
+    }
+
+    /// [`Self::good_turing`] with the singletons counted by the caller.
+    fn good_turing_with(&self, level: NetLevel, singletons: usize) -> f64 {
+        let list = match level {
+            NetLevel::Subnet => &self.subnets,
+            NetLevel::Site => &self.sites,
+        };
         let sightings: f64 = list.iter().map(|n| n.days_seen as f64).sum();
-        (singletons + PRIOR_NOVEL) / (sightings + PRIOR_DAYS)
+        (singletons as f64 + PRIOR_NOVEL) / (sightings + PRIOR_DAYS)
     }
 
     fn novelty_probability(&self, level: NetLevel) -> f64 {
@@ -817,6 +827,21 @@ impl RareIpModel {
         let site = ip.network(NetLevel::Site);
         let site_cidr = format_network(site, NetLevel::Site);
         let (mut p, what) = match novelty {
+            Novelty::Site if !self.site_users.contains_key(&site) => {
+                // A network nobody in the organisation uses: the user's past novelty at networks
+                // their colleagues share (a home ISP, a partner site) does not predict it; only
+                // their one-off visits to networks nobody else uses (trips) do.
+                let own_singletons = user
+                    .sites
+                    .iter()
+                    .filter(|n| n.days_seen <= 1 && self.site_users.get(&n.net).copied().unwrap_or(0) <= 1)
+                    .count();
+                (
+                    user.good_turing_with(NetLevel::Site, own_singletons)
+                        .max(user.site_novelty.recent_rate()),
+                    format!("a network ({site_cidr}) they have never used, nor has anyone else here"),
+                )
+            }
             Novelty::Site => (
                 user.novelty_probability(NetLevel::Site),
                 format!("a network ({site_cidr}) they have never used"),
