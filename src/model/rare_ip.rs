@@ -205,6 +205,12 @@ impl UserHistory {
         list.iter().find(|n| n.net == net)
     }
 
+    /// How many of the user's addresses share `ip`'s network at `level`.
+    fn addresses_in(&self, ip: IpKey, level: NetLevel) -> usize {
+        let net = ip.network(level);
+        self.addresses.iter().filter(|x| x.ip.network(level) == net).count()
+    }
+
     /// Days between the first sighting and `bucket`.
     pub fn history_days(&self, bucket: i32) -> f64 {
         (bucket - self.first_bucket) as f64 / BUCKETS_PER_DAY as f64
@@ -985,24 +991,12 @@ impl RareIpModel {
                 // Habitual: a desk is where its owner is on most days. A VPN-pool address that one
                 // user happened to get a few times is a small share of their days.
                 let habitual = a.days_seen as f64 >= OWNER_MIN_SHARE * u.active_days as f64;
-                // A desk is the owner's one address in its subnet; a VPN user holds many there.
-                let subnet = ip.network(NetLevel::Subnet);
-                let in_subnet = u
-                    .addresses
-                    .iter()
-                    .filter(|x| x.ip.network(NetLevel::Subnet) == subnet)
-                    .count();
-                // … and a habit needs history: in their first days a VPN user who got the same
-                // pool address three times looks like a desk's owner.
-                let site = ip.network(NetLevel::Site);
-                let in_site = u
-                    .addresses
-                    .iter()
-                    .filter(|x| x.ip.network(NetLevel::Site) == site)
-                    .count();
+                // A desk is the owner's one address in its subnet and one of few in its site (a
+                // VPN user holds many there), and a habit needs history: in their first days a VPN
+                // user who got the same pool address three times looks like a desk's owner.
                 let habitual = habitual
-                    && in_subnet <= OWNER_MAX_ADDRESSES_IN_SUBNET
-                    && in_site <= OWNER_MAX_ADDRESSES_IN_SITE
+                    && u.addresses_in(ip, NetLevel::Subnet) <= OWNER_MAX_ADDRESSES_IN_SUBNET
+                    && u.addresses_in(ip, NetLevel::Site) <= OWNER_MAX_ADDRESSES_IN_SITE
                     && u.active_days >= OWNER_MIN_ACTIVE_DAYS;
                 (a.days_seen >= OWNER_MIN_DAYS && habitual && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
                     user: u.name.clone(),
