@@ -371,6 +371,8 @@ async function throughputPhase(name, args, next, options) {
     rejected: stats.rejected,
     rejected_by_reason: stats.rejected_by_reason,
     state_saves: stats.sidecar.state.saves,
+    batches: stats.sidecar.state.batches,
+    durable_batches: stats.sidecar.state.durable_batches,
     exit: end.code,
   };
 }

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 
 import { buildConfig, CONFIG_FLAGS, LARGEST_MAX_LINE_BYTES, maxLineBytes } from './config.mjs';
 import { CliError, reason } from './errors.mjs';
-import { checkStateWritable, readState, restoreDetector, saveState } from './state.mjs';
+import { checkStateWritable, readState, restoreDetector, saveState, saveStateAsync } from './state.mjs';
 
 // The Node build is CommonJS (wasm-bindgen --target nodejs); resolve it relative to this file so
 // the CLI works from any working directory.
@@ -148,6 +148,20 @@ export class Persistence {
     if (!this.enabled) return;
     const mark = this.fingerprint();
     saveState(this.file, this.encode(this.detector.snapshot()));
+    this.mark = mark;
+    this.saves += 1;
+    this.lastSave = new Date().toISOString();
+    this.lastError = null;
+  }
+
+  /**
+   * save() whose write and fsync do not block the event loop (the snapshot is taken at once, so
+   * it holds exactly what was learnt before the call). One at a time; not with save().
+   */
+  async saveAsync() {
+    if (!this.enabled) return;
+    const mark = this.fingerprint();
+    await saveStateAsync(this.file, this.encode(this.detector.snapshot()));
     this.mark = mark;
     this.saves += 1;
     this.lastSave = new Date().toISOString();

@@ -421,25 +421,55 @@ export async function startSidecar(
     return { ...result, body: all };
   }
 
+  // Group commit: a save covers every batch learnt before it started; batches learnt while it is
+  // being written wait for the next one. Under load one save answers many requests.
+  const commit = { waiters: [], running: null, timer: null };
+
   /**
-   * Checkpoint-before-ack: under every-request, makes sure the state file holds batch `seq`
-   * (saving now if it does not yet). False when the save failed: the caller must not answer 2xx.
+   * Checkpoint-before-ack: under every-request, resolves once the state file holds batch `seq`
+   * (true), or false when the save failed: the caller must not answer 2xx.
+   *
+   * @returns {Promise<boolean>}
    */
   function checkpointed(seq) {
-    if (!everyRequest || durableSeq >= seq) return true;
+    if (!everyRequest || durableSeq >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      commit.waiters.push({ seq, resolve });
+      scheduleCommit();
+    });
+  }
+
+  function scheduleCommit() {
+    if (commit.running) return;
+    // setImmediate: requests whose bodies are already here are learnt first and join this save.
+    commit.running = new Promise((resolve) => setImmediate(resolve))
+      .then(runCommit)
+      .finally(() => {
+        commit.running = null;
+        if (commit.waiters.length) scheduleCommit();
+      });
+  }
+
+  async function runCommit() {
     const upTo = idempotency.seq;
+    let saved = true;
     try {
-      persistence.save();
+      await persistence.saveAsync();
+      durableSeq = Math.max(durableSeq, upTo);
+      // Fault injection for the crash test: die between the save and the answers.
+      if (persistence.saves === options.faultKillAfterCheckpoint) process.kill(process.pid, 'SIGKILL');
     } catch (err) {
+      saved = false;
       persistence.saveFailures += 1;
       persistence.lastError = err.message;
       warnLog(`${err.message}; answering 503 until a save succeeds`);
-      return false;
     }
-    durableSeq = upTo;
-    // Fault injection for the crash test: die between the save and the answer.
-    if (persistence.saves === options.faultKillAfterCheckpoint) process.kill(process.pid, 'SIGKILL');
-    return true;
+    const waiting = [];
+    for (const w of commit.waiters) {
+      if (w.seq <= upTo) w.resolve(saved);
+      else waiting.push(w);
+    }
+    commit.waiters = waiting;
   }
 
   function notDurable(req, res, key) {
@@ -492,7 +522,7 @@ export async function startSidecar(
           idempotency.conflicts += 1;
           return sendJson(req, res, 422, { error: `Idempotency-Key '${key}' was already used for a different body` });
         }
-        if (!checkpointed(stored.seq)) return notDurable(req, res, key);
+        if (!(await checkpointed(stored.seq))) return notDurable(req, res, key);
         idempotency.replays += 1;
         return answer(res, stored, true);
       }
@@ -503,7 +533,7 @@ export async function startSidecar(
     const r = processBatch(body);
     counters.events += r.events;
     if (key !== undefined) idempotency.put(key, { seq, digest, ...r });
-    if (!checkpointed(seq)) return notDurable(req, res, key);
+    if (!(await checkpointed(seq))) return notDurable(req, res, key);
     answer(res, r, false);
   }
 
@@ -519,7 +549,7 @@ export async function startSidecar(
         events: counters.events,
         status: counters.status,
         ...(forwarder ? forwarder.counters() : { forward_url: null, forwarded: 0, forward_failures: 0, queue: 0 }),
-        state: { ...persistence.counters(), checkpoint: persistence.enabled ? options.checkpoint : null, batches: idempotency.seq, durable_batches: durableSeq },
+        state: { ...persistence.counters(), checkpoint: persistence.enabled ? options.checkpoint : null, batches: idempotency.seq, durable_batches: everyRequest ? durableSeq : null },
         idempotency: idempotency.counters(),
       },
     };
@@ -603,7 +633,18 @@ export async function startSidecar(
     );
   }
 
-  persistence.start();
+  if (everyRequest) {
+    // Periodic saves go through the group commit too (never two writers of the temp file): they
+    // keep what the clock closes (--forward's timer) between requests.
+    commit.timer = setInterval(() => {
+      if (persistence.fingerprint() === persistence.mark) return;
+      commit.waiters.push({ seq: 0, resolve: () => {} });
+      scheduleCommit();
+    }, options.saveEveryMin * 60_000);
+    commit.timer.unref();
+  } else {
+    persistence.start();
+  }
   let advanceTimer = null;
   if (forwarder && !options.noAdvance) {
     advanceTimer = setInterval(() => {
@@ -624,7 +665,9 @@ export async function startSidecar(
     stopping ??= (async () => {
       clearInterval(advanceTimer);
       persistence.stop();
+      clearInterval(commit.timer);
       await closeServer(server, shutdownGraceMs);
+      while (commit.running) await commit.running; // the last group commit, before the final save
       let saveError = null;
       if (persistence.enabled) {
         try {

@@ -122,3 +122,24 @@ export function saveState(file, bytes) {
     throw new CliError(`cannot save state to ${file}: ${describeFsError(err)}`, 1);
   }
 }
+
+/**
+ * saveState without blocking the event loop while the bytes are written and synced. Callers
+ * must not run two saves of one file at once (they share the temp file).
+ */
+export async function saveStateAsync(file, bytes) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  let handle;
+  try {
+    handle = await fs.promises.open(tmp, 'w', 0o600);
+    await handle.writeFile(bytes);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    if (handle !== undefined) await handle.close().catch(() => {});
+    await fs.promises.rm(tmp, { force: true });
+    throw new CliError(`cannot save state to ${file}: ${describeFsError(err)}`, 1);
+  }
+}

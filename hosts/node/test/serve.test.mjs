@@ -457,7 +457,8 @@ describe('serve', { concurrency: true, timeout: 90_000 }, () => {
   });
 
   test('--checkpoint every-request: a failed save is a 503, and the resent key is answered once saved', async () => {
-    const state = path.join(dir, 'ckpt.bin');
+    // A directory of its own: other tests look for temp files in `dir` while this one runs.
+    const state = path.join(fs.mkdtempSync(path.join(dir, 'ckpt-')), 'ckpt.bin');
     const s = await sidecar(['--state', state]);
     const headers = { ...NDJSON, 'idempotency-key': 'k1' };
     const ok = await post(s.url, `${routine()[0]}\n`, headers);
@@ -487,13 +488,24 @@ describe('serve', { concurrency: true, timeout: 90_000 }, () => {
     assert.equal(stats.sidecar.state.save_failures, 2);
     assert.equal(decodeEnvelope(fs.readFileSync(state)).meta.idempotency.seq, 2);
 
+    // Concurrent batches: each answered only once a save holding it is done (saves are shared).
+    const burst = await Promise.all(
+      routine().slice(2, 22).map((line, i) => post(s.url, `${line}\n`, { ...NDJSON, 'idempotency-key': `c${i}` })),
+    );
+    assert.deepEqual(burst.map((r) => r.status), Array(20).fill(200));
+    const after = (await (await fetch(`${s.url}/stats`)).json()).sidecar.state;
+    assert.equal(after.batches, 22);
+    assert.equal(after.durable_batches, 22);
+    assert.ok(after.saves <= 2 + 20);
+    assert.equal(decodeEnvelope(fs.readFileSync(state)).meta.idempotency.seq, 22);
+
     assert.throws(() => parseCli(['serve', '--checkpoint', 'interval']), /--checkpoint needs --state/);
     assert.throws(() => parseCli(['serve', '--state', state, '--checkpoint', 'never']), /--checkpoint expects every-request or interval/);
     assert.equal(parseCli(['serve', '--state', state]).options.checkpoint, 'every-request');
   });
 
   test('--checkpoint interval: no save per request; the envelope restores with its keys', async () => {
-    const state = path.join(dir, 'interval.bin');
+    const state = path.join(fs.mkdtempSync(path.join(dir, 'interval-')), 'interval.bin');
     const first = await serveChild(['--state', state, '--checkpoint', 'interval']);
     const headers = { ...NDJSON, 'idempotency-key': 'only-once' };
     assert.equal((await post(first.url, `${routine()[0]}\n`, headers)).status, 200);
