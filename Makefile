@@ -11,7 +11,7 @@ WEB_PKG := www/pkg/auth_anomaly_bg.wasm
 CORE_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock pkg.json $(wildcard types/*.d.ts)
 
 # `make eval`: detection quality on simulated organisations (writes EVALUATION.md).
-.PHONY: eval all setup setup-browser build build-node build-web build-hosts demo serve test test-rust test-wasm test-node test-browser test-hosts lint bench clean
+.PHONY: deny eval all setup setup-browser build build-node build-web build-hosts demo serve test test-rust test-wasm test-node test-browser test-hosts lint bench clean
 
 all: build
 
@@ -42,7 +42,7 @@ $(WEB_PKG): $(CORE_SRC)
 demo: setup build-node
 	node hosts/node/cli.mjs detect --pretty demo/org-demo.ndjson
 
-test: setup-browser build-node build-web test-rust test-wasm test-node test-browser test-hosts lint
+test: setup-browser build-node build-web test-rust test-wasm test-node test-browser test-hosts lint deny
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -69,6 +69,15 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --features js --target wasm32-unknown-unknown --lib --test wasm_api -- -D warnings
+
+# Licences (allow-list), bans and sources (crates.io only) of the workspace and of each standalone
+# host crate, by deny.toml. Not advisories: the RustSec database would need the network.
+DENY_MANIFESTS := Cargo.toml $(wildcard hosts/*/Cargo.toml)
+deny:
+	@for m in $(DENY_MANIFESTS); do \
+		echo "== cargo deny: $$m"; \
+		cargo deny --manifest-path $$m --config $(CURDIR)/deny.toml --locked --all-features --workspace check -s licenses bans sources || exit 1; \
+	done
 
 eval:
 	cargo run --release -p auth-anomaly-eval -- --out EVALUATION.md

@@ -59,11 +59,44 @@ pub enum Seasonality {
 
 /// A seasonal baseline for one series.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SeasonalCountsRepr")]
 pub struct SeasonalCounts {
     hour_of_week: Vec<Moments>,
     day_type_hour: Vec<Moments>,
     hour_of_day: Vec<Moments>,
     overall: Moments,
+}
+
+/// The serialized form of [`SeasonalCounts`], checked on restore: a snapshot whose slot tables
+/// are not 168/48/24 long (crafted, or damaged behind a valid checksum) is an error instead of a
+/// panic at the next bucket (found by the `snapshot_payload` fuzz target).
+#[derive(Deserialize)]
+struct SeasonalCountsRepr {
+    hour_of_week: Vec<Moments>,
+    day_type_hour: Vec<Moments>,
+    hour_of_day: Vec<Moments>,
+    overall: Moments,
+}
+
+impl TryFrom<SeasonalCountsRepr> for SeasonalCounts {
+    type Error = String;
+
+    fn try_from(r: SeasonalCountsRepr) -> Result<Self, String> {
+        if r.hour_of_week.len() != 168 || r.day_type_hour.len() != 48 || r.hour_of_day.len() != 24 {
+            return Err(format!(
+                "seasonal counts with {}/{}/{} slots, expected 168/48/24",
+                r.hour_of_week.len(),
+                r.day_type_hour.len(),
+                r.hour_of_day.len()
+            ));
+        }
+        Ok(SeasonalCounts {
+            hour_of_week: r.hour_of_week,
+            day_type_hour: r.day_type_hour,
+            hour_of_day: r.hour_of_day,
+            overall: r.overall,
+        })
+    }
 }
 
 impl Default for SeasonalCounts {

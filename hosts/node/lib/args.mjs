@@ -53,6 +53,13 @@ serve options:
                          the oldest are dropped and counted when full)
   --max-body BYTES       largest request body (default 8MiB; K/M/G suffixes)
   --save-every MIN       with --state: save every MIN minutes (default 5)
+  --checkpoint MODE      with --state: every-request (default) saves the state before
+                         each 2xx, so an acknowledged batch survives a crash;
+                         interval saves only every --save-every minutes (faster,
+                         a crash loses the batches since the last save)
+  --idempotency-keys N   remember the last N Idempotency-Key headers (default 1000,
+                         kept in --state): a resent key is answered from the
+                         stored result, not learnt twice; 0 ignores the header
   --no-advance           do not close 15-minute buckets on the wall clock: only later
                          events close them (for replaying old logs)
 
@@ -100,6 +107,8 @@ const COMMAND_OPTIONS = {
     'forward-queue': { type: 'string' },
     'max-body': { type: 'string' },
     'save-every': { type: 'string' },
+    checkpoint: { type: 'string' },
+    'idempotency-keys': { type: 'string' },
     'no-advance': { type: 'boolean' },
   },
   filter: {
@@ -120,6 +129,8 @@ export const DEFAULT_LISTEN = '127.0.0.1:9700';
 export const DEFAULT_MAX_BODY = 8 << 20;
 export const DEFAULT_SAVE_EVERY_MIN = 5;
 export const DEFAULT_FORWARD_QUEUE = 10_000;
+export const CHECKPOINT_MODES = ['every-request', 'interval'];
+export const DEFAULT_IDEMPOTENCY_KEYS = 1000;
 
 function parse(argv, options, strict) {
   try {
@@ -226,6 +237,18 @@ function checkServeOptions(values) {
     throw new UsageError('--forward-queue needs --forward');
   }
   values.maxBody = values['max-body'] === undefined ? DEFAULT_MAX_BODY : parseBytes(values['max-body']);
+  if (values.checkpoint !== undefined) {
+    if (values.state === undefined) throw new UsageError('--checkpoint needs --state');
+    if (!CHECKPOINT_MODES.includes(values.checkpoint)) {
+      throw new UsageError(`--checkpoint expects ${CHECKPOINT_MODES.join(' or ')}, got '${values.checkpoint}'`);
+    }
+  }
+  values.checkpoint ??= 'every-request';
+  const keys = values['idempotency-keys'];
+  if (keys !== undefined && (!/^\d+$/.test(keys.trim()) || !Number.isSafeInteger(Number(keys)))) {
+    throw new UsageError(`--idempotency-keys expects a number of keys (0 to ignore the header), got '${keys}'`);
+  }
+  values.idempotencyKeys = keys === undefined ? DEFAULT_IDEMPOTENCY_KEYS : Number(keys);
   return values;
 }
 

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 
 import { buildConfig, CONFIG_FLAGS, LARGEST_MAX_LINE_BYTES, maxLineBytes } from './config.mjs';
 import { CliError, reason } from './errors.mjs';
-import { checkStateWritable, readState, restoreDetector, saveState } from './state.mjs';
+import { checkStateWritable, readState, restoreDetector, saveState, saveStateAsync } from './state.mjs';
 
 // The Node build is CommonJS (wasm-bindgen --target nodejs); resolve it relative to this file so
 // the CLI works from any working directory.
@@ -34,15 +34,16 @@ export function warn(message) {
  * snapshot's — `--records`, `--verdicts` (or `output` in --config), else alerts — also when a
  * state is restored. `detect` keeps the snapshot's output, as it always has.
  *
- * @returns {{detector: object, maxLine: number, output: string|null, restored: boolean}}
- *   output is null when unknown
+ * @returns {{detector: object, maxLine: number, output: string|null, restored: boolean, meta: object|null}}
+ *   output is null when unknown; meta is the bookkeeping `serve` keeps next to the snapshot
  */
 export function makeDetector(Detector, options, { outputFromFlags = false } = {}) {
   const config = buildConfig(options);
   if (options.state !== undefined) {
     checkStateWritable(options.state);
-    const bytes = readState(options.state);
-    if (bytes !== null) {
+    const state = readState(options.state);
+    if (state !== null) {
+      const { snapshot: bytes, meta } = state;
       const output = outputFromFlags ? (config.output ?? 'alerts') : undefined;
       const detector = restoreDetector(Detector, options.state, bytes, output === undefined ? undefined : { output });
       const honoured = outputFromFlags ? ['records', 'verdicts'] : [];
@@ -54,7 +55,7 @@ export function makeDetector(Detector, options, { outputFromFlags = false } = {}
         );
       }
       // The restored max_line_bytes is not exposed, so keep as much of a long line as any config could.
-      return { detector, maxLine: LARGEST_MAX_LINE_BYTES, output: restoredOutput(detector), restored: true };
+      return { detector, maxLine: LARGEST_MAX_LINE_BYTES, output: restoredOutput(detector), restored: true, meta };
     }
   }
   let detector;
@@ -63,7 +64,7 @@ export function makeDetector(Detector, options, { outputFromFlags = false } = {}
   } catch (err) {
     throw new CliError(reason(err), 2);
   }
-  return { detector, maxLine: maxLineBytes(config), output: config.output ?? 'alerts', restored: false };
+  return { detector, maxLine: maxLineBytes(config), output: config.output ?? 'alerts', restored: false, meta: null };
 }
 
 /** A restored detector's output kind, if this build exposes it (older builds do not). */
@@ -91,11 +92,15 @@ export function advanceClock(detector, noAdvance) {
  */
 export class Persistence {
   /**
-   * @param {{file: string|undefined, detector: object, everyMin: number}} opts
+   * @param {{file: string|undefined, detector: object, everyMin: number, encode?: (snapshot: Uint8Array) => Uint8Array}} opts
+   *   `encode` turns the snapshot into the file's bytes (serve adds its bookkeeping); `marker`
+   *   changes whenever that bookkeeping does
    */
-  constructor({ file, detector, everyMin }) {
+  constructor({ file, detector, everyMin, encode = (snapshot) => snapshot, marker = () => '' }) {
     this.file = file;
     this.detector = detector;
+    this.encode = encode;
+    this.marker = marker;
     this.everyMs = everyMin * 60_000;
     this.saves = 0;
     this.saveFailures = 0;
@@ -112,7 +117,7 @@ export class Persistence {
   /** Changes whenever the model learnt something: events pushed or buckets closed. */
   fingerprint() {
     const s = this.detector.stats();
-    return `${s.events}/${s.buckets_closed}/${s.open_bucket}`;
+    return `${s.events}/${s.buckets_closed}/${s.open_bucket}/${this.marker()}`;
   }
 
   start() {
@@ -142,7 +147,21 @@ export class Persistence {
   save() {
     if (!this.enabled) return;
     const mark = this.fingerprint();
-    saveState(this.file, this.detector.snapshot());
+    saveState(this.file, this.encode(this.detector.snapshot()));
+    this.mark = mark;
+    this.saves += 1;
+    this.lastSave = new Date().toISOString();
+    this.lastError = null;
+  }
+
+  /**
+   * save() whose write and fsync do not block the event loop (the snapshot is taken at once, so
+   * it holds exactly what was learnt before the call). One at a time; not with save().
+   */
+  async saveAsync() {
+    if (!this.enabled) return;
+    const mark = this.fingerprint();
+    await saveStateAsync(this.file, this.encode(this.detector.snapshot()));
     this.mark = mark;
     this.saves += 1;
     this.lastSave = new Date().toISOString();

@@ -10,6 +10,11 @@
 // then pushed in one synchronous call, so a batch is either entirely learnt or not at all (a 4xx
 // or a dropped connection changes nothing) and concurrent requests never interleave inside the
 // detector.
+//
+// Crash safety (with --state): under `--checkpoint every-request` (the default) the state — the
+// snapshot and the idempotency keys — is written atomically after each batch is learnt and
+// before its 2xx leaves, so an acknowledged batch survives kill -9. A batch sent with an
+// `Idempotency-Key` that was already learnt is answered from the stored result, not learnt again.
 import { isUtf8 } from 'node:buffer';
 import http from 'node:http';
 import https from 'node:https';
@@ -17,6 +22,8 @@ import zlib from 'node:zlib';
 
 import { CliError } from './errors.mjs';
 import { ADVANCE_EVERY_MS, advanceClock, makeDetector, Persistence, warn } from './detector.mjs';
+import { bodyDigest, IdempotencyCache, requestKey } from './idempotency.mjs';
+import { encodeEnvelope } from './state.mjs';
 
 /** Longest wait at shutdown for in-flight requests, then again for the forward queue. */
 export const SHUTDOWN_GRACE_MS = 5_000;
@@ -372,9 +379,19 @@ export async function startSidecar(
   options,
   { Detector, log = (m) => process.stderr.write(`auth-anomaly: ${m}\n`), shutdownGraceMs = SHUTDOWN_GRACE_MS },
 ) {
-  const { detector, output, restored } = makeDetector(Detector, options, { outputFromFlags: true });
+  const { detector, output, restored, meta } = makeDetector(Detector, options, { outputFromFlags: true });
   const verdicts = output === 'verdicts';
-  const persistence = new Persistence({ file: options.state, detector, everyMin: options.saveEveryMin });
+  const idempotency = new IdempotencyCache(options.idempotencyKeys ?? 0, meta?.idempotency ?? null);
+  const persistence = new Persistence({
+    file: options.state,
+    detector,
+    everyMin: options.saveEveryMin,
+    encode: (snapshot) => encodeEnvelope(snapshot, { idempotency: idempotency.toJSON() }),
+    marker: () => idempotency.seq,
+  });
+  const everyRequest = persistence.enabled && options.checkpoint === 'every-request';
+  /** The last batch (idempotency.seq) known to be in the state file. */
+  let durableSeq = idempotency.seq;
   const warnLog = (m) => log(`warning: ${m}`);
   const forwarder = options.forwardUrl
     ? new Forwarder(options.forwardUrl, { queueMax: options.forwardQueue, log: warnLog })
@@ -404,12 +421,91 @@ export async function startSidecar(
     return { ...result, body: all };
   }
 
+  // Group commit: a save covers every batch learnt before it started; batches learnt while it is
+  // being written wait for the next one. Under load one save answers many requests.
+  const commit = { waiters: [], running: null, timer: null };
+
+  /**
+   * Checkpoint-before-ack: under every-request, resolves once the state file holds batch `seq`
+   * (true), or false when the save failed: the caller must not answer 2xx.
+   *
+   * @returns {Promise<boolean>}
+   */
+  function checkpointed(seq) {
+    if (!everyRequest || durableSeq >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      commit.waiters.push({ seq, resolve });
+      scheduleCommit();
+    });
+  }
+
+  function scheduleCommit() {
+    if (commit.running) return;
+    // setImmediate: requests whose bodies are already here are learnt first and join this save.
+    commit.running = new Promise((resolve) => setImmediate(resolve))
+      .then(runCommit)
+      .finally(() => {
+        commit.running = null;
+        if (commit.waiters.length) scheduleCommit();
+      });
+  }
+
+  async function runCommit() {
+    const upTo = idempotency.seq;
+    let saved = true;
+    try {
+      await persistence.saveAsync();
+      durableSeq = Math.max(durableSeq, upTo);
+      // Fault injection for the crash test: die between the save and the answers.
+      if (persistence.saves === options.faultKillAfterCheckpoint) process.kill(process.pid, 'SIGKILL');
+    } catch (err) {
+      saved = false;
+      persistence.saveFailures += 1;
+      persistence.lastError = err.message;
+      warnLog(`${err.message}; answering 503 until a save succeeds`);
+    }
+    const waiting = [];
+    for (const w of commit.waiters) {
+      if (w.seq <= upTo) w.resolve(saved);
+      else waiting.push(w);
+    }
+    commit.waiters = waiting;
+  }
+
+  function notDurable(req, res, key) {
+    const retry = key === undefined ? 'resending it without an Idempotency-Key would count it twice' : 'resend it with the same Idempotency-Key';
+    sendJson(req, res, 503, { error: `the batch was learnt but the state could not be saved (${persistence.lastError}); ${retry}` }, { 'retry-after': '1' });
+  }
+
+  function answer(res, r, replayed) {
+    const headers = {
+      'content-type': 'application/x-ndjson',
+      'x-auth-anomaly-events': r.events,
+      'x-auth-anomaly-rejected': r.rejected,
+      'x-auth-anomaly-alerts': r.alerts,
+    };
+    let body = r.body;
+    if (replayed) {
+      headers['x-auth-anomaly-replayed'] = body === null ? 'body-omitted' : 'true';
+      body = Buffer.from(body ?? '');
+    }
+    headers['content-length'] = body.length;
+    res.writeHead(200, headers);
+    res.end(body);
+  }
+
   async function handleEvents(req, res) {
     counters.requests += 1;
     let body;
     let type;
+    let key;
     try {
       type = checkContentType(req.headers['content-type']);
+      try {
+        key = idempotency.enabled ? requestKey(req.headers) : undefined;
+      } catch (err) {
+        throw new HttpError(400, err.message);
+      }
       body = await readBody(req, options.maxBody);
       if (!isUtf8(body)) throw new HttpError(400, 'the body is not UTF-8 text');
     } catch (err) {
@@ -418,18 +514,27 @@ export async function startSidecar(
       return sendJson(req, res, err.status, { error: err.message });
     }
     if (freed) return sendJson(req, res, 503, { error: 'shutting down' }, { connection: 'close' });
+    const digest = key === undefined ? null : bodyDigest(body);
+    if (key !== undefined) {
+      const stored = idempotency.get(key);
+      if (stored) {
+        if (stored.digest !== digest) {
+          idempotency.conflicts += 1;
+          return sendJson(req, res, 422, { error: `Idempotency-Key '${key}' was already used for a different body` });
+        }
+        if (!(await checkpointed(stored.seq))) return notDurable(req, res, key);
+        idempotency.replays += 1;
+        return answer(res, stored, true);
+      }
+    }
     if (type.json) body = jsonToNdjson(body);
     counters.bytes += body.length;
+    const seq = idempotency.next();
     const r = processBatch(body);
     counters.events += r.events;
-    res.writeHead(200, {
-      'content-type': 'application/x-ndjson',
-      'content-length': r.body.length,
-      'x-auth-anomaly-events': r.events,
-      'x-auth-anomaly-rejected': r.rejected,
-      'x-auth-anomaly-alerts': r.alerts,
-    });
-    res.end(r.body);
+    if (key !== undefined) idempotency.put(key, { seq, digest, ...r });
+    if (!(await checkpointed(seq))) return notDurable(req, res, key);
+    answer(res, r, false);
   }
 
   function stats() {
@@ -444,7 +549,8 @@ export async function startSidecar(
         events: counters.events,
         status: counters.status,
         ...(forwarder ? forwarder.counters() : { forward_url: null, forwarded: 0, forward_failures: 0, queue: 0 }),
-        state: persistence.counters(),
+        state: { ...persistence.counters(), checkpoint: persistence.enabled ? options.checkpoint : null, batches: idempotency.seq, durable_batches: everyRequest ? durableSeq : null },
+        idempotency: idempotency.counters(),
       },
     };
   }
@@ -523,11 +629,22 @@ export async function startSidecar(
     log(
       `serving on ${url} (POST /events, GET /healthz, GET /stats); output ${output}` +
         `${forwarder ? `; forwarding alerts to ${forwarder.shown}` : ''}` +
-        `${persistence.enabled ? `; state ${options.state} (${restored ? 'restored' : 'new'}, saved every ${options.saveEveryMin} min)` : ''}`,
+        `${persistence.enabled ? `; state ${options.state} (${restored ? 'restored' : 'new'}, saved ${everyRequest ? 'before every answer' : `every ${options.saveEveryMin} min`})` : ''}`,
     );
   }
 
-  persistence.start();
+  if (everyRequest) {
+    // Periodic saves go through the group commit too (never two writers of the temp file): they
+    // keep what the clock closes (--forward's timer) between requests.
+    commit.timer = setInterval(() => {
+      if (persistence.fingerprint() === persistence.mark) return;
+      commit.waiters.push({ seq: 0, resolve: () => {} });
+      scheduleCommit();
+    }, options.saveEveryMin * 60_000);
+    commit.timer.unref();
+  } else {
+    persistence.start();
+  }
   let advanceTimer = null;
   if (forwarder && !options.noAdvance) {
     advanceTimer = setInterval(() => {
@@ -548,7 +665,9 @@ export async function startSidecar(
     stopping ??= (async () => {
       clearInterval(advanceTimer);
       persistence.stop();
+      clearInterval(commit.timer);
       await closeServer(server, shutdownGraceMs);
+      while (commit.running) await commit.running; // the last group commit, before the final save
       let saveError = null;
       if (persistence.enabled) {
         try {
@@ -581,6 +700,10 @@ export async function startSidecar(
  */
 export async function runServe(options, { Detector }) {
   options.referenceDefault = Date.now(); // year-less syslog stamps are read relative to now
+  // Fault injection for tests/crash drills only: SIGKILL itself right after the Nth state save
+  // that precedes an answer (the batch is saved, its 2xx never sent).
+  const fault = Number(process.env.AUTH_ANOMALY_FAULT_KILL_AFTER_SAVE);
+  if (Number.isSafeInteger(fault) && fault > 0) options.faultKillAfterCheckpoint = fault;
   const sidecar = await startSidecar(options, { Detector });
   return new Promise((resolve) => {
     let signalled = false;

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCli } from '../lib/args.mjs';
 import { loadWasm } from '../lib/detector.mjs';
 import { startSidecar } from '../lib/serve.mjs';
+import { decodeEnvelope } from '../lib/state.mjs';
 import { at, logon } from './fixtures.mjs';
 
 const CLI = fileURLToPath(new URL('../cli.mjs', import.meta.url));
@@ -407,6 +408,131 @@ describe('serve', { concurrency: true, timeout: 90_000 }, () => {
     second.child.kill('SIGINT');
     assert.deepEqual(await second.exited, { code: 0, signal: null }, second.stderr);
     assert.ok(fs.statSync(state).mtimeMs >= before);
+  });
+
+  test('--listen PORT binds 127.0.0.1 only', async () => {
+    const s = await sidecar(['--listen', '0']);
+    assert.equal(s.host, '127.0.0.1');
+    assert.equal(s.server.address().family, 'IPv4');
+  });
+
+  test('Idempotency-Key: a resent batch is answered from the stored result, not learnt twice', async () => {
+    const s = await sidecar(['--idempotency-keys', '2']);
+    const history = vectorBatches(routine(), 14); // two batches: days 0-6, days 7-13
+    const keyed = (key) => ({ ...NDJSON, 'idempotency-key': key });
+    const first = await post(s.url, history[0], keyed('b-1'));
+    assert.equal(first.headers.get('x-auth-anomaly-events'), '14');
+    assert.equal(first.headers.get('x-auth-anomaly-replayed'), null);
+    const again = await post(s.url, history[0], keyed('b-1'));
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get('x-auth-anomaly-replayed'), 'true');
+    assert.equal(again.headers.get('x-auth-anomaly-events'), '14', 'the stored counts');
+    assert.equal((await (await fetch(`${s.url}/stats`)).json()).events, 14, 'learnt once');
+
+    // The same key for another body is a client bug: 422, nothing learnt.
+    const conflict = await post(s.url, history[1], keyed('b-1'));
+    assert.equal(conflict.status, 422);
+    assert.match(JSON.parse(conflict.text).error, /already used for a different body/);
+    for (const bad of ['', 'x'.repeat(201), 'has space']) {
+      const r = await post(s.url, history[1], keyed(bad));
+      assert.equal(r.status, 400, JSON.stringify(bad));
+      assert.match(JSON.parse(r.text).error, /Idempotency-Key must be/);
+    }
+
+    // The alert's batch, resent: the same alert, once.
+    await post(s.url, history[1], keyed('b-2'));
+    const attack = await post(s.url, `${ATTACK}\n`, keyed('b-3'));
+    assertAliceAlert(linesOf(attack.text)[0]);
+    const replay = await post(s.url, `${ATTACK}\n`, keyed('b-3'));
+    assert.equal(replay.text, attack.text);
+    let stats = await (await fetch(`${s.url}/stats`)).json();
+    assert.equal(stats.alerts, 1);
+    assert.deepEqual(stats.sidecar.idempotency, { keys: 2, keys_max: 2, replays: 2, conflicts: 1 });
+
+    // Only the last 2 keys are remembered: b-1 is forgotten and would be learnt again.
+    await post(s.url, history[0], keyed('b-1'));
+    stats = await (await fetch(`${s.url}/stats`)).json();
+    assert.equal(stats.events, 14 + 14 + 1 + 14);
+    assert.throws(() => parseCli(['serve', '--idempotency-keys', 'many']), /--idempotency-keys expects/);
+  });
+
+  test('--checkpoint every-request: a failed save is a 503, and the resent key is answered once saved', async () => {
+    // A directory of its own: other tests look for temp files in `dir` while this one runs.
+    const state = path.join(fs.mkdtempSync(path.join(dir, 'ckpt-')), 'ckpt.bin');
+    const s = await sidecar(['--state', state]);
+    const headers = { ...NDJSON, 'idempotency-key': 'k1' };
+    const ok = await post(s.url, `${routine()[0]}\n`, headers);
+    assert.equal(ok.status, 200);
+    const file = decodeEnvelope(fs.readFileSync(state));
+    assert.equal(file.meta.idempotency.seq, 1, 'saved before the answer');
+    assert.deepEqual(file.meta.idempotency.keys.map(([k]) => k), ['k1']);
+
+    // The state path becomes a non-empty directory: the rename fails.
+    fs.rmSync(state);
+    fs.mkdirSync(path.join(state, 'blocker'), { recursive: true });
+    const keyed = { ...NDJSON, 'idempotency-key': 'k2' };
+    const failed = await post(s.url, `${routine()[1]}\n`, keyed);
+    assert.equal(failed.status, 503);
+    assert.equal(failed.headers.get('retry-after'), '1');
+    assert.match(JSON.parse(failed.text).error, /could not be saved.*resend it with the same Idempotency-Key/);
+    const stillFailing = await post(s.url, `${routine()[1]}\n`, keyed);
+    assert.equal(stillFailing.status, 503);
+
+    fs.rmSync(state, { recursive: true });
+    const retried = await post(s.url, `${routine()[1]}\n`, keyed);
+    assert.equal(retried.status, 200);
+    assert.equal(retried.headers.get('x-auth-anomaly-replayed'), 'true');
+    const stats = await (await fetch(`${s.url}/stats`)).json();
+    assert.equal(stats.events, 2, 'the batch whose save failed was learnt once');
+    assert.equal(stats.sidecar.state.checkpoint, 'every-request');
+    assert.equal(stats.sidecar.state.save_failures, 2);
+    assert.equal(decodeEnvelope(fs.readFileSync(state)).meta.idempotency.seq, 2);
+
+    // Concurrent batches: each answered only once a save holding it is done (saves are shared).
+    const burst = await Promise.all(
+      routine().slice(2, 22).map((line, i) => post(s.url, `${line}\n`, { ...NDJSON, 'idempotency-key': `c${i}` })),
+    );
+    assert.deepEqual(burst.map((r) => r.status), Array(20).fill(200));
+    const after = (await (await fetch(`${s.url}/stats`)).json()).sidecar.state;
+    assert.equal(after.batches, 22);
+    assert.equal(after.durable_batches, 22);
+    assert.ok(after.saves <= 2 + 20);
+    assert.equal(decodeEnvelope(fs.readFileSync(state)).meta.idempotency.seq, 22);
+
+    assert.throws(() => parseCli(['serve', '--checkpoint', 'interval']), /--checkpoint needs --state/);
+    assert.throws(() => parseCli(['serve', '--state', state, '--checkpoint', 'never']), /--checkpoint expects every-request or interval/);
+    assert.equal(parseCli(['serve', '--state', state]).options.checkpoint, 'every-request');
+  });
+
+  test('--checkpoint interval: no save per request; the envelope restores with its keys', async () => {
+    const state = path.join(fs.mkdtempSync(path.join(dir, 'interval-')), 'interval.bin');
+    const first = await serveChild(['--state', state, '--checkpoint', 'interval']);
+    const headers = { ...NDJSON, 'idempotency-key': 'only-once' };
+    assert.equal((await post(first.url, `${routine()[0]}\n`, headers)).status, 200);
+    assert.equal(fs.existsSync(state), false, 'not saved per request');
+    first.child.kill('SIGTERM');
+    assert.deepEqual(await first.exited, { code: 0, signal: null }, first.stderr);
+
+    const second = await serveChild(['--state', state]);
+    const r = await post(second.url, `${routine()[0]}\n`, headers);
+    assert.equal(r.headers.get('x-auth-anomaly-replayed'), 'true');
+    assert.equal((await (await fetch(`${second.url}/stats`)).json()).events, 1);
+    second.child.kill('SIGTERM');
+    await second.exited;
+
+    // Other commands read the envelope too.
+    const explain = spawnCli(['explain', 'alice', '--state', state]);
+    assert.equal((await explain.exited).code, 0, explain.stderr);
+    assert.match(explain.stdout, /alice/);
+
+    // A damaged envelope: exit 2 with the reason, file untouched.
+    const bytes = fs.readFileSync(state);
+    bytes[30] ^= 0xff;
+    fs.writeFileSync(state, bytes);
+    const bad = spawnCli(['serve', '--listen', '127.0.0.1:0', '--state', state]);
+    assert.equal((await bad.exited).code, 2);
+    assert.match(bad.stderr, /cannot restore state from .*interval\.bin: sidecar state bookkeeping fails its checksum/);
+    assert.deepEqual(fs.readFileSync(state), bytes);
   });
 
   test('a state file that cannot be restored: exit 2 with a message, file untouched', async () => {
