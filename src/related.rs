@@ -200,7 +200,7 @@ impl RelatedJobs {
         want_verdicts: bool,
     ) -> Vec<JobVerdict> {
         self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
-        let source_text = source.map(|s| s.to_string());
+        let source_text = source.map(IpKey::text);
         let mut out = Vec::new();
         let bucket_index = (bucket_ms / 900_000) as i32;
         match feed {
@@ -230,7 +230,7 @@ impl RelatedJobs {
                             user: user.to_string(),
                             first_time: time_ms,
                             count: 1,
-                            source: source_text.clone(),
+                            source: source_text.as_deref().map(str::to_string),
                             host: host.map(str::to_string),
                         }),
                     }
@@ -419,6 +419,17 @@ impl RelatedJobs {
         if enabled(RARE_HOUR_JOB) {
             for l in &logons {
                 let hour = hour_of(l.first_time);
+                // Only records need the evidence: decide on the probability first.
+                let quick = self.rare_hour.scored_probability(
+                    &l.user,
+                    hour,
+                    bucket_index,
+                    limits.learning_days,
+                    limits.min_active_days,
+                );
+                if !quick.is_some_and(|p| p < RECORD_PROBABILITY) {
+                    continue;
+                }
                 let (score, ev) = self.rare_hour.assess(
                     &l.user,
                     hour,
