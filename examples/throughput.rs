@@ -1,10 +1,12 @@
-//! Quick throughput check: `cargo run --release --example throughput -- FILE [JOB,JOB] [--once]`.
+//! Quick throughput check: `cargo run --release --example throughput -- FILE [JOB,JOB] [--once]
+//! [--output=alerts|records|verdicts] [--profile=adaptive|elastic] [--dump=OUT]`.
 //!
 //! Feeds FILE to `Detector::push_ndjson` in line-aligned 1 MiB chunks (as `benches/node_bench.mjs`
 //! feeds the WASM build; `--once` passes the whole file in one call), then flushes, and prints
 //! events/s with the accepted / filtered / rejected split: a stream whose timestamps go backwards
 //! (e.g. a file concatenated with itself) is mostly `too_late` rejections, which cost far less than
-//! accepted events.
+//! accepted events. `--dump=OUT` writes everything the detector returned (to compare builds byte
+//! for byte).
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let once = args.iter().any(|a| a == "--once");
@@ -20,13 +22,28 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let config = match positional.get(1) {
-        Some(jobs) => {
-            let list: Vec<String> = jobs.split(',').map(|j| format!("\"{j}\"")).collect();
-            format!("{{\"jobs\":[{}]}}", list.join(","))
-        }
-        None => String::new(),
+    let option = |name: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(&format!("--{name}=")).map(str::to_string))
     };
+    let mut fields = Vec::new();
+    if let Some(jobs) = positional.get(1) {
+        let list: Vec<String> = jobs.split(',').map(|j| format!("\"{j}\"")).collect();
+        fields.push(format!("\"jobs\":[{}]", list.join(",")));
+    }
+    if let Some(output) = option("output") {
+        fields.push(format!("\"output\":\"{output}\""));
+    }
+    if let Some(profile) = option("profile") {
+        fields.push(format!("\"profile\":\"{profile}\""));
+    }
+    let config = if fields.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", fields.join(","))
+    };
+    let dump = option("dump");
+    let mut dumped = Vec::new();
     let chunks = if once {
         vec![&bytes[..]]
     } else {
@@ -37,10 +54,29 @@ fn main() {
     let t = std::time::Instant::now();
     let mut out = 0;
     for c in &chunks {
-        out += d.push_ndjson(c).len();
+        let o = d.push_ndjson(c);
+        out += o.len();
+        if dump.is_some() {
+            dumped.extend_from_slice(&o);
+        }
     }
     let r = d.flush();
     let secs = t.elapsed().as_secs_f64();
+    if let Some(path) = &dump {
+        r.to_ndjson(auth_anomaly::OutputKind::Records, &mut dumped);
+        dumped.extend_from_slice(format!("{}\n", serde_json::to_string(&d.stats()).unwrap_or_default()).as_bytes());
+        for user in option("explain").unwrap_or_default().split(',') {
+            dumped.extend_from_slice(format!("{}\n", d.explain(user)).as_bytes());
+        }
+        if let Ok(snapshot) = d.snapshot() {
+            std::fs::write(format!("{path}.snapshot"), &snapshot).expect("write snapshot");
+            let restored = auth_anomaly::Detector::restore(&snapshot).expect("restore");
+            dumped.extend_from_slice(
+                format!("{}\n", serde_json::to_string(&restored.stats()).unwrap_or_default()).as_bytes(),
+            );
+        }
+        std::fs::write(path, &dumped).expect("write dump");
+    }
     let s = d.stats();
     println!(
         "{} events, {:.1} MB in {:.3} s: {:.0} events/s, {:.1} MB/s ({} output bytes, {} alerts; {} accepted, {} filtered, {} rejected; {} chunks)",
