@@ -1,6 +1,6 @@
 //! The engine: one [`Detector`] owns all job state and is driven by events and by time.
 
-use std::collections::HashMap;
+use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -189,7 +189,7 @@ impl Detector {
 
     pub(crate) fn from_state(mut state: State) -> Result<Detector> {
         let manifest = Manifest::embedded();
-        let mut rules = HashMap::new();
+        let mut rules = HashMap::default();
         for job in &state.config.jobs {
             let rule = manifest
                 .rule_for_job(job)

@@ -3,7 +3,7 @@
 //! from one source address. Each keeps its own per-bucket aggregation and model; the engine
 //! ([`crate::Detector`]) owns the clock, the rules and suppression.
 
-use std::collections::HashMap;
+use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -388,7 +388,8 @@ impl RelatedJobs {
         let mut logons = std::mem::take(&mut self.logons);
         logons.sort_by(|a, b| a.user.cmp(&b.user));
 
-        if enabled(RARE_USER_JOB) {
+        // While the organisation is learning every account is `learning`: no records, no evidence.
+        if enabled(RARE_USER_JOB) && !self.rare_user.is_learning(day, limits.learning_days) {
             for l in &logons {
                 if let Some((score, ev)) = self.rare_user.assess(&l.user, day, limits.learning_days) {
                     if ev.state == "learning" {

@@ -100,7 +100,7 @@ impl HourProfile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RareHourModel {
     /// Profiles by `user.name`.
-    pub users: std::collections::HashMap<String, HourProfile>,
+    pub users: crate::FastMap<String, HourProfile>,
 }
 
 impl RareHourModel {
