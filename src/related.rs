@@ -34,8 +34,9 @@ const MAX_DISTINCT_PER_BUCKET: usize = 10_000;
 /// Addresses tracked by the per-source-address spike job before the least recently active go.
 const MAX_TRACKED_SOURCES: usize = 200_000;
 
-/// Lists shorter than this are searched linearly; longer ones through a [`PositionIndex`].
-const INDEX_FROM: usize = 16;
+/// Lists shorter than this are searched linearly (cheaper than building an index of copied keys);
+/// longer ones through a [`PositionIndex`].
+const INDEX_FROM: usize = 64;
 
 /// Key → position in one of the open bucket's lists, so that a bucket with thousands of users or
 /// addresses is not searched linearly per event. Not state: skipped by serde, equal to any other,
@@ -844,12 +845,12 @@ mod index_tests {
             let ts = crate::time::format_rfc3339_ms(1_790_812_800_000 + day * 86_400_000 + (i as i64 % 800) * 1000);
             format!(
                 r#"{{"@timestamp":"{ts}","event":{{"category":["authentication"],"outcome":"{outcome}"}},"user":{{"name":"u{:02}"}},"source":{{"ip":"10.{}.{}.{}"}},"host":{{"name":"h{}"}}}}"#,
-                i % 40,
+                i % 100,
                 // The last day: new addresses (rare-address records).
                 if day == 9 { 9 } else { 1 },
                 i % 7,
                 i % 50,
-                i % 23
+                i % 70
             ) + "\n"
         };
         let mut days: Vec<String> = Vec::new();
