@@ -32,11 +32,11 @@ build-node: $(NODE_PKG)
 build-web: $(WEB_PKG)
 
 $(NODE_PKG): $(CORE_SRC)
-	$(WASM_PACK) build --profile wasm-release --target nodejs --out-dir pkg/node --out-name auth_anomaly --no-pack -- --features js
+	$(WASM_PACK) build --release --target nodejs --out-dir pkg/node --out-name auth_anomaly --no-pack -- --features js
 	cp types/auth_anomaly.d.ts pkg/node/auth_anomaly.d.ts
 
 $(WEB_PKG): $(CORE_SRC)
-	$(WASM_PACK) build --profile wasm-release --target web --out-dir www/pkg --out-name auth_anomaly --no-pack -- --features js
+	$(WASM_PACK) build --release --target web --out-dir www/pkg --out-name auth_anomaly --no-pack -- --features js
 	cat types/auth_anomaly.d.ts types/web-init.d.ts > www/pkg/auth_anomaly.d.ts
 
 demo: setup build-node
