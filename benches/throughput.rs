@@ -13,8 +13,47 @@
 //! seven attacks), shaped like `demo/org-demo.ndjson`: here 87 % ECS `system.auth` lines and 13 %
 //! winlogbeat `system.security` lines. `BENCH_USERS` / `BENCH_DAYS` change its size.
 //!
+//! Heap allocations per event (a counting global allocator) are printed for the `ndjson` runs.
+//!
 //! Every measured routine starts from a fresh detector, so each sample processes the whole stream.
 #![cfg_attr(target_arch = "wasm32", allow(unused))]
+
+#[cfg(not(target_arch = "wasm32"))]
+/// Counts heap allocations (`alloc` + `realloc` calls) to report allocations per event.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    pub struct Counting;
+    pub static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+    // SAFETY: forwards every call to `System` unchanged; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCATIONS.fetch_add(1, Relaxed);
+            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from `System` through this allocator.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCATIONS.fetch_add(1, Relaxed);
+            // SAFETY: as for `dealloc`.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    /// Allocations so far.
+    pub fn count() -> u64 {
+        ALLOCATIONS.load(Relaxed)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
@@ -145,6 +184,16 @@ mod native {
         }
         g.finish();
 
+        for (name, config) in [("rare_ip", RARE_IP), ("all_six", ALL_SIX)] {
+            let before = super::counting::count();
+            black_box(run_ndjson(config, &parts));
+            let n = super::counting::count() - before;
+            println!(
+                "ndjson/{name}: {:.2} heap allocations per event ({n} for {lines} lines)",
+                n as f64 / lines as f64
+            );
+        }
+
         let mut g = c.benchmark_group("ndjson");
         g.sample_size(10)
             .warm_up_time(Duration::from_secs(1))
@@ -159,17 +208,20 @@ mod native {
         let hc = high_cardinality(users);
         let hc_parts = chunks(&hc);
         for (name, config) in [("rare_ip", RARE_IP), ("all_six", ALL_SIX)] {
+            let before = super::counting::count();
             let mut d = detector(config);
             for p in &hc_parts {
                 d.push_ndjson(p);
             }
             d.flush();
+            let n = super::counting::count() - before;
             let s = d.stats();
             println!(
-                "high_cardinality/{name}: {} users, {} pairs, {} events accepted, memory {:.1} MB: {:.1} bytes per (user, address) pair, {:.1} bytes per user",
+                "high_cardinality/{name}: {} users, {} pairs, {} events accepted, {:.2} allocations per event, memory {:.1} MB: {:.1} bytes per (user, address) pair, {:.1} bytes per user",
                 s.users,
                 s.pairs,
                 s.accepted,
+                n as f64 / s.events.max(1) as f64,
                 s.memory_bytes as f64 / 1e6,
                 s.memory_bytes as f64 / s.pairs.max(1) as f64,
                 s.memory_bytes as f64 / s.users.max(1) as f64,

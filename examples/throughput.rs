@@ -1,10 +1,48 @@
-//! Quick throughput check: `cargo run --release --example throughput -- FILE [JOB,JOB] [--once]`.
+//! Quick throughput check: `cargo run --release --example throughput -- FILE [JOB,JOB] [--once]
+//! [--output=alerts|records|verdicts] [--profile=adaptive|elastic] [--dump=OUT]`.
 //!
 //! Feeds FILE to `Detector::push_ndjson` in line-aligned 1 MiB chunks (as `benches/node_bench.mjs`
 //! feeds the WASM build; `--once` passes the whole file in one call), then flushes, and prints
 //! events/s with the accepted / filtered / rejected split: a stream whose timestamps go backwards
 //! (e.g. a file concatenated with itself) is mostly `too_late` rejections, which cost far less than
-//! accepted events.
+//! accepted events. `--dump=OUT` writes everything the detector returned (to compare builds byte
+//! for byte). Also prints heap allocations per event (a counting global allocator).
+
+/// Counts heap allocations (`alloc` + `realloc` calls) to report allocations per event.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    pub struct Counting;
+    pub static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+    // SAFETY: forwards every call to `System` unchanged; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCATIONS.fetch_add(1, Relaxed);
+            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` came from `System` through this allocator.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCATIONS.fetch_add(1, Relaxed);
+            // SAFETY: as for `dealloc`.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    /// Allocations so far.
+    pub fn count() -> u64 {
+        ALLOCATIONS.load(Relaxed)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let once = args.iter().any(|a| a == "--once");
@@ -20,13 +58,28 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let config = match positional.get(1) {
-        Some(jobs) => {
-            let list: Vec<String> = jobs.split(',').map(|j| format!("\"{j}\"")).collect();
-            format!("{{\"jobs\":[{}]}}", list.join(","))
-        }
-        None => String::new(),
+    let option = |name: &str| {
+        args.iter()
+            .find_map(|a| a.strip_prefix(&format!("--{name}=")).map(str::to_string))
     };
+    let mut fields = Vec::new();
+    if let Some(jobs) = positional.get(1) {
+        let list: Vec<String> = jobs.split(',').map(|j| format!("\"{j}\"")).collect();
+        fields.push(format!("\"jobs\":[{}]", list.join(",")));
+    }
+    if let Some(output) = option("output") {
+        fields.push(format!("\"output\":\"{output}\""));
+    }
+    if let Some(profile) = option("profile") {
+        fields.push(format!("\"profile\":\"{profile}\""));
+    }
+    let config = if fields.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", fields.join(","))
+    };
+    let dump = option("dump");
+    let mut dumped = Vec::new();
     let chunks = if once {
         vec![&bytes[..]]
     } else {
@@ -34,21 +87,43 @@ fn main() {
     };
     let mut d =
         auth_anomaly::Detector::new(auth_anomaly::Config::from_json(&config).expect("config")).expect("detector");
+    let allocations_before = counting::count();
     let t = std::time::Instant::now();
     let mut out = 0;
     for c in &chunks {
-        out += d.push_ndjson(c).len();
+        let o = d.push_ndjson(c);
+        out += o.len();
+        if dump.is_some() {
+            dumped.extend_from_slice(&o);
+        }
     }
     let r = d.flush();
     let secs = t.elapsed().as_secs_f64();
+    let allocations = counting::count() - allocations_before;
+    if let Some(path) = &dump {
+        r.to_ndjson(auth_anomaly::OutputKind::Records, &mut dumped);
+        dumped.extend_from_slice(format!("{}\n", serde_json::to_string(&d.stats()).unwrap_or_default()).as_bytes());
+        for user in option("explain").unwrap_or_default().split(',') {
+            dumped.extend_from_slice(format!("{}\n", d.explain(user)).as_bytes());
+        }
+        if let Ok(snapshot) = d.snapshot() {
+            std::fs::write(format!("{path}.snapshot"), &snapshot).expect("write snapshot");
+            let restored = auth_anomaly::Detector::restore(&snapshot).expect("restore");
+            dumped.extend_from_slice(
+                format!("{}\n", serde_json::to_string(&restored.stats()).unwrap_or_default()).as_bytes(),
+            );
+        }
+        std::fs::write(path, &dumped).expect("write dump");
+    }
     let s = d.stats();
     println!(
-        "{} events, {:.1} MB in {:.3} s: {:.0} events/s, {:.1} MB/s ({} output bytes, {} alerts; {} accepted, {} filtered, {} rejected; {} chunks)",
+        "{} events, {:.1} MB in {:.3} s: {:.0} events/s, {:.1} MB/s, {:.2} allocations/event ({} output bytes, {} alerts; {} accepted, {} filtered, {} rejected; {} chunks)",
         s.events,
         bytes.len() as f64 / 1e6,
         secs,
         s.events as f64 / secs,
         bytes.len() as f64 / 1e6 / secs,
+        allocations as f64 / s.events.max(1) as f64,
         out,
         r.alerts.len() + s.alerts as usize,
         s.accepted,

@@ -1,6 +1,6 @@
 //! The engine: one [`Detector`] owns all job state and is driven by events and by time.
 
-use std::collections::HashMap;
+use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,8 @@ use crate::ingest::{parse_line, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::elastic_rare::ElasticRareState;
 use crate::model::rare_ip::{
-    AssessContext, Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKET_MS, RECORD_MIN_SCORE,
+    probability_to_score, AssessContext, Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKETS_PER_DAY,
+    BUCKET_MS, RECORD_MIN_SCORE,
 };
 use crate::net::{is_unusable_source, Cidr, IpKey};
 use crate::output::{
@@ -26,6 +27,9 @@ use crate::related::{Feed, RelatedJobs, RelatedLimits, FAILS_JOB, RARE_HOUR_JOB,
 use crate::snapshot;
 use crate::stats::Stats;
 use crate::time::{bucket_start, format_rfc3339_ms};
+
+/// `rare_ip`'s ceiling for a known address's score (its `FAMILIAR_CEILING`).
+const KNOWN_ADDRESS_CEILING: f64 = 40.0;
 
 /// Undelivered records kept for a host that has not collected them yet.
 const MAX_PENDING_RECORDS: usize = 10_000;
@@ -188,7 +192,7 @@ impl Detector {
 
     pub(crate) fn from_state(mut state: State) -> Result<Detector> {
         let manifest = Manifest::embedded();
-        let mut rules = HashMap::new();
+        let mut rules = HashMap::default();
         for job in &state.config.jobs {
             let rule = manifest
                 .rule_for_job(job)
@@ -318,12 +322,7 @@ impl Detector {
                 }
                 Ok(Parsed::NotALogon) => {
                     self.state.stats.filtered += 1;
-                    *self
-                        .state
-                        .stats
-                        .filtered_by_reason
-                        .entry("input:not_a_logon".into())
-                        .or_insert(0) += 1;
+                    bump_keyed(&mut self.state.stats.filtered_by_reason, &["input:not_a_logon"]);
                     if kind == OutputKind::Verdicts {
                         write_json_line(&mut out, &serde_json::json!({"line": n, "filtered": "not_a_logon"}));
                     }
@@ -366,12 +365,7 @@ impl Detector {
     /// One input line in whatever format it is (config `format`, or recognised per line).
     fn parse_any(&mut self, line: &[u8]) -> std::result::Result<Parsed, RejectReason> {
         let format = self.state.config.format.resolve(line);
-        *self
-            .state
-            .stats
-            .events_by_format
-            .entry(format.as_str().to_string())
-            .or_insert(0) += 1;
+        bump_keyed(&mut self.state.stats.events_by_format, &[format.as_str()]);
         match format {
             InputFormat::Syslog => {
                 let reference = self
@@ -415,12 +409,7 @@ impl Detector {
 
     fn reject(&mut self, r: Rejection) {
         self.state.stats.rejected += 1;
-        *self
-            .state
-            .stats
-            .rejected_by_reason
-            .entry(r.reason.code().to_string())
-            .or_insert(0) += 1;
+        bump_keyed(&mut self.state.stats.rejected_by_reason, &[r.reason.code()]);
         if self.state.stats.first_rejections.len() < 10 {
             self.state.stats.first_rejections.push(r);
         }
@@ -463,15 +452,29 @@ impl Detector {
     /// Feeds one parsed event. `want_verdict`: build the verdict's per-job answers (the state
     /// changes are the same either way).
     fn push_parsed(&mut self, e: &AuthEvent, line: u64, want_verdict: bool) -> Verdict {
-        let mut verdict = Verdict {
-            timestamp: format_rfc3339_ms(e.timestamp_ms),
-            line: Some(line),
-            user_name: e.user_name.clone(),
-            source_ip: e.source_ip.map(|ip| ip.to_string()),
-            outcome: e.outcome().as_str().to_string(),
-            jobs: Vec::new(),
-            max_score: 0.0,
-            alert: false,
+        // Without `want_verdict` the verdict is thrown away: leave its text empty (no allocation).
+        let mut verdict = if want_verdict {
+            Verdict {
+                timestamp: format_rfc3339_ms(e.timestamp_ms),
+                line: Some(line),
+                user_name: e.user_name.clone(),
+                source_ip: e.source_ip.map(|ip| ip.to_string()),
+                outcome: e.outcome().as_str().to_string(),
+                jobs: Vec::new(),
+                max_score: 0.0,
+                alert: false,
+            }
+        } else {
+            Verdict {
+                timestamp: String::new(),
+                line: Some(line),
+                user_name: String::new(),
+                source_ip: None,
+                outcome: String::new(),
+                jobs: Vec::new(),
+                max_score: 0.0,
+                alert: false,
+            }
         };
         // Time first: an event too far from the stream clock is rejected before touching state.
         let b = bucket_start(e.timestamp_ms, BUCKET_MS);
@@ -507,8 +510,8 @@ impl Detector {
         let base = Self::base_filter(e);
         let source = base.and_then(|_| Self::source_filter(e));
         let mut takers = 0;
-        let jobs = self.state.config.jobs.clone();
-        for job in &jobs {
+        let jobs = &self.state.config.jobs;
+        for job in jobs {
             let taken = match (job.as_str(), base) {
                 (_, Err(reason)) => Err(reason),
                 (FAILS_JOB, Ok(Feed::Failure)) => Ok(()),
@@ -519,8 +522,7 @@ impl Detector {
             match taken {
                 Ok(()) => takers += 1,
                 Err(reason) => {
-                    let key = format!("{job}:{}", reason.code());
-                    *self.state.stats.filtered_by_reason.entry(key).or_insert(0) += 1;
+                    bump_keyed(&mut self.state.stats.filtered_by_reason, &[job, ":", reason.code()]);
                     if !want_verdict {
                         continue;
                     }
@@ -545,7 +547,7 @@ impl Detector {
         self.state.open_bucket = Some(bucket);
         let bucket_index = (bucket / BUCKET_MS) as i32;
         if let Ok(feed) = base {
-            let enabled_jobs = self.state.config.jobs.clone();
+            let enabled_jobs = &self.state.config.jobs;
             let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
@@ -748,7 +750,7 @@ impl Detector {
             self.state.elastic.observe_bucket(&self.state.model, &pairs);
             self.score_bucket(open, bucket_index, &sightings);
         }
-        let enabled_jobs = self.state.config.jobs.clone();
+        let enabled_jobs = &self.state.config.jobs;
         let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
         let related = self.state.related.close(&enabled, open, &self.related_limits);
         let mut results = Results::default();
@@ -838,6 +840,21 @@ impl Detector {
             let Some(user) = self.state.model.user(s.user) else {
                 continue;
             };
+            // Most sightings are of known addresses or of users still learning and produce no
+            // record: rule them out with the score alone before building any evidence text.
+            if self.surely_unrecorded(&user.name, s.user, s.ip, bucket_index) {
+                #[cfg(debug_assertions)]
+                {
+                    let a = self.assess(&user.name, s.user, s.ip, bucket_index, false);
+                    assert!(
+                        !self.record_worthy(&a),
+                        "surely_unrecorded disagrees with assess for {} / {}: {a:?}",
+                        user.name,
+                        s.ip
+                    );
+                }
+                continue;
+            }
             let name = user.name.clone();
             let a = self.assess(&name, s.user, s.ip, bucket_index, false);
             if a.evidence.state == AssessmentState::Allowlisted {
@@ -850,15 +867,7 @@ impl Detector {
                     .trim_end_matches("; not scored.");
                 *self.state.stats.allowlist_hits.entry(why.to_string()).or_insert(0) += 1;
             }
-            let record_worthy = match self.state.config.profile {
-                Profile::Adaptive => {
-                    a.evidence.state != AssessmentState::Learning
-                        && a.evidence.state != AssessmentState::Allowlisted
-                        && (a.evidence.by_field_first_occurrence || a.score >= RECORD_MIN_SCORE.min(self.threshold))
-                }
-                Profile::Elastic => a.probability < crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY,
-            };
-            if !record_worthy {
+            if !self.record_worthy(&a) {
                 continue;
             }
             let record = self.record(open, &name, s, &a);
@@ -874,6 +883,64 @@ impl Detector {
             self.apply_rule(open, record, key, &mut results);
         }
         self.outbox.append(results);
+    }
+
+    /// Whether a closed-bucket assessment becomes an anomaly record.
+    fn record_worthy(&self, a: &Assessment) -> bool {
+        match self.state.config.profile {
+            Profile::Adaptive => {
+                a.evidence.state != AssessmentState::Learning
+                    && a.evidence.state != AssessmentState::Allowlisted
+                    && (a.evidence.by_field_first_occurrence || a.score >= RECORD_MIN_SCORE.min(self.threshold))
+            }
+            Profile::Elastic => a.probability < crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY,
+        }
+    }
+
+    /// True when the closed-bucket assessment of (user, address) certainly yields no record, decided
+    /// from the numbers alone (no evidence, no text). False means "assess in full" (allowlisted
+    /// pairs, new addresses, known addresses scoring high enough). Mirrors
+    /// `RareIpModel::assess_adaptive` and `ElasticRareState::assess`; debug builds check every
+    /// answer against them.
+    fn surely_unrecorded(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32) -> bool {
+        let config = &self.state.config;
+        let allowlisted = config.allowlist.iter().any(|c| c.contains(ip))
+            || config.allowlist_users.iter().any(|p| glob_match(p, user_name))
+            || self
+                .state
+                .benign
+                .iter()
+                .any(|(u, c, _)| u == user_name && c.contains(ip));
+        if allowlisted {
+            // Counted in `allowlist_hits` from the reason text: take the full path.
+            return false;
+        }
+        let model = &self.state.model;
+        match config.profile {
+            Profile::Elastic => {
+                ElasticRareState::probability(model, uid, ip, false)
+                    >= crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY
+            }
+            Profile::Adaptive => {
+                let Some(user) = model.user(uid) else {
+                    return true;
+                };
+                let learning = user.history_days(bucket_index) < self.limits.learning_days
+                    || user.active_days < self.limits.min_active_days;
+                if learning {
+                    return true;
+                }
+                let Some(a) = user.address(ip) else {
+                    // A first occurrence is always recorded.
+                    return false;
+                };
+                let idle_days = (bucket_index - a.last_bucket) as f64 / BUCKETS_PER_DAY as f64;
+                let effective = a.days_seen as f64 * 0.5f64.powf(idle_days / 30.0);
+                let p = ((effective + 0.5) / (user.active_days as f64 + 1.0)).min(1.0);
+                let score = (0.5 * probability_to_score(p)).min(KNOWN_ADDRESS_CEILING);
+                score < RECORD_MIN_SCORE.min(self.threshold)
+            }
+        }
     }
 
     /// The rule layer: a record at or above its rule's threshold becomes an alert unless one was
@@ -1018,6 +1085,29 @@ impl Detector {
     pub fn restore(bytes: &[u8]) -> Result<Detector> {
         let state: State = snapshot::decode(bytes)?;
         Detector::from_state(state)
+    }
+}
+
+/// `*map[parts.concat()] += 1`, allocating the key only the first time it is seen.
+fn bump_keyed(map: &mut std::collections::BTreeMap<String, u64>, parts: &[&str]) {
+    let mut buf = [0u8; 128];
+    let mut len = 0;
+    for p in parts {
+        let Some(dst) = buf.get_mut(len..len + p.len()) else {
+            // Longer than the stack buffer: the allocating way.
+            *map.entry(parts.concat()).or_insert(0) += 1;
+            return;
+        };
+        dst.copy_from_slice(p.as_bytes());
+        len += p.len();
+    }
+    // Concatenated `&str`s are UTF-8.
+    let key = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
     }
 }
 

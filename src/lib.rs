@@ -75,3 +75,8 @@ pub use ingest::{RejectReason, Rejection};
 pub use manifest::Manifest;
 pub use output::{AnomalyRecord, Verdict};
 pub use stats::Stats;
+
+/// The hash map of the model and the engine: `std`'s table with foldhash instead of SipHash
+/// (a quarter of the hashing cost; per-process random seeds as before, so no output depends on
+/// iteration order).
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

@@ -42,9 +42,84 @@ impl IpKey {
     }
 }
 
+impl IpKey {
+    /// The address as text, without allocating (IPv4 written by hand; IPv6 by `std`'s formatter
+    /// into a stack buffer). Same text as `Display`.
+    pub fn text(self) -> IpText {
+        let mut t = IpText {
+            buf: [0; IpText::CAP],
+            len: 0,
+        };
+        let b = &self.0;
+        if b[..10].iter().all(|&x| x == 0) && b[10] == 0xff && b[11] == 0xff {
+            for (i, &octet) in b[12..].iter().enumerate() {
+                if i > 0 {
+                    t.push(b'.');
+                }
+                if octet >= 100 {
+                    t.push(b'0' + octet / 100);
+                }
+                if octet >= 10 {
+                    t.push(b'0' + (octet / 10) % 10);
+                }
+                t.push(b'0' + octet % 10);
+            }
+        } else {
+            use std::fmt::Write;
+            // 45 bytes hold the longest IPv6 text; a failure would leave it short, never invalid.
+            let _ = write!(t, "{}", self.to_ip());
+        }
+        t
+    }
+}
+
+/// An address's text on the stack (see [`IpKey::text`]).
+#[derive(Clone, Copy)]
+pub struct IpText {
+    buf: [u8; IpText::CAP],
+    len: u8,
+}
+
+impl IpText {
+    const CAP: usize = 46;
+
+    fn push(&mut self, c: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len as usize) {
+            *slot = c;
+            self.len += 1;
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever written.
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let start = self.len as usize;
+        let dst = self.buf.get_mut(start..start + s.len()).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len += s.len() as u8;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for IpText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
 impl std::fmt::Display for IpKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.to_ip().fmt(f)
+        if f.width().is_some() || f.precision().is_some() {
+            return self.to_ip().fmt(f);
+        }
+        f.write_str(&self.text())
     }
 }
 
@@ -215,5 +290,34 @@ mod tests {
         assert!(Cidr::parse("10.0.0.0/33").is_none());
         let c6 = Cidr::parse("2001:db8::/32").unwrap();
         assert!(c6.contains(IpKey::from_ip("2001:db8:ffff::1".parse().unwrap())));
+    }
+
+    #[test]
+    fn text_matches_std_display() {
+        let mut cases: Vec<IpAddr> = vec![
+            "0.0.0.0".parse().unwrap(),
+            "255.255.255.255".parse().unwrap(),
+            "10.0.9.100".parse().unwrap(),
+            "::".parse().unwrap(),
+            "::1".parse().unwrap(),
+            "::ffff:0:1.2.3.4".parse().unwrap(),
+            "2001:db8::1".parse().unwrap(),
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+            "::1.2.3.4".parse().unwrap(),
+        ];
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push(IpAddr::V4(std::net::Ipv4Addr::from(x as u32)));
+            let y = (x as u128) << 64 | (x.rotate_left(17) as u128);
+            cases.push(IpAddr::V6(std::net::Ipv6Addr::from(y & !((x as u128 & 3) << 80))));
+        }
+        for ip in cases {
+            let key = IpKey::from_ip(ip);
+            assert_eq!(key.text().as_str(), key.to_ip().to_string(), "{ip}");
+            assert_eq!(key.to_string(), key.to_ip().to_string());
+        }
     }
 }

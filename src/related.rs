@@ -3,7 +3,7 @@
 //! from one source address. Each keeps its own per-bucket aggregation and model; the engine
 //! ([`crate::Detector`]) owns the clock, the rules and suppression.
 
-use std::collections::HashMap;
+use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -34,6 +34,59 @@ const MAX_DISTINCT_PER_BUCKET: usize = 10_000;
 /// Addresses tracked by the per-source-address spike job before the least recently active go.
 const MAX_TRACKED_SOURCES: usize = 200_000;
 
+/// Lists shorter than this are searched linearly (cheaper than building an index of copied keys);
+/// longer ones through a [`PositionIndex`].
+const INDEX_FROM: usize = 64;
+
+/// Key → position in one of the open bucket's lists, so that a bucket with thousands of users or
+/// addresses is not searched linearly per event. Not state: skipped by serde, equal to any other,
+/// and rebuilt whenever its length disagrees with its list's (after a restore); cleared with its
+/// list at bucket close. Transient (one bucket), so not counted in `memory_bytes`.
+#[derive(Clone, Debug)]
+struct PositionIndex<K>(HashMap<K, u32>);
+
+impl<K> Default for PositionIndex<K> {
+    fn default() -> Self {
+        PositionIndex(HashMap::default())
+    }
+}
+
+impl<K> PartialEq for PositionIndex<K> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<K: std::hash::Hash + Eq> PositionIndex<K> {
+    /// The position of `key` in `list` (whose keys are unique), by `key_of`.
+    fn find<T, Q>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q, key: &Q) -> Option<usize>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if list.len() < INDEX_FROM {
+            return list.iter().position(|x| key_of(x) == key);
+        }
+        if self.0.len() != list.len() {
+            self.0.clear();
+            self.0
+                .extend(list.iter().enumerate().map(|(i, x)| (key_of(x).to_owned(), i as u32)));
+        }
+        self.0.get(key).map(|&i| i as usize)
+    }
+
+    /// Records that `key` was pushed onto the list, now `len` long (only while the index is in use
+    /// and in step; short lists allocate no index).
+    fn pushed<Q>(&mut self, key: &Q, len: usize)
+    where
+        Q: ToOwned<Owned = K> + ?Sized,
+    {
+        if len > INDEX_FROM && self.0.len() + 1 == len {
+            self.0.insert(key.to_owned(), (len - 1) as u32);
+        }
+    }
+}
+
 /// Per-bucket counts of one series with its top contributors.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct CountBucket {
@@ -41,16 +94,19 @@ struct CountBucket {
     users: Vec<(String, u32)>,
     sources: Vec<(String, u32)>,
     hosts: Vec<(String, u32)>,
+    #[serde(skip)]
+    index: [PositionIndex<String>; 3],
 }
 
-fn bump(list: &mut Vec<(String, u32)>, value: Option<&str>) {
+fn bump(list: &mut Vec<(String, u32)>, index: &mut PositionIndex<String>, value: Option<&str>) {
     let Some(v) = value.filter(|v| !v.is_empty()) else {
         return;
     };
-    if let Some((_, c)) = list.iter_mut().find(|(k, _)| k == v) {
-        *c += 1;
+    if let Some(i) = index.find(list, |(k, _)| k.as_str(), v) {
+        list[i].1 += 1;
     } else if list.len() < MAX_DISTINCT_PER_BUCKET {
         list.push((v.to_string(), 1));
+        index.pushed(v, list.len());
     }
 }
 
@@ -63,9 +119,10 @@ fn top(list: &[(String, u32)]) -> Vec<String> {
 impl CountBucket {
     fn add(&mut self, user: &str, source: Option<&str>, host: Option<&str>) {
         self.count = self.count.saturating_add(1);
-        bump(&mut self.users, Some(user));
-        bump(&mut self.sources, source);
-        bump(&mut self.hosts, host);
+        let [users, sources, hosts] = &mut self.index;
+        bump(&mut self.users, users, Some(user));
+        bump(&mut self.sources, sources, source);
+        bump(&mut self.hosts, hosts, host);
     }
 
     fn influencers(&self) -> Vec<Influencer> {
@@ -118,6 +175,10 @@ pub struct RelatedJobs {
     fail_bucket: CountBucket,
     success_bucket: CountBucket,
     source_buckets: Vec<(IpKey, CountBucket)>,
+    #[serde(skip)]
+    logon_index: PositionIndex<String>,
+    #[serde(skip)]
+    source_index: PositionIndex<IpKey>,
     /// Per count series (job, or job and address): start of its last anomalous bucket and how
     /// many consecutive buckets have been anomalous, for `multi_bucket_impact`.
     anomaly_runs: HashMap<String, (i64, u32)>,
@@ -200,7 +261,7 @@ impl RelatedJobs {
         want_verdicts: bool,
     ) -> Vec<JobVerdict> {
         self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
-        let source_text = source.map(|s| s.to_string());
+        let source_text = source.map(IpKey::text);
         let mut out = Vec::new();
         let bucket_index = (bucket_ms / 900_000) as i32;
         match feed {
@@ -221,18 +282,22 @@ impl RelatedJobs {
             }
             Feed::Success => {
                 if enabled(RARE_USER_JOB) || enabled(RARE_HOUR_JOB) {
-                    match self.logons.iter_mut().find(|l| l.user == user) {
-                        Some(l) => {
+                    match self.logon_index.find(&self.logons, |l| l.user.as_str(), user) {
+                        Some(i) => {
+                            let l = &mut self.logons[i];
                             l.count += 1;
                             l.first_time = l.first_time.min(time_ms);
                         }
-                        None => self.logons.push(UserLogon {
-                            user: user.to_string(),
-                            first_time: time_ms,
-                            count: 1,
-                            source: source_text.clone(),
-                            host: host.map(str::to_string),
-                        }),
+                        None => {
+                            self.logons.push(UserLogon {
+                                user: user.to_string(),
+                                first_time: time_ms,
+                                count: 1,
+                                source: source_text.as_deref().map(str::to_string),
+                                host: host.map(str::to_string),
+                            });
+                            self.logon_index.pushed(user, self.logons.len());
+                        }
                     }
                 }
                 if enabled(RARE_USER_JOB) && want_verdicts {
@@ -294,10 +359,11 @@ impl RelatedJobs {
                 }
                 if enabled(SOURCE_IP_SPIKE_JOB) {
                     if let Some(ip) = source {
-                        let i = match self.source_buckets.iter().position(|(k, _)| *k == ip) {
+                        let i = match self.source_index.find(&self.source_buckets, |(k, _)| k, &ip) {
                             Some(i) => i,
                             None => {
                                 self.source_buckets.push((ip, CountBucket::default()));
+                                self.source_index.pushed(&ip, self.source_buckets.len());
                                 self.source_buckets.len() - 1
                             }
                         };
@@ -386,9 +452,11 @@ impl RelatedJobs {
         let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
         let mut out = Vec::new();
         let mut logons = std::mem::take(&mut self.logons);
+        self.logon_index = PositionIndex::default();
         logons.sort_by(|a, b| a.user.cmp(&b.user));
 
-        if enabled(RARE_USER_JOB) {
+        // While the organisation is learning every account is `learning`: no records, no evidence.
+        if enabled(RARE_USER_JOB) && !self.rare_user.is_learning(day, limits.learning_days) {
             for l in &logons {
                 if let Some((score, ev)) = self.rare_user.assess(&l.user, day, limits.learning_days) {
                     if ev.state == "learning" {
@@ -419,6 +487,17 @@ impl RelatedJobs {
         if enabled(RARE_HOUR_JOB) {
             for l in &logons {
                 let hour = hour_of(l.first_time);
+                // Only records need the evidence: decide on the probability first.
+                let quick = self.rare_hour.scored_probability(
+                    &l.user,
+                    hour,
+                    bucket_index,
+                    limits.learning_days,
+                    limits.min_active_days,
+                );
+                if !quick.is_some_and(|p| p < RECORD_PROBABILITY) {
+                    continue;
+                }
                 let (score, ev) = self.rare_hour.assess(
                     &l.user,
                     hour,
@@ -486,6 +565,7 @@ impl RelatedJobs {
         }
 
         let mut sources = std::mem::take(&mut self.source_buckets);
+        self.source_index = PositionIndex::default();
         sources.sort_by_key(|a| a.0);
         if enabled(SOURCE_IP_SPIKE_JOB) {
             for (ip, bucket) in &sources {
@@ -749,5 +829,58 @@ fn count_record(
     RelatedRecord {
         record: r,
         suppression_key: key,
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use crate::{Config, Detector, OutputKind};
+
+    /// Busy buckets (more distinct users, hosts and addresses than `INDEX_FROM`, on both outcome
+    /// feeds) give the same output with the lookup indexes, including across a snapshot taken
+    /// mid-bucket (the restored detector starts with empty indexes and must rebuild them).
+    #[test]
+    fn busy_buckets_survive_a_mid_bucket_restore() {
+        let line = |day: i64, i: usize, outcome: &str| {
+            let ts = crate::time::format_rfc3339_ms(1_790_812_800_000 + day * 86_400_000 + (i as i64 % 800) * 1000);
+            format!(
+                r#"{{"@timestamp":"{ts}","event":{{"category":["authentication"],"outcome":"{outcome}"}},"user":{{"name":"u{:02}"}},"source":{{"ip":"10.{}.{}.{}"}},"host":{{"name":"h{}"}}}}"#,
+                i % 100,
+                // The last day: new addresses (rare-address records).
+                if day == 9 { 9 } else { 1 },
+                i % 7,
+                i % 50,
+                i % 70
+            ) + "\n"
+        };
+        let mut days: Vec<String> = Vec::new();
+        for day in 0..10 {
+            let mut text = String::new();
+            for i in 0..400 {
+                text += &line(day, i, if i % 5 == 0 { "failure" } else { "success" });
+            }
+            days.push(text);
+        }
+        let config = Config::from_json(r#"{"output":"records"}"#).unwrap();
+        let mut straight = Detector::new(config.clone()).unwrap();
+        let mut restored = Detector::new(config).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for text in &days {
+            let (first, second) = text.split_at(text.len() / 2 + text[text.len() / 2..].find('\n').unwrap() + 1);
+            a.extend(straight.push_ndjson(first.as_bytes()));
+            a.extend(straight.push_ndjson(second.as_bytes()));
+            b.extend(restored.push_ndjson(first.as_bytes()));
+            restored = Detector::restore(&restored.snapshot().unwrap()).unwrap();
+            restored.set_output(OutputKind::Records);
+            b.extend(restored.push_ndjson(second.as_bytes()));
+        }
+        straight.flush().to_ndjson(OutputKind::Records, &mut a);
+        restored.flush().to_ndjson(OutputKind::Records, &mut b);
+        assert!(!a.is_empty());
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+        let (mut sa, mut sb) = (straight.stats(), restored.stats());
+        sa.memory_bytes = 0;
+        sb.memory_bytes = 0;
+        assert_eq!(sa, sb);
     }
 }

@@ -118,6 +118,14 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
 
 /// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn format_rfc3339_ms(ms: i64) -> String {
+    let mut out = String::with_capacity(24);
+    push_rfc3339_ms(&mut out, ms);
+    out
+}
+
+/// Appends [`format_rfc3339_ms`]`(ms)` to `out`. Written by hand: `format!` with seven padded
+/// integers cost ~3 300 instructions a call and was a fifth of the detector's time.
+pub fn push_rfc3339_ms(out: &mut String, ms: i64) {
     let days = ms.div_euclid(DAY_MS);
     let rem = ms.rem_euclid(DAY_MS);
     let (y, m, d) = civil_from_days(days);
@@ -125,7 +133,31 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
     let mi = (rem / 60_000) % 60;
     let s = (rem / 1000) % 60;
     let milli = rem % 1000;
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    if !(0..=9999).contains(&y) {
+        // Years outside 0000–9999 (a sign or a fifth digit): the general formatter.
+        use std::fmt::Write;
+        let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z");
+        return;
+    }
+    #[inline(always)]
+    fn two(n: u32) -> [u8; 2] {
+        [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]
+    }
+    let (y, h, mi, s, milli) = (y as u32, h as u32, mi as u32, s as u32, milli as u32);
+    let [y0, y1] = two(y / 100);
+    let [y2, y3] = two(y % 100);
+    let [m0, m1] = two(m);
+    let [d0, d1] = two(d);
+    let [h0, h1] = two(h);
+    let [i0, i1] = two(mi);
+    let [s0, s1] = two(s);
+    let [f1, f2] = two(milli % 100);
+    let f0 = b'0' + (milli / 100) as u8;
+    let buf = [
+        y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1, b'.', f0, f1, f2, b'Z',
+    ];
+    // Only ASCII digits and separators above.
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// The start of the epoch-aligned bucket containing `ms`.
@@ -179,6 +211,40 @@ mod tests {
         assert_eq!(parse_rfc3339_ms("2026-13-01T00:00:00Z"), None);
         assert_eq!(parse_rfc3339_ms("garbage"), None);
         assert_eq!(parse_rfc3339_ms("2026-10-01T08:03:12.Z"), None);
+    }
+
+    #[test]
+    fn hand_formatter_matches_format_macro() {
+        let reference = |ms: i64| {
+            let days = ms.div_euclid(DAY_MS);
+            let rem = ms.rem_euclid(DAY_MS);
+            let (y, m, d) = civil_from_days(days);
+            let (h, mi, s, milli) = (rem / 3_600_000, (rem / 60_000) % 60, (rem / 1000) % 60, rem % 1000);
+            format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+        };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut cases = vec![
+            0i64,
+            -1,
+            1_790_323_392_123,
+            -86_400_001,
+            4_102_444_800_000,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            i64::MAX / 4,
+            i64::MIN / 4,
+        ];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push((x % 600_000_000_000_000) as i64 - 300_000_000_000_000);
+        }
+        for ms in cases {
+            assert_eq!(format_rfc3339_ms(ms), reference(ms), "{ms}");
+        }
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl ElasticRareState {
     }
 
     /// Probability of less likely categories for `ip`, and its raw score.
-    fn probability(model: &RareIpModel, uid: u32, ip: IpKey, hypothetical: bool) -> f64 {
+    pub(crate) fn probability(model: &RareIpModel, uid: u32, ip: IpKey, hypothetical: bool) -> f64 {
         match Self::concentrations(model, uid, ip, hypothetical) {
             (conc, Some(i)) => probability_of_less_likely_categories(&conc, i),
             _ => 1.0,

@@ -106,7 +106,7 @@ impl HourProfile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RareHourModel {
     /// Profiles by `user.name`.
-    pub users: std::collections::HashMap<String, HourProfile>,
+    pub users: crate::FastMap<String, HourProfile>,
 }
 
 impl RareHourModel {
@@ -163,6 +163,24 @@ impl RareHourModel {
             ),
         };
         (score, ev)
+    }
+
+    /// The probability [`RareHourModel::assess`] would give, or `None` while the user is learning
+    /// (score 0): the same numbers without the evidence and its sentence.
+    pub fn scored_probability(
+        &self,
+        user: &str,
+        hour: usize,
+        bucket: i32,
+        learning_days: f64,
+        min_active_days: u32,
+    ) -> Option<f64> {
+        let p = self.users.get(user)?;
+        let history_days = (bucket - p.first_bucket) as f64 / 96.0;
+        if history_days < learning_days || p.active_days < min_active_days {
+            return None;
+        }
+        Some(p.probability(hour % 24))
     }
 
     /// Learns a user's active bucket at `hour`.

@@ -40,7 +40,7 @@
 //! See [`super::elastic_math`]: a decayed Dirichlet over the user's addresses, sampled per active
 //! bucket, the probability of less likely categories, and the job-wide quantile normaliser.
 
-use std::collections::HashMap;
+use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 

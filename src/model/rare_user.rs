@@ -15,7 +15,7 @@
 //!
 //! Accounts logging on every day never score.
 
-use std::collections::HashMap;
+use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +78,12 @@ pub struct RareUserEvidence {
 }
 
 impl RareUserModel {
+    /// Whether the organisation's account history is still being learnt on `day` (every
+    /// [`RareUserModel::assess`] then says `learning`).
+    pub fn is_learning(&self, day: i32, learning_days: f64) -> bool {
+        (self.org_first_day.map_or(0, |f| day - f) as f64) < learning_days
+    }
+
     /// Scores a successful logon of `user` on `day` against the history before it. `None` when
     /// there is nothing to say (a regular account).
     pub fn assess(&self, user: &str, day: i32, learning_days: f64) -> Option<(f64, RareUserEvidence)> {
