@@ -82,9 +82,10 @@ deny:
 eval:
 	cargo run --release -p auth-anomaly-eval -- --out EVALUATION.md
 
-bench: setup build-node
+bench: setup-browser build-node build-web
 	cargo bench --bench throughput
 	node benches/node_bench.mjs
+	node benches/browser_bench.mjs
 
 clean:
 	cargo clean

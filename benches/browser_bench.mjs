@@ -5,13 +5,15 @@
 //
 //   make build-web && node benches/browser_bench.mjs [FILE.ndjson] [--events N] [--rounds N]
 //
-// FILE defaults to the first N lines (default 100 000) of /tmp/bench.ndjson, written by
-//   cargo run --release -p auth-anomaly-sim --bin simorg -- --users 300 --days 40 --out /tmp/bench.ndjson
+// FILE defaults to $TMPDIR/auth-anomaly-bench-40d.ndjson, written once (if missing) by
+//   cargo run --release -p auth-anomaly-sim --bin simorg -- --users 300 --days 40 --out FILE
+// (100 601 lines); the first N lines (default 100 000) are used.
 // The page is served from 127.0.0.1 by www/serve.mjs; the file is handed to the page as a Blob
 // (not fetched), and the timings are the page's own performance.now().
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,7 +33,7 @@ const ARGS = [
 ];
 
 function parseArgs(argv) {
-  const opts = { file: '/tmp/bench.ndjson', events: 100_000, rounds: 3 };
+  const opts = { file: null, events: 100_000, rounds: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--events') opts.events = Number(argv[++i]);
@@ -43,13 +45,24 @@ function parseArgs(argv) {
   return opts;
 }
 
+/** The default input: the simulated organisation, written once with the `simorg` binary. */
+function defaultFile() {
+  const file = path.join(os.tmpdir(), 'auth-anomaly-bench-40d.ndjson');
+  if (!fs.existsSync(file)) {
+    console.error(`browser_bench: writing the simulated organisation to ${file} …`);
+    const r = spawnSync(
+      'cargo',
+      ['run', '--release', '-q', '-p', 'auth-anomaly-sim', '--bin', 'simorg', '--', '--users', '300', '--days', '40', '--out', file],
+      { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    if (r.status !== 0) throw new Error('simorg failed (is cargo on PATH?)');
+  }
+  return file;
+}
+
 /** The first `n` lines of `file`, as one string. */
 function firstLines(file, n) {
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `${file} is missing: cargo run --release -p auth-anomaly-sim --bin simorg -- --users 300 --days 40 --out ${file}`,
-    );
-  }
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing`);
   const text = fs.readFileSync(file, 'utf8');
   let end = 0;
   for (let i = 0; i < n; i++) {
@@ -126,6 +139,7 @@ async function main() {
   if (!fs.existsSync(path.join(ROOT, 'www', 'pkg', 'auth_anomaly_bg.wasm'))) {
     throw new Error('www/pkg is missing: make build-web');
   }
+  opts.file ??= defaultFile();
   const text = firstLines(opts.file, opts.events);
   const server = await startServer();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
