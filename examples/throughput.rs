@@ -8,37 +8,8 @@
 //! accepted events. `--dump=OUT` writes everything the detector returned (to compare builds byte
 //! for byte). Also prints heap allocations per event (a counting global allocator).
 
-/// Counts heap allocations (`alloc` + `realloc` calls) to report allocations per event.
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
-    pub struct Counting;
-    pub static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-    // SAFETY: forwards every call to `System` unchanged; only counts.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            ALLOCATIONS.fetch_add(1, Relaxed);
-            // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: `ptr` came from `System` through this allocator.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            ALLOCATIONS.fetch_add(1, Relaxed);
-            // SAFETY: as for `dealloc`.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    /// Allocations so far.
-    pub fn count() -> u64 {
-        ALLOCATIONS.load(Relaxed)
-    }
-}
+#[path = "../benches/support/counting_alloc.rs"]
+mod counting;
 
 #[global_allocator]
 static GLOBAL: counting::Counting = counting::Counting;
