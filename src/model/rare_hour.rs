@@ -120,13 +120,12 @@ impl RareHourModel {
         min_active_days: u32,
     ) -> (f64, RareHourEvidence) {
         let hour = hour % 24;
-        let Some(p) = self.users.get(user) else {
-            return (0.0, learning_evidence(user, hour, 0.0, 0));
+        let p = match self.past_learning(user, bucket, learning_days, min_active_days) {
+            Ok(p) => p,
+            Err((history_days, active_days)) => {
+                return (0.0, learning_evidence(user, hour, history_days, active_days));
+            }
         };
-        let history_days = (bucket - p.first_bucket) as f64 / 96.0;
-        if history_days < learning_days || p.active_days < min_active_days {
-            return (0.0, learning_evidence(user, hour, history_days, p.active_days));
-        }
         let prob = p.probability(hour);
         let total = p.total() + 24.0 * ALPHA;
         let shares: Vec<f64> = p
@@ -175,12 +174,26 @@ impl RareHourModel {
         learning_days: f64,
         min_active_days: u32,
     ) -> Option<f64> {
-        let p = self.users.get(user)?;
+        let p = self.past_learning(user, bucket, learning_days, min_active_days).ok()?;
+        Some(p.probability(hour % 24))
+    }
+
+    /// The user's profile once past the learning period, else (history days, active days).
+    fn past_learning(
+        &self,
+        user: &str,
+        bucket: i32,
+        learning_days: f64,
+        min_active_days: u32,
+    ) -> Result<&HourProfile, (f64, u32)> {
+        let Some(p) = self.users.get(user) else {
+            return Err((0.0, 0));
+        };
         let history_days = (bucket - p.first_bucket) as f64 / 96.0;
         if history_days < learning_days || p.active_days < min_active_days {
-            return None;
+            return Err((history_days, p.active_days));
         }
-        Some(p.probability(hour % 24))
+        Ok(p)
     }
 
     /// Learns a user's active bucket at `hour`.
