@@ -126,6 +126,59 @@ fn user_name_spray_keeps_memory_bounded_and_detection_working() {
     );
 }
 
+/// An address spray: 50 000 distinct addresses log on as one account (a credential-stuffing
+/// botnet that got in), and 50 000 more fail against everyone. The account's history stays at
+/// `max_addresses_per_user`, the model under `model_memory_limit`, and a real user's new-network
+/// logon still alerts.
+#[test]
+fn source_address_spray_keeps_memory_bounded_and_detection_working() {
+    let limit = 4u64 << 20;
+    let mut d = detector(&format!(
+        r#"{{"model_memory_limit":{limit},"max_addresses_per_user":64}}"#
+    ));
+    let mut lines = Vec::new();
+    routine(&mut lines, "alice", &["10.20.3.41"], 0..14);
+    routine(&mut lines, "bob", &["10.20.3.42"], 0..14);
+    let mut input = lines.join("\n");
+    input.push('\n');
+    d.push_ndjson(input.as_bytes());
+    let mut spray = String::new();
+    for i in 0..100_000i64 {
+        let ip = format!("100.{}.{}.{}", 64 + (i / 62_500) % 64, (i / 250) % 250, i % 250 + 1);
+        let t = T0 + 14 * DAY + i * 800;
+        let line = if i % 2 == 0 {
+            logon(t, "bob", &ip)
+        } else {
+            logon(t, &format!("user{}", i % 97), &ip).replace(r#""outcome":"success""#, r#""outcome":"failure""#)
+        };
+        spray.push_str(&line);
+        spray.push('\n');
+        if i % 5_000 == 4_999 {
+            d.push_ndjson(spray.as_bytes());
+            spray.clear();
+            let s = d.stats();
+            assert!(s.memory_bytes <= limit + limit / 2, "{s:?}");
+        }
+    }
+    let bob = d.explain("bob");
+    let addresses = bob["addresses"]
+        .as_array()
+        .expect("bob is known and lists addresses")
+        .len();
+    assert!((32..=64).contains(&addresses), "bob holds {addresses} addresses");
+    d.push_ndjson(logon(T0 + 15 * DAY + 8 * HOUR, "alice", "10.20.3.41").as_bytes());
+    d.push_ndjson(logon(T0 + 15 * DAY + 10 * HOUR, "alice", "185.220.101.4").as_bytes());
+    let r = d.flush();
+    let s = d.stats();
+    assert!(s.memory_bytes <= limit, "{s:?}");
+    assert!(
+        r.alerts
+            .iter()
+            .any(|a| a["user"]["name"] == "alice" && a["source"]["ip"] == "185.220.101.4"),
+        "{s:?}"
+    );
+}
+
 /// A straggler after advance()/flush() closed its bucket is late against the next bucket (or too
 /// late), never a reopened, twice-learnt bucket.
 #[test]
