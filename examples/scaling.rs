@@ -88,6 +88,10 @@ fn main() {
             (rss_after.saturating_sub(rss_before) * 1024) as f64 / s.pairs.max(1) as f64,
             hwm as f64 / 1024.0
         );
+        eprintln!(
+            "  {pairs} pairs streamed: {} users and {} pairs kept, memory_bytes {}, {} users evicted",
+            s.users, s.pairs, s.memory_bytes, s.evictions
+        );
         drop(d);
     }
 }
