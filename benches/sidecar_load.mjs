@@ -24,7 +24,6 @@
 //                reading (bytes the client managed to send are reported) and RSS stays flat
 // Every connection is to 127.0.0.1; every loop stops after --seconds. Needs pkg/node
 // (make build-node). --json prints one JSON object instead of the table.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -34,8 +33,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { serveChild } from '../hosts/node/test/fixtures.mjs';
+
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'hosts/node/cli.mjs');
 const ALL_PHASES = ['memory', 'every-request', 'interval', 'slow-forward', 'oversize'];
 const MAX_BODY = 1 << 20;
 const FORWARD_QUEUE = 500;
@@ -158,17 +158,7 @@ async function startServe(args) {
   // Concurrent requests arrive out of order by up to `concurrency` batches (500 events of 2000
   // users span about 50 minutes, 14 hours across a night), beyond the default max_lateness of
   // 15m: allow 1d.
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--no-advance', '--config', LOAD_CONFIG, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  const url = await new Promise((resolve, reject) => {
-    child.stderr.on('data', (b) => {
-      stderr += b;
-      const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    exited.then(() => reject(new Error(`serve exited before listening:\n${stderr}`)));
-  });
+  const { child, url, exited, stderr: stderrOf } = await serveChild(['--no-advance', '--config', LOAD_CONFIG, ...args]);
   return {
     child,
     url,
@@ -177,7 +167,7 @@ async function startServe(args) {
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const end = await exited;
       clearTimeout(timer);
-      return { ...end, stderr };
+      return { ...end, stderr: stderrOf() };
     },
   };
 }

@@ -2,7 +2,6 @@
 // was not acknowledged (and some of what was), and end exactly where one uninterrupted run ends.
 // Run: node --test hosts/node/test/crash.test.mjs
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { parseCli } from '../lib/args.mjs';
 import { loadWasm } from '../lib/detector.mjs';
 import { startSidecar } from '../lib/serve.mjs';
+import { serveChild as startServeChild } from './fixtures.mjs';
 import { decodeEnvelope } from '../lib/state.mjs';
 import { at, logon } from './fixtures.mjs';
 
-const CLI = fileURLToPath(new URL('../cli.mjs', import.meta.url));
 const wasm = loadWasm();
 const USERS = 16;
 const BATCH = 4;
@@ -63,24 +62,11 @@ const modelStats = (stats) => Object.fromEntries(MODEL_KEYS.map((k) => [k, stats
 let dir;
 const children = [];
 
-/** `node cli.mjs serve --listen 127.0.0.1:0 …` as a child; resolves once it listens. */
+/** The sidecar as a child; each is killed after the tests if still running. */
 async function serveChild(args, env = {}) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  const url = await new Promise((resolve, reject) => {
-    child.stderr.on('data', (b) => {
-      stderr += b;
-      const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    exited.then(() => reject(new Error(`serve exited before listening:\n${stderr}`)));
-  });
-  return { child, url, exited, stderr: () => stderr };
+  const s = await startServeChild(args, { env });
+  children.push(s.child);
+  return s;
 }
 
 before(() => {
