@@ -717,8 +717,8 @@ impl Detector {
         let mut sightings = std::mem::take(&mut self.state.sightings);
         self.sighting_index.clear();
         sightings.sort_by(|a, b| {
-            let ua = self.state.model.user(a.user).map(|u| u.name.as_str()).unwrap_or("");
-            let ub = self.state.model.user(b.user).map(|u| u.name.as_str()).unwrap_or("");
+            let ua = self.state.model.user(a.user).map(|u| &*u.name).unwrap_or("");
+            let ub = self.state.model.user(b.user).map(|u| &*u.name).unwrap_or("");
             ua.cmp(ub).then(a.ip.cmp(&b.ip))
         });
         self.state.stats.buckets_closed += 1;

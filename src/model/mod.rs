@@ -1,5 +1,6 @@
 //! Job models: per-partition state and scoring. Host-neutral, driven by closed buckets.
 
+pub mod compact;
 pub mod counts;
 pub mod elastic_math;
 pub mod elastic_rare;

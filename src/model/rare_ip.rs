@@ -40,10 +40,9 @@
 //! See [`super::elastic_math`]: a decayed Dirichlet over the user's addresses, sampled per active
 //! bucket, the probability of less likely categories, and the job-wide quantile normaliser.
 
-use crate::FastMap as HashMap;
-
 use serde::{Deserialize, Serialize};
 
+use super::compact::{CompactList, IpMap, NameIndex};
 use crate::net::{format_network, IpKey, NetLevel};
 use crate::time::format_rfc3339_ms;
 
@@ -148,8 +147,8 @@ impl NoveltyRate {
 /// Everything the model keeps about one user.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserHistory {
-    /// `user.name`.
-    pub name: String,
+    /// `user.name`, stored once (the name index borrows it).
+    pub name: Box<str>,
     /// Bucket index of the first sighting.
     pub first_bucket: i32,
     /// Bucket index of the last sighting.
@@ -161,11 +160,11 @@ pub struct UserHistory {
     /// Last active day number.
     pub last_active_day: i32,
     /// Addresses.
-    pub addresses: Vec<AddressHistory>,
+    pub addresses: CompactList<AddressHistory>,
     /// /24 (v6 /64) networks.
-    pub subnets: Vec<NetworkHistory>,
+    pub subnets: CompactList<NetworkHistory>,
     /// /16 (v6 /48) networks.
-    pub sites: Vec<NetworkHistory>,
+    pub sites: CompactList<NetworkHistory>,
     /// Novelty at subnet level.
     pub subnet_novelty: NoveltyRate,
     /// Novelty at site level.
@@ -175,17 +174,17 @@ pub struct UserHistory {
 }
 
 impl UserHistory {
-    fn new(name: String, bucket: i32) -> Self {
+    fn new(name: &str, bucket: i32) -> Self {
         UserHistory {
-            name,
+            name: name.into(),
             first_bucket: bucket,
             last_bucket: bucket,
             active_days: 0,
             active_buckets: 0,
             last_active_day: i32::MIN,
-            addresses: Vec::new(),
-            subnets: Vec::new(),
-            sites: Vec::new(),
+            addresses: CompactList::new(),
+            subnets: CompactList::new(),
+            sites: CompactList::new(),
             subnet_novelty: NoveltyRate::default(),
             site_novelty: NoveltyRate::default(),
             total_concentration: 0.0,
@@ -219,9 +218,10 @@ impl UserHistory {
     /// Approximate heap + inline bytes.
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.name.capacity()
-            + self.addresses.capacity() * std::mem::size_of::<AddressHistory>()
-            + (self.subnets.capacity() + self.sites.capacity()) * std::mem::size_of::<NetworkHistory>()
+            + self.name.len()
+            + self.addresses.heap_bytes()
+            + self.subnets.heap_bytes()
+            + self.sites.heap_bytes()
     }
 
     /// Good–Turing estimate of the probability of a new network at `level`, smoothed.
@@ -260,6 +260,11 @@ pub struct AddressUsers {
     pub users: [u32; 2],
     /// Number of users with this address in their history.
     pub count: u16,
+}
+
+/// The name of user `id` (empty if out of range: the index only holds ids it was given).
+fn name_of(users: &[UserHistory], id: u32) -> &str {
+    users.get(id as usize).map_or("", |u| &u.name)
 }
 
 /// What is new about an address, for a user.
@@ -385,13 +390,13 @@ pub fn probability_to_score(p: f64) -> f64 {
 pub struct RareIpModel {
     /// Users by id.
     pub users: Vec<UserHistory>,
-    /// `user.name` → id.
+    /// `user.name` → id, over the names in `users`.
     #[serde(skip)]
-    index: HashMap<String, u32>,
+    index: NameIndex,
     /// Address → users who use it.
-    pub address_users: HashMap<IpKey, AddressUsers>,
+    pub address_users: IpMap<AddressUsers>,
     /// Site network → number of users who use it.
-    pub site_users: HashMap<IpKey, u16>,
+    pub site_users: IpMap<u16>,
     /// Tracked (user, address) pairs.
     pub pairs: usize,
 }
@@ -421,27 +426,25 @@ pub struct ModelLimits {
 impl RareIpModel {
     /// Rebuilds the name index after deserialisation.
     pub fn rebuild_index(&mut self) {
-        self.index = self
-            .users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (u.name.clone(), i as u32))
-            .collect();
+        let users = &self.users;
+        self.index.rebuild(users.len(), |id| name_of(users, id));
     }
 
     /// The id of a user, if known.
     pub fn user_id(&self, name: &str) -> Option<u32> {
-        self.index.get(name).copied()
+        let users = &self.users;
+        self.index.get(name, |id| name_of(users, id))
     }
 
     /// The id of a user, adding them.
     pub fn intern(&mut self, name: &str, bucket: i32) -> u32 {
-        if let Some(id) = self.index.get(name) {
-            return *id;
+        if let Some(id) = self.user_id(name) {
+            return id;
         }
         let id = self.users.len() as u32;
-        self.users.push(UserHistory::new(name.to_string(), bucket));
-        self.index.insert(name.to_string(), id);
+        self.users.push(UserHistory::new(name, bucket));
+        let users = &self.users;
+        self.index.insert(name, id, &|id| name_of(users, id));
         id
     }
 
@@ -458,10 +461,8 @@ impl RareIpModel {
     /// Approximate memory held, bytes.
     pub fn memory_bytes(&self) -> usize {
         let users: usize = self.users.iter().map(UserHistory::memory_bytes).sum();
-        let index = self.index.capacity() * (std::mem::size_of::<(String, u32)>() + 8)
-            + self.users.iter().map(|u| u.name.len()).sum::<usize>();
-        let org = self.address_users.capacity() * (std::mem::size_of::<(IpKey, AddressUsers)>() + 1)
-            + self.site_users.capacity() * (std::mem::size_of::<(IpKey, u16)>() + 1);
+        let index = self.index.heap_bytes();
+        let org = self.address_users.heap_bytes() + self.site_users.heap_bytes();
         users + index + org
     }
 
@@ -516,8 +517,7 @@ impl RareIpModel {
                             removed.push(gone.ip);
                         }
                     }
-                    // Grow by one: most users hold one to three addresses, and `push` would reserve four.
-                    user.addresses.reserve_exact(1);
+                    // `CompactList` grows by one: most users hold one to three addresses.
                     user.addresses.push(AddressHistory {
                         ip,
                         first_bucket: bucket,
@@ -552,7 +552,6 @@ impl RareIpModel {
                                 }
                             }
                         }
-                        list.reserve_exact(1);
                         list.push(NetworkHistory {
                             net,
                             last_bucket: bucket,
@@ -571,7 +570,7 @@ impl RareIpModel {
         }
         // Elastic: decay after the bucket's samples, only for users with data in the bucket.
         if elastic_decay < 1.0 {
-            for a in &mut user.addresses {
+            for a in user.addresses.iter_mut() {
                 a.concentration *= elastic_decay;
             }
             user.total_concentration = (user.total_concentration * elastic_decay).max(0.0);
@@ -579,7 +578,7 @@ impl RareIpModel {
         self.pairs += new_addresses.len();
         self.pairs -= removed.len().min(self.pairs);
         for ip in new_addresses {
-            let e = self.address_users.entry(ip).or_insert(AddressUsers {
+            let e = self.address_users.get_or_insert_with(ip, || AddressUsers {
                 users: [u32::MAX; 2],
                 count: 0,
             });
@@ -592,7 +591,7 @@ impl RareIpModel {
             self.release_address(uid, ip);
         }
         for net in new_sites {
-            let c = self.site_users.entry(net).or_insert(0);
+            let c = self.site_users.get_or_insert_with(net, || 0);
             *c = c.saturating_add(1);
         }
         for net in removed_sites {
@@ -646,9 +645,9 @@ impl RareIpModel {
             if !u.addresses.is_empty() && bytes <= target_bytes {
                 break;
             }
-            // Each address also holds an organisation-index entry.
+            // Each address also holds an organisation-index entry (4-byte key for IPv4).
             bytes = bytes.saturating_sub(
-                u.memory_bytes() + u.addresses.len() * (std::mem::size_of::<(IpKey, AddressUsers)>() + 1),
+                u.memory_bytes() + u.addresses.len() * (std::mem::size_of::<(u32, AddressUsers)>() + 1),
             );
             evict[uid as usize] = true;
             evicted += 1;
@@ -706,16 +705,15 @@ impl RareIpModel {
                     continue;
                 }
             }
-            let mut kept = Vec::with_capacity(user.addresses.len());
-            for a in user.addresses.drain(..) {
-                if a.last_bucket >= cutoff {
-                    kept.push(a);
-                } else {
-                    user.total_concentration -= a.concentration;
+            let total = &mut user.total_concentration;
+            user.addresses.retain(|a| {
+                let keep = a.last_bucket >= cutoff;
+                if !keep {
+                    *total -= a.concentration;
                     released.push((uid as u32, a.ip));
                 }
-            }
-            user.addresses = kept;
+                keep
+            });
             user.total_concentration = user.total_concentration.max(0.0);
             user.subnets.retain(|n| n.last_bucket >= cutoff);
             user.sites.retain(|n| {
@@ -984,7 +982,7 @@ impl RareIpModel {
             .iter()
             .filter(|&&id| id != u32::MAX)
             .filter_map(|&id| self.user(id))
-            .filter(|u| u.name != user_name && !same_person(&u.name, user_name))
+            .filter(|u| &*u.name != user_name && !same_person(&u.name, user_name))
             .filter_map(|u| {
                 let a = u.address(ip)?;
                 let idle = day - a.last_bucket.div_euclid(BUCKETS_PER_DAY);
@@ -999,7 +997,7 @@ impl RareIpModel {
                     && u.addresses_in(ip, NetLevel::Site) <= OWNER_MAX_ADDRESSES_IN_SITE
                     && u.active_days >= OWNER_MIN_ACTIVE_DAYS;
                 (a.days_seen >= OWNER_MIN_DAYS && habitual && idle <= OWNER_MAX_IDLE_DAYS).then(|| AddressOwner {
-                    user: u.name.clone(),
+                    user: u.name.to_string(),
                     days_seen: a.days_seen,
                     last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
                 })

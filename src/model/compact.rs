@@ -1,0 +1,332 @@
+//! Compact containers for per-user state: millions of users each hold a handful of entries, so a
+//! `Vec`'s spare capacity and 24-byte header, and a name stored twice, dominate the model's size.
+
+use std::hash::BuildHasher;
+use std::ops::{Deref, DerefMut};
+
+use hashbrown::HashTable;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::net::IpKey;
+use crate::FastMap;
+
+/// A list that holds exactly its elements: a boxed slice (16 bytes inline, no spare capacity),
+/// grown and shrunk by one reallocation per change. Most users hold one to three addresses and
+/// change them rarely, so the reallocations are cheap next to the memory a `Vec` would keep.
+///
+/// Serialises as a sequence, exactly like a `Vec`, so snapshots do not change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CompactList<T>(Box<[T]>);
+
+impl<T> Default for CompactList<T> {
+    fn default() -> Self {
+        CompactList(Box::default())
+    }
+}
+
+impl<T> CompactList<T> {
+    /// An empty list; allocates nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Edits the list as a `Vec`, then gives back exactly the memory it needs.
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
+        let mut v = std::mem::take(&mut self.0).into_vec();
+        let r = f(&mut v);
+        self.0 = v.into_boxed_slice();
+        r
+    }
+
+    /// Appends one element.
+    pub fn push(&mut self, value: T) {
+        self.edit(|v| {
+            v.reserve_exact(1);
+            v.push(value);
+        });
+    }
+
+    /// Removes and returns the element at `index`, moving the last one into its place.
+    ///
+    /// # Panics
+    /// If `index` is out of bounds, like [`Vec::swap_remove`].
+    pub fn swap_remove(&mut self, index: usize) -> T {
+        self.edit(|v| v.swap_remove(index))
+    }
+
+    /// Keeps the elements for which `keep` says so (called once per element, in order);
+    /// reallocates only if something was removed.
+    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.edit(|v| v.retain(keep));
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val::<[T]>(&self.0)
+    }
+}
+
+impl<T> Deref for CompactList<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for CompactList<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.0
+    }
+}
+
+impl<T> From<Vec<T>> for CompactList<T> {
+    fn from(v: Vec<T>) -> Self {
+        CompactList(v.into_boxed_slice())
+    }
+}
+
+/// Name → id index over names stored elsewhere (in the users' histories): 4 bytes per user
+/// instead of a second copy of every name. Derived state: rebuilt after a restore or an eviction.
+#[derive(Clone, Default)]
+pub struct NameIndex {
+    table: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl NameIndex {
+    fn hash(&self, name: &str) -> u64 {
+        self.hasher.hash_one(name)
+    }
+
+    /// The id of `name`; `name_of` gives the name of an id.
+    pub fn get<'a>(&self, name: &str, name_of: impl Fn(u32) -> &'a str) -> Option<u32> {
+        self.table.find(self.hash(name), |&id| name_of(id) == name).copied()
+    }
+
+    /// Adds `id` under `name`; the caller has checked that `name` is absent.
+    pub fn insert<'a>(&mut self, name: &str, id: u32, name_of: &impl Fn(u32) -> &'a str) {
+        let hash = self.hash(name);
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, id, |&other| hasher.hash_one(name_of(other)));
+    }
+
+    /// Rebuilds the index over ids `0..count`.
+    pub fn rebuild<'a>(&mut self, count: usize, name_of: impl Fn(u32) -> &'a str) {
+        self.table = HashTable::with_capacity(count);
+        for id in 0..count as u32 {
+            self.insert(name_of(id), id, &name_of);
+        }
+    }
+
+    /// Heap bytes held: a 4-byte id and a control byte per slot.
+    pub fn heap_bytes(&self) -> usize {
+        self.table.capacity() * (std::mem::size_of::<u32>() + 1)
+    }
+}
+
+impl std::fmt::Debug for NameIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NameIndex").field("len", &self.table.len()).finish()
+    }
+}
+
+/// The index is derived from the histories it points into: two models with equal histories are
+/// equal whatever their tables' layout (which depends on per-process hash seeds).
+impl PartialEq for NameIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// A map keyed by address (or network) that keeps IPv4 keys in 4 bytes: most of an
+/// organisation's addresses are IPv4, and a 16-byte key doubled the size of each entry.
+///
+/// Serialises exactly like a `HashMap<IpKey, V>` (a map of 16-byte keys), so snapshots do not change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IpMap<V> {
+    v4: FastMap<u32, V>,
+    v6: FastMap<IpKey, V>,
+}
+
+impl<V> Default for IpMap<V> {
+    fn default() -> Self {
+        IpMap {
+            v4: FastMap::default(),
+            v6: FastMap::default(),
+        }
+    }
+}
+
+/// The IPv4 address inside an IPv4-mapped key.
+fn v4_of(key: &IpKey) -> Option<u32> {
+    let (prefix, addr) = key.0.split_at(12);
+    (prefix == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff])
+        .then(|| u32::from_be_bytes([addr[0], addr[1], addr[2], addr[3]]))
+}
+
+fn key_of_v4(addr: u32) -> IpKey {
+    let mut k = [0u8; 16];
+    k[10] = 0xff;
+    k[11] = 0xff;
+    k[12..].copy_from_slice(&addr.to_be_bytes());
+    IpKey(k)
+}
+
+impl<V> IpMap<V> {
+    /// The value for `key`.
+    pub fn get(&self, key: &IpKey) -> Option<&V> {
+        match v4_of(key) {
+            Some(a) => self.v4.get(&a),
+            None => self.v6.get(key),
+        }
+    }
+
+    /// The value for `key`, mutably.
+    pub fn get_mut(&mut self, key: &IpKey) -> Option<&mut V> {
+        match v4_of(key) {
+            Some(a) => self.v4.get_mut(&a),
+            None => self.v6.get_mut(key),
+        }
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: &IpKey) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The value for `key`, inserting `make()` first if absent.
+    pub fn get_or_insert_with(&mut self, key: IpKey, make: impl FnOnce() -> V) -> &mut V {
+        match v4_of(&key) {
+            Some(a) => self.v4.entry(a).or_insert_with(make),
+            None => self.v6.entry(key).or_insert_with(make),
+        }
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: &IpKey) -> Option<V> {
+        match v4_of(key) {
+            Some(a) => self.v4.remove(&a),
+            None => self.v6.remove(key),
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every value, mutably.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.v4.values_mut().chain(self.v6.values_mut())
+    }
+
+    /// Every entry, keys as 16-byte keys (unordered).
+    pub fn iter(&self) -> impl Iterator<Item = (IpKey, &V)> {
+        self.v4
+            .iter()
+            .map(|(a, v)| (key_of_v4(*a), v))
+            .chain(self.v6.iter().map(|(k, v)| (*k, v)))
+    }
+
+    /// Gives back spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.v4.shrink_to_fit();
+        self.v6.shrink_to_fit();
+    }
+
+    /// Heap bytes held: each slot's key and value plus a control byte.
+    pub fn heap_bytes(&self) -> usize {
+        self.v4.capacity() * (std::mem::size_of::<(u32, V)>() + 1)
+            + self.v6.capacity() * (std::mem::size_of::<(IpKey, V)>() + 1)
+    }
+}
+
+impl<V: Serialize> Serialize for IpMap<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for IpMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let all = FastMap::<IpKey, V>::deserialize(deserializer)?;
+        let mut map = IpMap::default();
+        for (k, v) in all {
+            match v4_of(&k) {
+                Some(a) => map.v4.insert(a, v),
+                None => map.v6.insert(k, v),
+            };
+        }
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_list_holds_exactly_its_elements() {
+        let mut l: CompactList<u32> = CompactList::new();
+        assert_eq!(l.heap_bytes(), 0);
+        for i in 0..5 {
+            l.push(i);
+        }
+        assert_eq!(&*l, &[0, 1, 2, 3, 4]);
+        assert_eq!(l.heap_bytes(), 20);
+        assert_eq!(l.swap_remove(1), 1);
+        assert_eq!(&*l, &[0, 4, 2, 3]);
+        l.retain(|&x| x % 2 == 0);
+        assert_eq!(&*l, &[0, 4, 2]);
+        assert_eq!(l.heap_bytes(), 12);
+        let encoded = postcard::to_allocvec(&l).expect("encode");
+        assert_eq!(encoded, postcard::to_allocvec(&vec![0u32, 4, 2]).expect("encode vec"));
+    }
+
+    #[test]
+    fn ip_map_splits_families_and_encodes_like_a_hash_map() {
+        let v4 = IpKey::from_ip("10.1.2.3".parse().expect("v4"));
+        let v6 = IpKey::from_ip("2001:db8::1".parse().expect("v6"));
+        let mut m: IpMap<u16> = IpMap::default();
+        *m.get_or_insert_with(v4, || 0) += 1;
+        *m.get_or_insert_with(v6, || 0) += 2;
+        *m.get_or_insert_with(v4, || 0) += 1;
+        assert_eq!((m.get(&v4), m.get(&v6), m.len()), (Some(&2), Some(&2), 2));
+        assert_eq!((m.v4.len(), m.v6.len()), (1, 1));
+        let mut only_v4: IpMap<u16> = IpMap::default();
+        only_v4.get_or_insert_with(v4, || 7);
+        let mut plain: FastMap<IpKey, u16> = FastMap::default();
+        plain.insert(v4, 7);
+        assert_eq!(
+            postcard::to_allocvec(&only_v4).expect("encode"),
+            postcard::to_allocvec(&plain).expect("encode map")
+        );
+        let back: IpMap<u16> = postcard::from_bytes(&postcard::to_allocvec(&m).expect("encode")).expect("decode");
+        assert_eq!(back, m);
+        assert_eq!(m.remove(&v6), Some(2));
+        assert!(!m.contains_key(&v6));
+    }
+
+    #[test]
+    fn name_index_finds_every_name_and_only_those() {
+        let names: Vec<String> = (0..1000).map(|i| format!("user{i}")).collect();
+        let mut idx = NameIndex::default();
+        for (i, n) in names.iter().enumerate() {
+            idx.insert(n, i as u32, &|id| names[id as usize].as_str());
+        }
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(idx.get(n, |id| names[id as usize].as_str()), Some(i as u32));
+        }
+        assert_eq!(idx.get("nobody", |id| names[id as usize].as_str()), None);
+        let mut rebuilt = NameIndex::default();
+        rebuilt.rebuild(names.len(), |id| names[id as usize].as_str());
+        assert_eq!(rebuilt.get("user999", |id| names[id as usize].as_str()), Some(999));
+    }
+}
