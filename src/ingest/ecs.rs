@@ -10,7 +10,9 @@
 //!   the path into a key and a nested remainder, left to right) and serde_json's duplicate-key rule
 //!   (the last occurrence of a key replaces the earlier value), and validates every skipped value
 //!   exactly as building a `Value` would (escapes, surrogates, number range, nesting limit 128).
-//!   `tests/ecs_fast_equivalence.rs` checks that both agree.
+//!   In front of it, a hand-written scanner (`ecs_scan.rs`) fills the same captures in one pass
+//!   over the bytes for the common shapes (no escapes, plain numbers) and hands anything else to
+//!   the visitor. `tests/ecs_fast_equivalence.rs` checks that all three agree.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -20,6 +22,9 @@ use serde_json::{Map, Number, Value};
 
 use super::RejectReason;
 use crate::event::{AuthEvent, Outcome};
+
+#[path = "ecs_scan.rs"]
+mod scan;
 use crate::net::parse_ip;
 use crate::time::parse_rfc3339_ms;
 
@@ -69,6 +74,11 @@ fn has_value(v: &Value, wanted: &str) -> bool {
 /// Parses one ECS JSON document (text) into an [`AuthEvent`]: the same result as
 /// `event_from_json_value(&serde_json::from_str(text)?)`, without building the `Value`.
 pub fn event_from_json(text: &str) -> Result<AuthEvent, RejectReason> {
+    // The hand-written scanner answers the common shapes; the serde visitor everything else.
+    let mut found = Found::new();
+    if scan::scan_document(text, &mut found).is_some() {
+        return fast::event_from_found(found);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let mut found = Found::new();
     let parsed = DocSeed { found: &mut found }
@@ -330,21 +340,52 @@ mod fast {
         ("system.auth.ssh.", &[("method", Target(SSH_METHOD as u8))]),
     ];
 
+    /// Per node and key length (the last slot: every length from `LONG` on), the entries of that
+    /// length as a bit set: a key is compared with one or two candidates, not with every entry.
+    const LONG: usize = 31;
+    // `static`, not `const`: a `const` array indexed at run time may be copied to the stack per use.
+    static BY_LENGTH: [[u32; LONG + 1]; NODES.len()] = {
+        let mut table = [[0u32; LONG + 1]; NODES.len()];
+        let mut n = 0;
+        while n < NODES.len() {
+            let entries = NODES[n].1;
+            let mut i = 0;
+            while i < entries.len() {
+                let len = entries[i].0.len();
+                let slot = if len < LONG { len } else { LONG };
+                table[n][slot] |= 1 << i;
+                i += 1;
+            }
+            n += 1;
+        }
+        table
+    };
+
+    /// [`NODES`] as a `static`, for lookups at run time.
+    pub(super) static TRIE: [(&str, &[(&str, Entry)]); NODES.len()] = NODES;
+
     /// The index of `key` among the entries of node `node`.
-    fn find(node: usize, key: &[u8]) -> Option<usize> {
-        // Byte by byte: keys are short, and a call to `memcmp` per candidate costs more.
-        NODES[node]
-            .1
-            .iter()
-            .position(|(k, _)| k.len() == key.len() && k.bytes().zip(key).all(|(a, &b)| a == b))
+    pub(super) fn find(node: usize, key: &[u8]) -> Option<usize> {
+        let entries = TRIE.get(node)?.1;
+        let mut candidates = BY_LENGTH[node][key.len().min(LONG)];
+        while candidates != 0 {
+            let i = candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
+            // Byte by byte: keys are short, and a call to `memcmp` per candidate costs more.
+            let k = entries[i].0.as_bytes();
+            if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
+                return Some(i);
+            }
+        }
+        None
     }
 
     /// `lookup`'s preference among the places a target is found: the slots taken at each object
     /// level, top level first, one 4-bit digit each (slot + 1; 0 past the last level), compared
     /// as a number — smaller is preferred. Paths have at most 3 dots, so at most 4 levels.
-    type Route = u16;
+    pub(super) type Route = u16;
 
-    fn route_digit(level: usize, slot: usize) -> Route {
+    pub(super) fn route_digit(level: usize, slot: usize) -> Route {
         ((slot + 1) as Route) << (12 - 4 * level)
     }
 
@@ -409,7 +450,7 @@ mod fast {
     /// What the visitor found so far.
     pub(super) struct Found<'de> {
         /// Per target, the preferred value found so far and its route.
-        best: [Option<(Route, Captured<'de>)>; N],
+        pub(super) best: [Option<(Route, Captured<'de>)>; N],
         /// A key that matters occurred twice in one object: answer with the reference path.
         pub(super) duplicate_key: bool,
     }
@@ -423,7 +464,7 @@ mod fast {
         }
 
         /// Whether a value for `target` at `route` would be preferred to what is known.
-        fn wants(&self, target: usize, route: Route) -> bool {
+        pub(super) fn wants(&self, target: usize, route: Route) -> bool {
             self.best[target].as_ref().is_none_or(|(r, _)| route < *r)
         }
 
@@ -474,7 +515,7 @@ mod fast {
                 return Err(serde::de::Error::custom("duplicate key"));
             }
             seen |= 1 << index;
-            let (name, entry) = NODES[node].1[index];
+            let (name, entry) = TRIE[node].1[index];
             let slot = match entry {
                 Target(_) => 0,
                 Node(_) => name.bytes().filter(|&b| b == b'.').count() + 1,
