@@ -38,6 +38,13 @@ const windows = fs.readFileSync(path.join(fixtures, 'windows-normal/security.evt
 write('syslog_line', 's', chunk(syslog, 50));
 write('windows_json', 'w', windows.slice(0, 200));
 write('ndjson_ingest', 'e', chunk(ecs, 20));
+// One document per input, plus Elastic's own pipeline output (nested, dotted, half dotted).
+const elastic = fs
+  .readdirSync(path.join(fixtures, 'elastic-integrations'), { recursive: true })
+  .filter((f) => f.endsWith('-expected.json'))
+  .flatMap((f) => JSON.parse(fs.readFileSync(path.join(fixtures, 'elastic-integrations', f), 'utf8')).expected ?? [])
+  .map((doc) => JSON.stringify(doc));
+write('ecs_json', 'e', [...ecs.slice(0, 100), ...elastic.slice(0, 100)]);
 write(
   'ndjson_ingest',
   'm',
