@@ -86,6 +86,7 @@ bench: setup-browser build-node build-web
 	cargo bench --bench throughput
 	node benches/node_bench.mjs
 	node benches/browser_bench.mjs
+	node benches/cli_memory.mjs --events 1000000
 
 clean:
 	cargo clean
