@@ -1110,6 +1110,40 @@ fn round_sig(p: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// The per-user layout BENCHMARKS.md's byte budget is written against: a change here changes
+    /// bytes per (user, address) pair for every deployment (64-bit: boxes are 16 bytes there).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn per_user_layout_stays_compact() {
+        assert_eq!(std::mem::size_of::<UserHistory>(), 112);
+        assert_eq!(std::mem::size_of::<AddressHistory>(), 36);
+        assert_eq!(std::mem::size_of::<NetworkHistory>(), 24);
+        assert_eq!(std::mem::size_of::<(u32, AddressUsers)>(), 16);
+    }
+
+    #[test]
+    fn memory_per_pair_of_a_three_address_user() {
+        let mut m = RareIpModel::default();
+        let limits = ModelLimits {
+            learning_days: 7.0,
+            min_active_days: 3,
+            max_addresses_per_user: 64,
+            prune_buckets: i32::MAX,
+        };
+        for u in 0..1000u32 {
+            let uid = m.intern(&format!("user{u:05}"), 0);
+            let ips: Vec<IpKey> = (0..3u8)
+                .map(|i| IpKey::from_ip(std::net::IpAddr::from([10, (u >> 8) as u8, u as u8, 10 + i])))
+                .collect();
+            m.learn_bucket(uid, 0, &ips, &limits, 1.0);
+        }
+        assert_eq!(m.pairs, 3000);
+        // Header 112 + name 9 + 3 × 36 + 2 × 24, plus the name index and the organisation's
+        // address map (hash tables: capacity depends on the table's growth steps).
+        let per_pair = m.memory_bytes() as f64 / m.pairs as f64;
+        assert!((95.0..130.0).contains(&per_pair), "{per_pair}");
+    }
+
     #[test]
     fn score_scale_endpoints() {
         assert_eq!(probability_to_score(0.5), 0.0);
