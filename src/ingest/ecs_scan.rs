@@ -167,8 +167,9 @@ impl<'de> Scanner<'de> {
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
     }
 
-    /// An object's members, after `{`, at trie node `node`.
-    fn object(&mut self, found: &mut Found<'de>, node: usize, level: usize, route: Route) -> Option<()> {
+    /// An object's members, after `{`: `member` reads each value (the scanner is past its key
+    /// and colon); this reads the punctuation.
+    fn members(&mut self, mut member: impl FnMut(&mut Self, &'de str) -> Option<()>) -> Option<()> {
         self.enter()?;
         self.skip_ws();
         if self.peek()? == b'}' {
@@ -176,28 +177,13 @@ impl<'de> Scanner<'de> {
             self.depth -= 1;
             return Some(());
         }
-        let mut seen = 0u32;
         loop {
             self.expect(b'"')?;
             let key = self.string()?;
             self.skip_ws();
             self.expect(b':')?;
             self.skip_ws();
-            match find(node, key.as_bytes()) {
-                None => self.skip_value()?,
-                Some(index) => {
-                    if seen & (1 << index) != 0 {
-                        return None;
-                    }
-                    seen |= 1 << index;
-                    let (name, entry) = TRIE[node].1[index];
-                    let slot = match entry {
-                        Entry::Target(_) => 0,
-                        Entry::Node(_) => name.bytes().filter(|&b| b == b'.').count() + 1,
-                    };
-                    self.place(found, level, route | route_digit(level, slot), entry)?;
-                }
-            }
+            member(self, key)?;
             self.skip_ws();
             match self.peek()? {
                 b',' => {
@@ -212,6 +198,26 @@ impl<'de> Scanner<'de> {
                 _ => return None,
             }
         }
+    }
+
+    /// An object's members, after `{`, at trie node `node`.
+    fn object(&mut self, found: &mut Found<'de>, node: usize, level: usize, route: Route) -> Option<()> {
+        let mut seen = 0u32;
+        self.members(|s, key| {
+            let Some(index) = find(node, key.as_bytes()) else {
+                return s.skip_value();
+            };
+            if seen & (1 << index) != 0 {
+                return None;
+            }
+            seen |= 1 << index;
+            let (name, entry) = TRIE[node].1[index];
+            let slot = match entry {
+                Entry::Target(_) => 0,
+                Entry::Node(_) => name.bytes().filter(|&b| b == b'.').count() + 1,
+            };
+            s.place(found, level, route | route_digit(level, slot), entry)
+        })
     }
 
     /// The value of a key that matters: a target's value is captured, a node's object is entered.
@@ -360,34 +366,7 @@ impl<'de> Scanner<'de> {
 
     /// An object's members, after `{`, validated and dropped.
     fn skip_object(&mut self) -> Option<()> {
-        self.enter()?;
-        self.skip_ws();
-        if self.peek()? == b'}' {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
-            self.expect(b'"')?;
-            self.string()?;
-            self.skip_ws();
-            self.expect(b':')?;
-            self.skip_ws();
-            self.skip_value()?;
-            self.skip_ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.skip_ws();
-                }
-                b'}' => {
-                    self.at += 1;
-                    self.depth -= 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.members(|s, _| s.skip_value())
     }
 }
 
