@@ -650,7 +650,7 @@ mod fast {
             .deserialize(&mut de)
             .and_then(|()| de.end());
         match parsed {
-            Ok(()) => Some(decide(found)),
+            Ok(()) => Some(decide(&mut found)),
             Err(_) if found.unsure => None,
             // Every error the visitor raises itself sets `unsure`: this one is serde_json's.
             Err(_) => Some(Err(RejectReason::InvalidJson)),
@@ -658,7 +658,7 @@ mod fast {
     }
 
     /// [`super::from_winlogbeat`]'s decisions, on the values the visitor kept.
-    fn decide(mut found: Found<'_>) -> Result<Option<AuthEvent>, RejectReason> {
+    fn decide(found: &mut Found<'_>) -> Result<Option<AuthEvent>, RejectReason> {
         // The first *present* path decides (`or_else` on the lookups, not on their meaning).
         let code = match found.take(WINLOG_EVENT_ID).or_else(|| found.take(EVENT_CODE)) {
             Some(Captured::Code(code)) => code,
