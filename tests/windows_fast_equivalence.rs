@@ -659,6 +659,10 @@ fn hand_picked_edges() {
         // Evtx records and XML-style Data.
         r##"{"Event":{"System":{"EventID":4624,"TimeCreated":{"#attributes":{"SystemTime":"2016-07-08T18:12:51.681640Z"}},"Computer":"WS-01"},"EventData":{"TargetUserName":"bob","IpAddress":"::ffff:203.0.113.7"}}}"##,
         r##"{"Event":5,"winlog.event_id":4624,"@timestamp":0}"##,
+        // `{"Event"` up front is left to the reference without parsing, valid or not.
+        " \n{\"Event\":[1,]}",
+        "{\"Event\":{},\"winlog.event_id\":4624,\"@timestamp\":0}",
+        "{\"Event\" :null,\"winlog.event_id\":4624,\"@timestamp\":0}",
         r##"{"@timestamp":0,"winlog":{"event_id":4625,"event_data":{"Data":[{"@Name":"TargetUserName","#text":"carol"}]}}}"##,
         // Timestamps as objects: left to the reference.
         r##"{"winlog":{"event_id":4624,"time_created":{"SystemTime":"2024-05-01T10:00:00Z"}}}"##,
