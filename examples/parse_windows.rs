@@ -3,8 +3,15 @@
 //! the detector reads as `evtx`) with the text fast path (`event_from_windows_text`: the one-pass
 //! visitor, and a `Value` for what it is not sure of), with the `serde_json::Value` path, or into
 //! `IgnoredAny` (serde_json's floor), and prints lines/s of CPU time for each and how many lines
-//! the fast path answered itself. Instructions per line: run under cachegrind with two ROUNDS
-//! counts and divide the difference.
+//! the fast path answered itself, and heap allocations per line (a counting global allocator).
+//! Instructions per line: run under cachegrind with two ROUNDS counts and divide the difference.
+
+#[path = "../benches/support/counting_alloc.rs"]
+mod counting;
+
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
+
 use auth_anomaly::ingest::detect::{sniff, InputFormat};
 use auth_anomaly::ingest::windows::{event_from_windows_json, event_from_windows_text, winlogbeat_event_from_text};
 
@@ -45,6 +52,7 @@ fn main() {
         if which != "all" && which != name {
             continue;
         }
+        let allocations_before = counting::count();
         let t = std::time::Instant::now();
         let mut ok = 0;
         for _ in 0..rounds {
@@ -52,8 +60,9 @@ fn main() {
         }
         let secs = t.elapsed().as_secs_f64();
         let n = lines.len() * rounds;
+        let allocations = (counting::count() - allocations_before) as f64 / n.max(1) as f64;
         println!(
-            "{name}: {n} Windows lines ({ok} ok) in {secs:.3} s: {:.0} lines/s",
+            "{name}: {n} Windows lines ({ok} ok) in {secs:.3} s: {:.0} lines/s, {allocations:.2} allocations/line",
             n as f64 / secs
         );
     }
