@@ -7,7 +7,8 @@
 //! - `high_cardinality/*`: 100 000 users × 3 addresses each, and the bytes per tracked
 //!   (user, address) pair and per user from `stats()` (printed);
 //! - `parse/*`: ingest alone — the ECS text fast path, the `serde_json::Value` path it replaced,
-//!   the Windows (winlogbeat) path, and format sniffing.
+//!   the winlogbeat text fast path (`winlogbeat_fast`, the detector's path) and the `Value` path
+//!   it replaced, and format sniffing.
 //!
 //! The organisation is the simulator's (`auth_anomaly_sim`, 300 users × 30 days, seed 7, with the
 //! seven attacks), shaped like `demo/org-demo.ndjson`: here 87 % ECS `system.auth` lines and 13 %
@@ -32,7 +33,7 @@ mod native {
     use std::time::Duration;
 
     use auth_anomaly::ingest::detect::{sniff, InputFormat};
-    use auth_anomaly::ingest::windows::event_from_windows_json;
+    use auth_anomaly::ingest::windows::{event_from_windows_json, event_from_windows_text};
     use auth_anomaly::ingest::{event_from_json, event_from_json_value};
     use auth_anomaly::{AuthEvent, Config, Detector};
     use criterion::{BenchmarkId, Criterion, Throughput};
@@ -234,6 +235,10 @@ mod native {
             })
         });
         g.throughput(Throughput::Elements(windows.len() as u64));
+        // The detector's path: the one-pass visitor, and a `Value` for what it is not sure of.
+        g.bench_function("winlogbeat_fast", |b| {
+            b.iter(|| windows.iter().filter(|l| event_from_windows_text(l).is_ok()).count())
+        });
         g.bench_function("winlogbeat_via_value", |b| {
             b.iter(|| {
                 windows

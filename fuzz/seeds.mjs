@@ -1,6 +1,7 @@
 // Seed inputs for the fuzz targets (used by campaign.sh): real lines from ../../shared/fixtures
-// (loghub's Linux sshd/PAM log, Windows Security events), generated ECS events, configurations,
-// and snapshots made by the Node build (pkg/node). Writes DIR/<target>/<file>.
+// (loghub's Linux sshd/PAM log, Windows Security events, Elastic's winlogbeat documents),
+// generated ECS events, configurations, and snapshots made by the Node build (pkg/node).
+// Writes DIR/<target>/<file>.
 //   node fuzz/seeds.mjs DIR
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,8 +36,25 @@ const ecs = Array.from({ length: 400 }, () => g.next().value);
 const syslog = fs.readFileSync(path.join(fixtures, 'loghub/Linux/Linux_2k.log'), 'utf8').split('\n').filter(Boolean);
 const windows = fs.readFileSync(path.join(fixtures, 'windows-normal/security.evtx.auth.jsonl'), 'utf8').split('\n').filter(Boolean);
 
+// Winlogbeat documents: Elastic's system.security pipeline output (nested) and the demo
+// organisation's lines (ECS-style, as the simulator writes them).
+const winlogbeat = [
+  'test-security-windows2012r2-logon.json-expected.json',
+  'test-security-windows2016-logoff.json-expected.json',
+].flatMap((name) =>
+  JSON.parse(fs.readFileSync(path.join(fixtures, 'elastic-integrations/system/security', name), 'utf8')).expected.map((d) =>
+    JSON.stringify(d),
+  ),
+);
+const demoWindows = fs
+  .readFileSync(path.join(here, '..', 'demo', 'org-demo.ndjson'), 'utf8')
+  .split('\n')
+  .filter((l) => l.includes('"winlog"'))
+  .slice(0, 50);
+
 write('syslog_line', 's', chunk(syslog, 50));
 write('windows_json', 'w', windows.slice(0, 200));
+write('windows_fast', 'w', [...winlogbeat, ...demoWindows, ...windows.slice(0, 50)]);
 write('ndjson_ingest', 'e', chunk(ecs, 20));
 // One document per input, plus Elastic's own pipeline output (nested, dotted, half dotted).
 const elastic = fs

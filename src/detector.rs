@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::event::{AuthEvent, Outcome};
 use crate::ingest::detect::InputFormat;
 use crate::ingest::syslog::{SyslogOutcome, SyslogParser};
-use crate::ingest::windows::event_from_windows_json;
+use crate::ingest::windows::{event_from_windows_json, winlogbeat_event_from_text};
 use crate::ingest::{parse_line, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::elastic_rare::ElasticRareState;
@@ -387,8 +387,17 @@ impl Detector {
             }
             InputFormat::Evtx => {
                 let text = std::str::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
-                let value: serde_json::Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
-                match event_from_windows_json(&value)? {
+                // Winlogbeat lines in one pass; what the fast path is not sure of (evtx records,
+                // odd shapes) goes through a `Value`.
+                let event = match winlogbeat_event_from_text(text) {
+                    Some(answer) => answer?,
+                    None => {
+                        let value: serde_json::Value =
+                            serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
+                        event_from_windows_json(&value)?
+                    }
+                };
+                match event {
                     Some(ev) => Ok(Parsed::Event(ev, 1)),
                     None => Ok(Parsed::NotALogon),
                 }

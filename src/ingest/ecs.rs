@@ -732,7 +732,7 @@ mod fast {
 
     /// Any value, validated as building a `Value` would validate it (unlike `IgnoredAny`, which
     /// accepts lone surrogate escapes and out-of-range numbers), and dropped.
-    struct Skip;
+    pub(in crate::ingest) struct Skip;
 
     impl<'de> serde::Deserialize<'de> for Skip {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Skip, D::Error> {
@@ -890,6 +890,8 @@ mod fast {
     }
 }
 
+/// Shared with the winlogbeat fast path (`windows.rs`).
+pub(super) use fast::Skip;
 use fast::{DocSeed, Found};
 
 #[cfg(test)]

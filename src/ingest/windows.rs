@@ -29,6 +29,27 @@
 //! `LogonType` as a string. `IpAddress` `-`, empty, loopback (`::1`, `127.0.0.1`), unspecified or
 //! link-local gives no source IP; [`windows_logon`] says which ([`SourceStatus`]) so the caller can
 //! count `no_usable_source`.
+//!
+//! # Two implementations with one answer
+//!
+//! - [`event_from_windows_json`] / [`windows_logon`] read an already-parsed [`Value`] (the
+//!   reference; every shape above).
+//! - [`winlogbeat_event_from_text`] parses the text of a winlogbeat line in one pass, with a serde
+//!   visitor over a key trie that keeps only the fields read here and never builds a `Value`
+//!   (6 heap allocations per simulated line, the event's own strings, instead of 50). It answers
+//!   only when it is certain to give what `serde_json::from_str::<Value>` then
+//!   [`event_from_windows_json`] gives: the same event, `Ok(None)` or the same [`RejectReason`],
+//!   `InvalidJson` included. It returns `None` ("not sure": the caller parses a `Value`) for evtx
+//!   records (a top-level `Event` key; `evtx_dump`'s `{"Event":…` is recognised before parsing),
+//!   XML-style `EventData.Data` lists, a key that matters repeated in one object (a `Value` keeps
+//!   the last), a field present at two places (`user.name` and `{"user":{"name":…}}`:
+//!   `ecs::lookup`'s precedence would decide), an object as a timestamp, and a document that is
+//!   not an object. Every skipped value is validated as building a `Value` would validate it.
+//! - [`event_from_windows_text`] is both in one call (what `Detector` does for each `evtx` line).
+//!
+//! `tests/windows_fast_equivalence.rs` and the `windows_fast` fuzz target check that the two agree.
+
+use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
@@ -88,6 +109,25 @@ pub fn event_from_windows_json(v: &Value) -> Result<Option<AuthEvent>, RejectRea
     Ok(windows_logon(v)?.map(|l| l.event))
 }
 
+/// [`event_from_windows_json`] of the text's `Value`, without building the `Value` when the line
+/// is winlogbeat-shaped; `None` when the fast path is not certain of the answer (see the module
+/// docs): parse the text into a `Value` and call [`event_from_windows_json`] instead.
+pub fn winlogbeat_event_from_text(text: &str) -> Option<Result<Option<AuthEvent>, RejectReason>> {
+    fast::event_from_text(text)
+}
+
+/// One Windows Security line (text): [`winlogbeat_event_from_text`], and for what it is not sure
+/// of, `serde_json::from_str` then [`event_from_windows_json`]. Invalid JSON is `InvalidJson`.
+pub fn event_from_windows_text(text: &str) -> Result<Option<AuthEvent>, RejectReason> {
+    match winlogbeat_event_from_text(text) {
+        Some(answer) => answer,
+        None => {
+            let value: Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
+            event_from_windows_json(&value)
+        }
+    }
+}
+
 /// Like [`event_from_windows_json`], keeping the event id and what became of the source address.
 pub fn windows_logon(v: &Value) -> Result<Option<WindowsLogon>, RejectReason> {
     let obj = v.as_object().ok_or(RejectReason::NotAnObject)?;
@@ -97,12 +137,13 @@ pub fn windows_logon(v: &Value) -> Result<Option<WindowsLogon>, RejectReason> {
     }
 }
 
-/// Text of a scalar, `{"#text": …}` object or first element of an array; `None` when empty.
-fn text(v: &Value) -> Option<String> {
+/// Text of a scalar, `{"#text": …}` object or first element of an array with a text; `None` when
+/// empty.
+fn text(v: &Value) -> Option<Cow<'_, str>> {
     let s = match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
+        Value::String(s) => Cow::Borrowed(s.as_str()),
+        Value::Number(n) => Cow::Owned(n.to_string()),
+        Value::Bool(b) => Cow::Owned(b.to_string()),
         Value::Object(o) => return o.get("#text").and_then(text),
         Value::Array(a) => return a.iter().find_map(text),
         Value::Null => return None,
@@ -123,7 +164,7 @@ fn event_code(v: &Value) -> Option<u32> {
 
 /// A named field of `EventData`: a direct key, or a `Data` element named by `@Name`,
 /// `#attributes.Name` or `Name`.
-fn data_field(data: &Value, name: &str) -> Option<String> {
+fn data_field<'a>(data: &'a Value, name: &str) -> Option<Cow<'a, str>> {
     let obj = data.as_object()?;
     if let Some(v) = obj.get(name) {
         return text(v);
@@ -169,7 +210,6 @@ fn time_ms(v: Option<&Value>) -> Result<i64, RejectReason> {
     }
 }
 
-/// The base name of a Windows (or POSIX) path; `None` for `-` or empty.
 /// A Windows process id: `0x1e4` (as the Security log writes it) or decimal.
 fn parse_pid(s: &str) -> Option<u32> {
     match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
@@ -178,6 +218,7 @@ fn parse_pid(s: &str) -> Option<u32> {
     }
 }
 
+/// The base name of a Windows (or POSIX) path; `None` for `-` or empty.
 fn basename(path: &str) -> Option<String> {
     let name = path.rsplit(['\\', '/']).next().unwrap_or(path).trim();
     (!name.is_empty() && name != "-").then(|| name.to_string())
@@ -193,28 +234,29 @@ fn logon_kind(code: u32) -> Option<(Outcome, &'static str)> {
     }
 }
 
-/// The fields both shapes share, once located.
-struct Fields {
+/// The fields both shapes share, once located (borrowed from the input where possible: most are
+/// parsed or dropped, not kept).
+struct Fields<'a> {
     code: u32,
     timestamp_ms: i64,
-    user: Option<String>,
-    domain: Option<String>,
-    ip: Option<String>,
-    host: Option<String>,
-    process: Option<String>,
-    logon_type: Option<String>,
+    user: Option<Cow<'a, str>>,
+    domain: Option<Cow<'a, str>>,
+    ip: Option<Cow<'a, str>>,
+    host: Option<Cow<'a, str>>,
+    process: Option<Cow<'a, str>>,
+    logon_type: Option<Cow<'a, str>>,
     category_has_auth: Option<bool>,
     outcome: Option<Outcome>,
-    action: Option<String>,
-    dataset: Option<String>,
-    event_id: Option<String>,
+    action: Option<Cow<'a, str>>,
+    dataset: Option<Cow<'a, str>>,
+    event_id: Option<Cow<'a, str>>,
     /// `IpPort` / `source.port`.
-    port: Option<String>,
+    port: Option<Cow<'a, str>>,
     /// `ProcessId` (hex, `0x1e4`, in evtx) / `process.pid`.
-    pid: Option<String>,
+    pid: Option<Cow<'a, str>>,
 }
 
-fn finish(f: Fields) -> WindowsLogon {
+fn finish(f: Fields<'_>) -> WindowsLogon {
     let (derived_outcome, derived_action) = match logon_kind(f.code) {
         Some(k) => k,
         None => (Outcome::Unknown, ""),
@@ -230,17 +272,17 @@ fn finish(f: Fields) -> WindowsLogon {
     };
     let event = AuthEvent {
         timestamp_ms: f.timestamp_ms,
-        user_name: f.user.unwrap_or_default(),
-        user_domain: f.domain,
+        user_name: f.user.map(Cow::into_owned).unwrap_or_default(),
+        user_domain: f.domain.map(Cow::into_owned),
         source_ip,
         outcome: Some(f.outcome.unwrap_or(derived_outcome)),
-        host_name: f.host,
+        host_name: f.host.map(Cow::into_owned),
         is_authentication: f.category_has_auth.unwrap_or(true),
-        action: f.action.or_else(|| Some(derived_action.to_string())),
-        dataset: f.dataset.or_else(|| Some(DATASET.to_string())),
+        action: Some(f.action.map_or_else(|| derived_action.to_string(), Cow::into_owned)),
+        dataset: Some(f.dataset.map_or_else(|| DATASET.to_string(), Cow::into_owned)),
         process_name: f.process.as_deref().and_then(basename),
-        logon_type: f.logon_type,
-        event_id: f.event_id,
+        logon_type: f.logon_type.map(Cow::into_owned),
+        event_id: f.event_id.map(Cow::into_owned),
         // A 4648's port is the target's, like its address.
         source_port: f.port.filter(|_| source_ip.is_some()).and_then(|p| p.parse().ok()),
         process_pid: f.pid.as_deref().and_then(parse_pid),
@@ -309,7 +351,7 @@ fn from_winlogbeat(obj: &Map<String, Value>) -> Result<Option<WindowsLogon>, Rej
     let null = Value::Null;
     let data = lookup(obj, "winlog.event_data").unwrap_or(&null);
     // `winlog.event_data.X`, nested or dotted, then the ECS fields Elastic's pipeline moves it to.
-    let field = |name: &str, ecs: &[&str]| -> Option<String> {
+    let field = |name: &str, ecs: &[&str]| -> Option<Cow<'_, str>> {
         data_field(data, name)
             .or_else(|| lookup(obj, &format!("winlog.event_data.{name}")).and_then(text))
             .or_else(|| ecs.iter().find_map(|p| lookup(obj, p).and_then(text)))
@@ -335,6 +377,815 @@ fn from_winlogbeat(obj: &Map<String, Value>) -> Result<Option<WindowsLogon>, Rej
         port: field("IpPort", &["source.port"]),
         pid: field("ProcessId", &["process.pid"]),
     })))
+}
+
+/// The text fast path for winlogbeat lines: a serde visitor that keeps only the fields
+/// [`from_winlogbeat`] reads.
+///
+/// The keys that can lead to one of those fields form a small trie of [`NODES`] (`""`,
+/// `"winlog."`, `"winlog.event_data."`, `"event."`, …): at a node, a key either names a field's
+/// whole remaining path (a target) or a dotted prefix of it whose value, if an object, is visited
+/// at the child node. [`lookup`] finds a path at the first of these places in a fixed order; rather
+/// than replicate that order, the visitor gives up (`unsure`) when a target turns up at a second
+/// place, so a target it keeps is the only candidate and therefore what `lookup` returns. Each
+/// target's value is reduced while it is read to what [`from_winlogbeat`] makes of it (an event
+/// id, a time, a text, "has `authentication`"), with `Value`'s semantics (`{"#text":…}` objects,
+/// arrays, a repeated `#text` replacing the earlier one).
+///
+/// Why `winlog.event_data` needs no value of its own: [`data_field`] reads `event_data[name]`, and
+/// that same value is a candidate of the path `winlog.event_data.name`, which is then its only
+/// candidate; so [`data_field`] then [`lookup`] of the dotted path is the text of that one
+/// candidate. Only its XML-style `Data` list (a key `Data` in an `event_data` object) is left to
+/// the reference.
+mod fast {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::Number;
+
+    use super::{finish, logon_kind, Fields};
+    use crate::event::{AuthEvent, Outcome};
+    use crate::ingest::ecs::Skip;
+    use crate::ingest::RejectReason;
+    use crate::time::parse_rfc3339_ms;
+
+    const N: usize = 28;
+    const WINLOG_EVENT_ID: usize = 0;
+    const EVENT_CODE: usize = 1;
+    const TIMESTAMP: usize = 2;
+    const TIMESTAMP_PLAIN: usize = 3;
+    const TIME_CREATED: usize = 4;
+    const DATA_USER: usize = 5;
+    const DATA_DOMAIN: usize = 6;
+    const DATA_IP: usize = 7;
+    const DATA_PROCESS: usize = 8;
+    const DATA_LOGON_TYPE: usize = 9;
+    const DATA_PORT: usize = 10;
+    const DATA_PID: usize = 11;
+    const USER_NAME: usize = 12;
+    const USER_DOMAIN: usize = 13;
+    const SOURCE_IP: usize = 14;
+    const SOURCE_PORT: usize = 15;
+    const PROCESS_EXECUTABLE: usize = 16;
+    const PROCESS_NAME: usize = 17;
+    const PROCESS_PID: usize = 18;
+    const COMPUTER_NAME: usize = 19;
+    const HOST_NAME: usize = 20;
+    const HOST_HOSTNAME: usize = 21;
+    const CATEGORY: usize = 22;
+    const OUTCOME: usize = 23;
+    const ACTION: usize = 24;
+    const DATASET: usize = 25;
+    const DATA_STREAM_DATASET: usize = 26;
+    const EVENT_ID: usize = 27;
+
+    /// The [`super::lookup`] paths [`super::from_winlogbeat`] reads; a target is an index into this
+    /// list. [`NODES`] is written out by hand and checked against it (`tests::trie_is_complete`).
+    #[cfg(test)]
+    const PATHS: [&str; N] = [
+        "winlog.event_id",
+        "event.code",
+        "@timestamp",
+        "timestamp",
+        "winlog.time_created",
+        "winlog.event_data.TargetUserName",
+        "winlog.event_data.TargetDomainName",
+        "winlog.event_data.IpAddress",
+        "winlog.event_data.ProcessName",
+        "winlog.event_data.LogonType",
+        "winlog.event_data.IpPort",
+        "winlog.event_data.ProcessId",
+        "user.name",
+        "user.domain",
+        "source.ip",
+        "source.port",
+        "process.executable",
+        "process.name",
+        "process.pid",
+        "winlog.computer_name",
+        "host.name",
+        "host.hostname",
+        "event.category",
+        "event.outcome",
+        "event.action",
+        "event.dataset",
+        "data_stream.dataset",
+        "event.id",
+    ];
+
+    /// What a key means at a node.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    enum Entry {
+        /// The whole remaining path of this target.
+        Target(u8),
+        /// A dotted prefix of remaining paths: continue in the value (if an object) at this node.
+        Node(u8),
+        /// A key the reference reads in a way the visitor does not replicate: give up.
+        Unsure,
+    }
+    use Entry::{Node, Target, Unsure};
+
+    const fn t(target: usize) -> Entry {
+        Target(target as u8)
+    }
+
+    /// The key trie: per node (named by the prefix its keys follow), every key that matters; the
+    /// most frequent first (the search is linear).
+    const NODES: [(&str, &[(&str, Entry)]); 9] = [
+        (
+            "",
+            &[
+                ("@timestamp", t(TIMESTAMP)),
+                ("event", Node(3)),
+                ("user", Node(4)),
+                ("source", Node(5)),
+                ("host", Node(7)),
+                ("winlog", Node(1)),
+                ("process", Node(6)),
+                ("data_stream", Node(8)),
+                ("winlog.event_data", Node(2)),
+                ("timestamp", t(TIMESTAMP_PLAIN)),
+                // An evtx record: `windows_logon` reads it with `from_evtx`.
+                ("Event", Unsure),
+                ("winlog.event_id", t(WINLOG_EVENT_ID)),
+                ("winlog.time_created", t(TIME_CREATED)),
+                ("winlog.computer_name", t(COMPUTER_NAME)),
+                ("winlog.event_data.TargetUserName", t(DATA_USER)),
+                ("winlog.event_data.TargetDomainName", t(DATA_DOMAIN)),
+                ("winlog.event_data.IpAddress", t(DATA_IP)),
+                ("winlog.event_data.ProcessName", t(DATA_PROCESS)),
+                ("winlog.event_data.LogonType", t(DATA_LOGON_TYPE)),
+                ("winlog.event_data.IpPort", t(DATA_PORT)),
+                ("winlog.event_data.ProcessId", t(DATA_PID)),
+                ("event.code", t(EVENT_CODE)),
+                ("event.category", t(CATEGORY)),
+                ("event.outcome", t(OUTCOME)),
+                ("event.action", t(ACTION)),
+                ("event.dataset", t(DATASET)),
+                ("event.id", t(EVENT_ID)),
+                ("user.name", t(USER_NAME)),
+                ("user.domain", t(USER_DOMAIN)),
+                ("source.ip", t(SOURCE_IP)),
+                ("source.port", t(SOURCE_PORT)),
+                ("process.executable", t(PROCESS_EXECUTABLE)),
+                ("process.name", t(PROCESS_NAME)),
+                ("process.pid", t(PROCESS_PID)),
+                ("host.name", t(HOST_NAME)),
+                ("host.hostname", t(HOST_HOSTNAME)),
+                ("data_stream.dataset", t(DATA_STREAM_DATASET)),
+            ],
+        ),
+        (
+            "winlog.",
+            &[
+                ("event_data", Node(2)),
+                ("event_id", t(WINLOG_EVENT_ID)),
+                ("computer_name", t(COMPUTER_NAME)),
+                ("time_created", t(TIME_CREATED)),
+                ("event_data.TargetUserName", t(DATA_USER)),
+                ("event_data.TargetDomainName", t(DATA_DOMAIN)),
+                ("event_data.IpAddress", t(DATA_IP)),
+                ("event_data.ProcessName", t(DATA_PROCESS)),
+                ("event_data.LogonType", t(DATA_LOGON_TYPE)),
+                ("event_data.IpPort", t(DATA_PORT)),
+                ("event_data.ProcessId", t(DATA_PID)),
+            ],
+        ),
+        (
+            "winlog.event_data.",
+            &[
+                ("TargetUserName", t(DATA_USER)),
+                ("TargetDomainName", t(DATA_DOMAIN)),
+                ("IpAddress", t(DATA_IP)),
+                ("ProcessName", t(DATA_PROCESS)),
+                ("LogonType", t(DATA_LOGON_TYPE)),
+                ("IpPort", t(DATA_PORT)),
+                ("ProcessId", t(DATA_PID)),
+                // XML-style `{"Data":[{"@Name":…,"#text":…}]}`: `data_field` searches it.
+                ("Data", Unsure),
+            ],
+        ),
+        (
+            "event.",
+            &[
+                ("category", t(CATEGORY)),
+                ("action", t(ACTION)),
+                ("outcome", t(OUTCOME)),
+                ("dataset", t(DATASET)),
+                ("code", t(EVENT_CODE)),
+                ("id", t(EVENT_ID)),
+            ],
+        ),
+        ("user.", &[("name", t(USER_NAME)), ("domain", t(USER_DOMAIN))]),
+        ("source.", &[("ip", t(SOURCE_IP)), ("port", t(SOURCE_PORT))]),
+        (
+            "process.",
+            &[
+                ("executable", t(PROCESS_EXECUTABLE)),
+                ("name", t(PROCESS_NAME)),
+                ("pid", t(PROCESS_PID)),
+            ],
+        ),
+        ("host.", &[("name", t(HOST_NAME)), ("hostname", t(HOST_HOSTNAME))]),
+        ("data_stream.", &[("dataset", t(DATA_STREAM_DATASET))]),
+    ];
+
+    /// The index of `key` among the entries of node `node`.
+    fn find(node: usize, key: &[u8]) -> Option<usize> {
+        // Byte by byte: keys are short, and a call to `memcmp` per candidate costs more.
+        NODES[node]
+            .1
+            .iter()
+            .position(|(k, _)| k.len() == key.len() && k.bytes().zip(key).all(|(a, &b)| a == b))
+    }
+
+    /// What [`super::from_winlogbeat`] makes of a target's value, reduced while it is read.
+    #[derive(Debug)]
+    enum Captured<'de> {
+        /// `event_code` of the value (`winlog.event_id`, `event.code`).
+        Code(Option<u32>),
+        /// `time_ms` of the value (`@timestamp`, `timestamp`, `winlog.time_created`).
+        Time(Result<i64, RejectReason>),
+        /// `text` of the value (every other target but `event.category`).
+        Text(Option<Cow<'de, str>>),
+        /// `has_value(v, "authentication")` (`event.category`).
+        Category(bool),
+    }
+
+    /// What the visitor found so far.
+    struct Found<'de> {
+        /// Per target, its value (present: the key exists, whatever its value).
+        slots: [Option<Captured<'de>>; N],
+        /// The visitor met something it does not replicate with certainty and stopped.
+        unsure: bool,
+    }
+
+    impl<'de> Found<'de> {
+        fn take(&mut self, target: usize) -> Option<Captured<'de>> {
+            self.slots[target].take()
+        }
+
+        /// `text` of a target; `None` when absent, or when present without a text.
+        fn text(&mut self, target: usize) -> Option<Cow<'de, str>> {
+            match self.take(target)? {
+                Captured::Text(text) => text,
+                _ => None,
+            }
+        }
+    }
+
+    /// Stops the parse: the caller answers with the reference path.
+    fn unsure<E: de::Error>(flag: &mut bool) -> E {
+        *flag = true;
+        E::custom("not handled by the winlogbeat fast path")
+    }
+
+    /// The answer for one line: `None` when the visitor gave up.
+    pub(super) fn event_from_text(text: &str) -> Option<Result<Option<AuthEvent>, RejectReason>> {
+        // `evtx_dump` writes every record as `{"Event":…`: the visitor would give up at the first
+        // key anyway, after building an error (about 2 000 instructions a line).
+        if text.trim_start().starts_with("{\"Event\"") {
+            return None;
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        let mut found = Found {
+            slots: [const { None }; N],
+            unsure: false,
+        };
+        let parsed = DocSeed { found: &mut found }
+            .deserialize(&mut de)
+            .and_then(|()| de.end());
+        match parsed {
+            Ok(()) => Some(decide(&mut found)),
+            Err(_) if found.unsure => None,
+            // Every error the visitor raises itself sets `unsure`: this one is serde_json's.
+            Err(_) => Some(Err(RejectReason::InvalidJson)),
+        }
+    }
+
+    /// [`super::from_winlogbeat`]'s decisions, on the values the visitor kept.
+    fn decide(found: &mut Found<'_>) -> Result<Option<AuthEvent>, RejectReason> {
+        // The first *present* path decides (`or_else` on the lookups, not on their meaning).
+        let code = match found.take(WINLOG_EVENT_ID).or_else(|| found.take(EVENT_CODE)) {
+            Some(Captured::Code(code)) => code,
+            _ => None,
+        };
+        let Some(code) = code else {
+            return Ok(None);
+        };
+        if logon_kind(code).is_none() {
+            return Ok(None);
+        }
+        let time = found
+            .take(TIMESTAMP)
+            .or_else(|| found.take(TIMESTAMP_PLAIN))
+            .or_else(|| found.take(TIME_CREATED));
+        let timestamp_ms = match time {
+            Some(Captured::Time(ms)) => ms?,
+            _ => return Err(RejectReason::MissingTimestamp),
+        };
+        let category_has_auth = found.take(CATEGORY).map(|c| matches!(c, Captured::Category(true)));
+        let dataset = if found.slots[DATASET].is_some() {
+            found.text(DATASET)
+        } else {
+            found.text(DATA_STREAM_DATASET)
+        };
+        let fields = Fields {
+            code,
+            timestamp_ms,
+            user: found.text(DATA_USER).or_else(|| found.text(USER_NAME)),
+            domain: found.text(DATA_DOMAIN).or_else(|| found.text(USER_DOMAIN)),
+            ip: found.text(DATA_IP).or_else(|| found.text(SOURCE_IP)),
+            host: found
+                .text(COMPUTER_NAME)
+                .or_else(|| found.text(HOST_NAME))
+                .or_else(|| found.text(HOST_HOSTNAME)),
+            process: found
+                .text(DATA_PROCESS)
+                .or_else(|| found.text(PROCESS_EXECUTABLE))
+                .or_else(|| found.text(PROCESS_NAME)),
+            logon_type: found.text(DATA_LOGON_TYPE),
+            category_has_auth,
+            outcome: found.text(OUTCOME).map(|s| Outcome::parse(&s)),
+            action: found.text(ACTION),
+            dataset,
+            event_id: found.text(EVENT_ID),
+            port: found.text(DATA_PORT).or_else(|| found.text(SOURCE_PORT)),
+            pid: found.text(DATA_PID).or_else(|| found.text(PROCESS_PID)),
+        };
+        Ok(Some(finish(fields).event))
+    }
+
+    /// The whole document: an object, visited at the root node; anything else is left to the
+    /// reference (`NotAnObject` or `InvalidJson`, which it tells apart).
+    struct DocSeed<'a, 'de> {
+        found: &'a mut Found<'de>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for DocSeed<'_, 'de> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for DocSeed<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+            visit_object(map, self.found, 0)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+            Err(unsure(&mut self.found.unsure))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Err(unsure(&mut self.found.unsure))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Err(unsure(&mut self.found.unsure))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Err(unsure(&mut self.found.unsure))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Err(unsure(&mut self.found.unsure))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Err(unsure(&mut self.found.unsure))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Err(unsure(&mut self.found.unsure))
+        }
+    }
+
+    /// Visits one object at trie node `node`.
+    fn visit_object<'de, A: MapAccess<'de>>(mut map: A, found: &mut Found<'de>, node: usize) -> Result<(), A::Error> {
+        // Keys of this object that matter, seen so far: a `Value` keeps the last of a repeated
+        // key, which this one-pass visitor does not replicate.
+        let mut seen = 0u64;
+        while let Some(key) = map.next_key_seed(KeySeed { node })? {
+            let Some(index) = key else {
+                map.next_value::<Skip>()?;
+                continue;
+            };
+            if seen & (1 << index) != 0 {
+                return Err(unsure(&mut found.unsure));
+            }
+            seen |= 1 << index;
+            match NODES[node].1[index].1 {
+                Unsure => return Err(unsure(&mut found.unsure)),
+                Node(child) => map.next_value_seed(NodeSeed {
+                    found: &mut *found,
+                    node: usize::from(child),
+                })?,
+                Target(target) => {
+                    let target = usize::from(target);
+                    // A second candidate for one path: `lookup`'s order would decide.
+                    if found.slots[target].is_some() {
+                        return Err(unsure(&mut found.unsure));
+                    }
+                    let captured = match target {
+                        WINLOG_EVENT_ID | EVENT_CODE => Captured::Code(map.next_value_seed(CodeSeed)?),
+                        TIMESTAMP | TIMESTAMP_PLAIN | TIME_CREATED => {
+                            Captured::Time(map.next_value_seed(TimeSeed {
+                                unsure: &mut found.unsure,
+                            })?)
+                        }
+                        CATEGORY => Captured::Category(map.next_value_seed(CategorySeed)?),
+                        _ => Captured::Text(map.next_value_seed(TextSeed)?),
+                    };
+                    found.slots[target] = Some(captured);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A key, matched against node `node`'s entries without copying it.
+    struct KeySeed {
+        node: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for KeySeed {
+        type Value = Option<usize>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeySeed {
+        type Value = Option<usize>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
+            Ok(find(self.node, key.as_bytes()))
+        }
+    }
+
+    /// Whether a key is `#text` (the element text of XML-to-JSON converters).
+    struct IsHashText;
+
+    impl<'de> DeserializeSeed<'de> for IsHashText {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for IsHashText {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E>(self, key: &str) -> Result<bool, E> {
+            Ok(key == "#text")
+        }
+    }
+
+    /// The value of the last `#text` key of an object (as `Map::get` finds it), read by `seed`;
+    /// `None` without one.
+    fn hash_text<'de, A, S>(mut map: A, seed: S) -> Result<Option<S::Value>, A::Error>
+    where
+        A: MapAccess<'de>,
+        S: DeserializeSeed<'de> + Copy,
+    {
+        let mut text = None;
+        while let Some(is_text) = map.next_key_seed(IsHashText)? {
+            if is_text {
+                text = Some(map.next_value_seed(seed)?);
+            } else {
+                map.next_value::<Skip>()?;
+            }
+        }
+        Ok(text)
+    }
+
+    /// Skips the rest of an array, validating it.
+    fn skip_rest<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(())
+    }
+
+    /// A node key's value: an object is visited at the child node; anything else holds no
+    /// candidate and is only validated.
+    struct NodeSeed<'a, 'de> {
+        found: &'a mut Found<'de>,
+        node: usize,
+    }
+
+    impl<'de> DeserializeSeed<'de> for NodeSeed<'_, 'de> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+            visit_object(map, self.found, self.node)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+            skip_rest(seq)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+
+    /// `event_code` of a value: a number, a string (trimmed), the `#text` of an object, the first
+    /// element of an array. Numbers go through `Number` as a `Value` would hold them.
+    #[derive(Clone, Copy)]
+    struct CodeSeed;
+
+    fn code_of(n: Option<Number>) -> Option<u32> {
+        n?.as_u64().and_then(|n| u32::try_from(n).ok())
+    }
+
+    impl<'de> DeserializeSeed<'de> for CodeSeed {
+        type Value = Option<u32>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u32>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for CodeSeed {
+        type Value = Option<u32>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<u32>, A::Error> {
+            Ok(hash_text(map, CodeSeed)?.flatten())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<u32>, A::Error> {
+            let first = seq.next_element_seed(CodeSeed)?.flatten();
+            skip_rest(seq)?;
+            Ok(first)
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Option<u32>, E> {
+            Ok(s.trim().parse().ok())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Option<u32>, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<Option<u32>, E> {
+            Ok(code_of(Some(n.into())))
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<Option<u32>, E> {
+            Ok(code_of(Some(n.into())))
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<Option<u32>, E> {
+            Ok(code_of(Number::from_f64(n)))
+        }
+        fn visit_unit<E>(self) -> Result<Option<u32>, E> {
+            Ok(None)
+        }
+    }
+
+    /// `time_ms` of a present value. An object (evtx-style `{"#attributes":{"SystemTime":…}}`)
+    /// is left to the reference.
+    struct TimeSeed<'a> {
+        unsure: &'a mut bool,
+    }
+
+    type Time = Result<i64, RejectReason>;
+
+    /// A number as `time_ms` reads it: epoch milliseconds, integral or not; `None` is a number a
+    /// `Value` would hold as `null`.
+    fn time_of(n: Option<Number>) -> Time {
+        let Some(n) = n else {
+            return Err(RejectReason::MissingTimestamp);
+        };
+        n.as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
+            })
+            .ok_or(RejectReason::InvalidTimestamp)
+    }
+
+    impl<'de> DeserializeSeed<'de> for TimeSeed<'_> {
+        type Value = Time;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Time, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for TimeSeed<'_> {
+        type Value = Time;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Time, A::Error> {
+            Err(unsure(self.unsure))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Time, A::Error> {
+            skip_rest(seq)?;
+            Ok(Err(RejectReason::InvalidTimestamp))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Time, E> {
+            Ok(parse_rfc3339_ms(s).ok_or(RejectReason::InvalidTimestamp))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Time, E> {
+            Ok(Err(RejectReason::InvalidTimestamp))
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<Time, E> {
+            Ok(time_of(Some(n.into())))
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<Time, E> {
+            Ok(time_of(Some(n.into())))
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<Time, E> {
+            Ok(time_of(Number::from_f64(n)))
+        }
+        fn visit_unit<E>(self) -> Result<Time, E> {
+            Ok(Err(RejectReason::MissingTimestamp))
+        }
+    }
+
+    /// `text` of a value: a non-empty string (borrowed when it has no escapes), a number or a
+    /// boolean printed, the `#text` of an object, the first element of an array that has a text.
+    #[derive(Clone, Copy)]
+    struct TextSeed;
+
+    impl<'de> DeserializeSeed<'de> for TextSeed {
+        type Value = Option<Cow<'de, str>>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for TextSeed {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Ok(hash_text(map, TextSeed)?.flatten())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while let Some(text) = seq.next_element_seed(TextSeed)? {
+                if text.is_some() {
+                    skip_rest(seq)?;
+                    return Ok(text);
+                }
+            }
+            Ok(None)
+        }
+        fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+            Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+            Ok((!s.is_empty()).then(|| Cow::Owned(s.to_owned())))
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(if b { "true" } else { "false" })))
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(Number::from(n).to_string())))
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(Number::from(n).to_string())))
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+            Ok(Number::from_f64(n).map(|n| Cow::Owned(n.to_string())))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    /// `has_value(v, "authentication")`: the string itself, or any string in an array (at any
+    /// depth); objects and other scalars have none.
+    #[derive(Clone, Copy)]
+    struct CategorySeed;
+
+    impl<'de> DeserializeSeed<'de> for CategorySeed {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for CategorySeed {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            while map.next_key::<Skip>()?.is_some() {
+                map.next_value::<Skip>()?;
+            }
+            Ok(false)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            let mut any = false;
+            while let Some(found) = seq.next_element_seed(CategorySeed)? {
+                any |= found;
+            }
+            Ok(any)
+        }
+        fn visit_str<E>(self, s: &str) -> Result<bool, E> {
+            Ok(s == "authentication")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// The trie, derived from `PATHS`: for each node prefix, every remaining path (a target)
+        /// and every dotted prefix of one (a child node); plus the two keys that give up.
+        #[test]
+        fn trie_is_complete() {
+            let mut prefixes = vec![String::new()];
+            for p in PATHS {
+                for (i, c) in p.char_indices() {
+                    if c == '.' {
+                        prefixes.push(p[..=i].to_string());
+                    }
+                }
+            }
+            prefixes.sort();
+            prefixes.dedup();
+            let mut listed: Vec<&str> = NODES.iter().map(|n| n.0).collect();
+            listed.sort();
+            assert_eq!(prefixes, listed);
+            let mut unsure = Vec::new();
+            for (prefix, entries) in NODES {
+                let mut want: Vec<(String, Entry)> = Vec::new();
+                for (target, p) in PATHS.iter().enumerate() {
+                    let Some(rest) = p.strip_prefix(prefix) else {
+                        continue;
+                    };
+                    want.push((rest.to_string(), t(target)));
+                    for (i, c) in rest.char_indices() {
+                        if c == '.' {
+                            let child = format!("{prefix}{}", &rest[..=i]);
+                            let n = NODES.iter().position(|n| n.0 == child).unwrap();
+                            want.push((rest[..i].to_string(), Node(n as u8)));
+                        }
+                    }
+                }
+                want.sort_by(|a, b| a.0.cmp(&b.0));
+                want.dedup();
+                let mut have: Vec<(String, Entry)> = Vec::new();
+                for (k, e) in entries.iter() {
+                    if *e == Unsure {
+                        unsure.push(format!("{prefix}{k}"));
+                    } else {
+                        have.push((k.to_string(), *e));
+                    }
+                }
+                have.sort_by(|a, b| a.0.cmp(&b.0));
+                assert_eq!(have, want, "node {prefix:?}");
+                // One meaning per key, and a seen-set of 64 bits is enough.
+                let mut keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
+                keys.sort();
+                assert!(keys.windows(2).all(|w| w[0] != w[1]), "node {prefix:?}");
+                assert!(entries.len() <= 64);
+            }
+            assert_eq!(unsure, ["Event", "winlog.event_data.Data"]);
+        }
+    }
 }
 
 #[cfg(test)]
