@@ -361,12 +361,9 @@ mod fast {
         table
     };
 
-    /// [`NODES`] as a `static`, for lookups at run time.
-    pub(super) static TRIE: [(&str, &[(&str, Entry)]); NODES.len()] = NODES;
-
     /// The index of `key` among the entries of node `node`.
     pub(super) fn find(node: usize, key: &[u8]) -> Option<usize> {
-        let entries = TRIE.get(node)?.1;
+        let entries = NODES.get(node)?.1;
         let mut candidates = BY_LENGTH[node][key.len().min(LONG)];
         while candidates != 0 {
             let i = candidates.trailing_zeros() as usize;
@@ -385,8 +382,19 @@ mod fast {
     /// as a number — smaller is preferred. Paths have at most 3 dots, so at most 4 levels.
     pub(super) type Route = u16;
 
-    pub(super) fn route_digit(level: usize, slot: usize) -> Route {
+    fn route_digit(level: usize, slot: usize) -> Route {
         ((slot + 1) as Route) << (12 - 4 * level)
+    }
+
+    /// What key `index` of node `node` means, and the route of its value: a target is slot 0, a
+    /// key naming `j` segments of a path and holding an object is slot `j`.
+    pub(super) fn step(node: usize, index: usize, level: usize, route: Route) -> (Entry, Route) {
+        let (name, entry) = NODES[node].1[index];
+        let slot = match entry {
+            Target(_) => 0,
+            Node(_) => name.bytes().filter(|&b| b == b'.').count() + 1,
+        };
+        (entry, route | route_digit(level, slot))
     }
 
     /// A JSON scalar, strings borrowed from the input when they have no escapes.
@@ -515,15 +523,11 @@ mod fast {
                 return Err(serde::de::Error::custom("duplicate key"));
             }
             seen |= 1 << index;
-            let (name, entry) = TRIE[node].1[index];
-            let slot = match entry {
-                Target(_) => 0,
-                Node(_) => name.bytes().filter(|&b| b == b'.').count() + 1,
-            };
+            let (entry, route) = step(node, index, level, route);
             map.next_value_seed(Place {
                 found: &mut *found,
                 level,
-                route: route | route_digit(level, slot),
+                route,
                 entry,
             })?;
         }

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 use serde_json::Number;
 
-use super::fast::{find, route_digit, Captured, Entry, Found, Route, Scalar, TRIE};
+use super::fast::{find, step, Captured, Entry, Found, Route, Scalar};
 
 /// Deepest nesting handled (objects and arrays); deeper documents go to serde_json.
 const MAX_DEPTH: u32 = 64;
@@ -211,12 +211,8 @@ impl<'de> Scanner<'de> {
                 return None;
             }
             seen |= 1 << index;
-            let (name, entry) = TRIE[node].1[index];
-            let slot = match entry {
-                Entry::Target(_) => 0,
-                Entry::Node(_) => name.bytes().filter(|&b| b == b'.').count() + 1,
-            };
-            s.place(found, level, route | route_digit(level, slot), entry)
+            let (entry, route) = step(node, index, level, route);
+            s.place(found, level, route, entry)
         })
     }
 

@@ -80,12 +80,6 @@ impl<T> DerefMut for CompactList<T> {
     }
 }
 
-impl<T> From<Vec<T>> for CompactList<T> {
-    fn from(v: Vec<T>) -> Self {
-        CompactList(v.into_boxed_slice())
-    }
-}
-
 /// Name → id index over names stored elsewhere (in the users' histories): 4 bytes per user
 /// instead of a second copy of every name. Derived state: rebuilt after a restore or an eviction.
 #[derive(Clone, Default)]
