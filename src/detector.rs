@@ -2,16 +2,19 @@
 
 use crate::FastMap as HashMap;
 
+mod sightings;
+use sightings::{OpenSightings, Sighting};
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::{glob_match, OutputFormat};
 use crate::config::{Config, OutputKind, Profile, RARE_SOURCE_IP_JOB};
 use crate::error::{Error, Result};
-use crate::event::{AuthEvent, Outcome};
+use crate::event::{AuthEvent, LineEvent, Outcome};
 use crate::ingest::detect::InputFormat;
 use crate::ingest::syslog::{SyslogOutcome, SyslogParser};
-use crate::ingest::windows::{event_from_windows_json, winlogbeat_event_from_text};
-use crate::ingest::{parse_line, RejectReason, Rejection};
+use crate::ingest::windows::{event_from_windows_json, winlogbeat_event_into};
+use crate::ingest::{parse_line_into, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::elastic_rare::ElasticRareState;
 use crate::model::rare_ip::{
@@ -79,20 +82,10 @@ impl FilterReason {
 // Consumed at once, never stored: boxing the event would allocate per line.
 #[allow(clippy::large_enum_variant)]
 enum Parsed {
-    /// An authentication event, standing for this many attempts.
-    Event(AuthEvent, u32),
+    /// An authentication event (in [`Detector::line_event`]), standing for this many attempts.
+    Event(u32),
     /// A well-formed line that is not a logon (a session message, a logoff).
     NotALogon,
-}
-
-/// Sightings of one (user, address) in the open bucket.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Sighting {
-    user: u32,
-    ip: IpKey,
-    count: u32,
-    first_time: i64,
-    hosts: Vec<String>,
 }
 
 /// What a closed bucket (or `advance`/`flush`) produced.
@@ -139,7 +132,7 @@ pub(crate) struct State {
     pub(crate) model: RareIpModel,
     pub(crate) elastic: ElasticRareState,
     open_bucket: Option<i64>,
-    sightings: Vec<Sighting>,
+    sightings: OpenSightings,
     suppression: Vec<(String, String, i64)>,
     related: RelatedJobs,
     pub(crate) stats: Stats,
@@ -163,7 +156,9 @@ pub struct Detector {
     threshold: f64,
     limits: ModelLimits,
     related_limits: RelatedLimits,
-    sighting_index: HashMap<(u32, IpKey), usize>,
+    /// The event of the NDJSON line at hand: one value for the whole stream, so that parsing a
+    /// line reuses the previous line's strings instead of allocating its own.
+    line_event: LineEvent,
     /// (job id, key) → start of the bucket of the last alert.
     suppression_index: HashMap<(String, String), i64>,
     outbox: Results,
@@ -177,7 +172,7 @@ impl Detector {
             model: RareIpModel::default(),
             elastic: ElasticRareState::default(),
             open_bucket: None,
-            sightings: Vec::new(),
+            sightings: OpenSightings::default(),
             suppression: Vec::new(),
             related: RelatedJobs::default(),
             stats: Stats::default(),
@@ -213,12 +208,6 @@ impl Detector {
             max_addresses_per_user: state.config.max_addresses_per_user,
             prune_buckets: (state.config.model_prune_window_ms / BUCKET_MS).clamp(1, i32::MAX as i64) as i32,
         };
-        let sighting_index = state
-            .sightings
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ((s.user, s.ip), i))
-            .collect();
         let suppression_index = state
             .suppression
             .iter()
@@ -236,7 +225,7 @@ impl Detector {
             threshold,
             limits,
             related_limits,
-            sighting_index,
+            line_event: LineEvent::default(),
             suppression_index,
             outbox: Results::default(),
         })
@@ -272,8 +261,7 @@ impl Detector {
         self.state.model.memory_bytes()
             + self.state.elastic.memory_bytes()
             + self.state.related.memory_bytes()
-            + self.state.sightings.capacity() * std::mem::size_of::<Sighting>()
-            + self.sighting_index.capacity() * 40
+            + self.state.sightings.memory_bytes()
             + self.suppression_index.capacity() * 40
     }
 
@@ -306,7 +294,9 @@ impl Detector {
                 self.parse_any(line)
             };
             match parsed {
-                Ok(Parsed::Event(ev, repeat)) => {
+                Ok(Parsed::Event(repeat)) => {
+                    // Taken out for the call and put back, so its strings serve the next line.
+                    let ev = std::mem::take(&mut self.line_event.event);
                     // `message repeated N times` stands for N attempts: N events.
                     self.state.stats.events += u64::from(repeat.saturating_sub(1));
                     // Verdicts (evidence, reason sentences) cost more than the detection itself:
@@ -316,6 +306,7 @@ impl Detector {
                     for _ in 1..repeat {
                         self.push_parsed(&ev, n, false);
                     }
+                    self.line_event.event = ev;
                     if kind == OutputKind::Verdicts {
                         write_json_line(&mut out, &v);
                     }
@@ -380,7 +371,10 @@ impl Detector {
                     .syslog
                     .get_or_insert_with(|| SyslogParser::new(reference).with_utc_offset_minutes(offset));
                 match parser.parse_bytes(line) {
-                    SyslogOutcome::Event { event, repeat } => Ok(Parsed::Event(event, repeat.max(1))),
+                    SyslogOutcome::Event { event, repeat } => {
+                        self.line_event.replace(event);
+                        Ok(Parsed::Event(repeat.max(1)))
+                    }
                     SyslogOutcome::NotAuthentication => Ok(Parsed::NotALogon),
                     SyslogOutcome::Unparsable(e) => Err(e.reject_reason()),
                 }
@@ -389,20 +383,25 @@ impl Detector {
                 let text = std::str::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
                 // Winlogbeat lines in one pass; what the fast path is not sure of (evtx records,
                 // odd shapes) goes through a `Value`.
-                let event = match winlogbeat_event_from_text(text) {
+                let is_logon = match winlogbeat_event_into(text, &mut self.line_event) {
                     Some(answer) => answer?,
                     None => {
                         let value: serde_json::Value =
                             serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
-                        event_from_windows_json(&value)?
+                        match event_from_windows_json(&value)? {
+                            Some(ev) => {
+                                self.line_event.replace(ev);
+                                true
+                            }
+                            None => false,
+                        }
                     }
                 };
-                match event {
-                    Some(ev) => Ok(Parsed::Event(ev, 1)),
-                    None => Ok(Parsed::NotALogon),
-                }
+                Ok(if is_logon { Parsed::Event(1) } else { Parsed::NotALogon })
             }
-            InputFormat::Ecs | InputFormat::Auto => parse_line(line).map(|ev| Parsed::Event(ev, 1)),
+            InputFormat::Ecs | InputFormat::Auto => {
+                parse_line_into(line, &mut self.line_event).map(|()| Parsed::Event(1))
+            }
         }
     }
 
@@ -584,11 +583,15 @@ impl Detector {
         };
         let uid = self.state.model.intern(&e.user_name, bucket_index);
         if !want_verdict {
-            self.remember_sighting(uid, ip, e);
+            self.state
+                .sightings
+                .record(uid, ip, e.timestamp_ms, e.host_name.as_deref());
             return verdict;
         }
         let assessment = self.assess(&e.user_name, uid, ip, bucket_index, true);
-        self.remember_sighting(uid, ip, e);
+        self.state
+            .sightings
+            .record(uid, ip, e.timestamp_ms, e.host_name.as_deref());
         let above = assessment.score >= self.threshold;
         verdict.jobs.insert(
             0,
@@ -604,32 +607,6 @@ impl Detector {
         );
         finish_verdict(&mut verdict);
         verdict
-    }
-
-    /// Adds an event's (user, address) to the open bucket's sightings.
-    fn remember_sighting(&mut self, uid: u32, ip: IpKey, e: &AuthEvent) {
-        match self.sighting_index.get(&(uid, ip)) {
-            Some(&i) => {
-                let s = &mut self.state.sightings[i];
-                s.count = s.count.saturating_add(1);
-                s.first_time = s.first_time.min(e.timestamp_ms);
-                if let Some(h) = &e.host_name {
-                    if s.hosts.len() < 8 && !s.hosts.contains(h) {
-                        s.hosts.push(h.clone());
-                    }
-                }
-            }
-            None => {
-                self.sighting_index.insert((uid, ip), self.state.sightings.len());
-                self.state.sightings.push(Sighting {
-                    user: uid,
-                    ip,
-                    count: 1,
-                    first_time: e.timestamp_ms,
-                    hosts: e.host_name.iter().cloned().collect(),
-                });
-            }
-        }
     }
 
     /// What configuration and analysts say about (user, address): allowlists, benign marks, known
@@ -723,9 +700,9 @@ impl Detector {
         };
         let bucket_index = (open / BUCKET_MS) as i32;
         self.state.last_closed_bucket = Some(open);
-        let mut sightings = std::mem::take(&mut self.state.sightings);
-        self.sighting_index.clear();
-        sightings.sort_by(|a, b| {
+        let mut sightings = self.state.sightings.take();
+        // (user, address) is unique in the bucket, so an unstable sort gives the one order.
+        sightings.sort_unstable_by(|a, b| {
             let ua = self.state.model.user(a.user).map(|u| &*u.name).unwrap_or("");
             let ub = self.state.model.user(b.user).map(|u| &*u.name).unwrap_or("");
             ua.cmp(ub).then(a.ip.cmp(&b.ip))
@@ -742,9 +719,10 @@ impl Detector {
             1.0
         };
         let mut i = 0;
+        let mut ips = Vec::new();
         while i < sightings.len() {
             let uid = sightings[i].user;
-            let mut ips = Vec::new();
+            ips.clear();
             while i < sightings.len() && sightings[i].user == uid {
                 ips.push(sightings[i].ip);
                 i += 1;
@@ -759,6 +737,7 @@ impl Detector {
             self.state.elastic.observe_bucket(&self.state.model, &pairs);
             self.score_bucket(open, bucket_index, &sightings);
         }
+        self.state.sightings.close(sightings);
         let enabled_jobs = &self.state.config.jobs;
         let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
         let related = self.state.related.close(&enabled, open, &self.related_limits);
@@ -992,10 +971,11 @@ impl Detector {
                 influencer_field_values: vec![user.to_string()],
             },
         ];
-        if !s.hosts.is_empty() {
+        let hosts = self.state.sightings.hosts(s);
+        if !hosts.is_empty() {
             influencers.push(Influencer {
                 influencer_field_name: "host.name".into(),
-                influencer_field_values: s.hosts.clone(),
+                influencer_field_values: hosts.clone(),
             });
         }
         let profile = match self.state.config.profile {
@@ -1033,7 +1013,7 @@ impl Detector {
             first_event_time: s.first_time,
             source_ip: vec![ip],
             user_name: vec![user.to_string()],
-            host_name: s.hosts.clone(),
+            host_name: hosts,
         }
     }
 

@@ -78,3 +78,116 @@ impl AuthEvent {
         self.outcome.unwrap_or(Outcome::Unknown)
     }
 }
+
+/// The event of the input line at hand, and the strings of fields earlier lines had and this
+/// one has not.
+///
+/// Ingest fills every line of a stream into the same `LineEvent`, so a line allocates nothing
+/// for its text fields once the stream has shown each field once: a field that is absent keeps
+/// its buffer in `spare` for the next line that has it (or for another field).
+#[derive(Debug, Default)]
+pub(crate) struct LineEvent {
+    pub(crate) event: AuthEvent,
+    spare: Vec<String>,
+}
+
+impl LineEvent {
+    /// Sets the text field `field` picks to `text`, reusing buffers.
+    pub(crate) fn set(&mut self, field: impl FnOnce(&mut AuthEvent) -> &mut Option<String>, text: Option<&str>) {
+        let slot = field(&mut self.event);
+        match (slot.as_mut(), text) {
+            (Some(buffer), Some(t)) => {
+                buffer.clear();
+                buffer.push_str(t);
+            }
+            (None, Some(t)) => {
+                let mut buffer = self.spare.pop().unwrap_or_default();
+                buffer.push_str(t);
+                *slot = Some(buffer);
+            }
+            (Some(_), None) => {
+                if let Some(mut buffer) = slot.take() {
+                    buffer.clear();
+                    self.spare.push(buffer);
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Sets `user.name` (never absent: empty when the line has none).
+    pub(crate) fn set_user_name(&mut self, name: &str) {
+        self.event.user_name.clear();
+        self.event.user_name.push_str(name);
+    }
+
+    /// Replaces the event with one built elsewhere (the `Value` paths), keeping its buffers.
+    pub(crate) fn replace(&mut self, event: AuthEvent) {
+        let old = std::mem::replace(&mut self.event, event);
+        let texts = [
+            old.user_domain,
+            old.host_name,
+            old.action,
+            old.dataset,
+            old.process_name,
+            old.logon_type,
+            old.event_id,
+            old.ssh_method,
+        ];
+        for mut buffer in texts.into_iter().flatten() {
+            // The number of text fields bounds the pool.
+            if self.spare.len() < TEXT_FIELDS {
+                buffer.clear();
+                self.spare.push(buffer);
+            }
+        }
+    }
+}
+
+/// The optional text fields of an [`AuthEvent`].
+const TEXT_FIELDS: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_that_comes_and_goes_reuses_its_buffer() {
+        let mut line = LineEvent::default();
+        line.set(|e| &mut e.host_name, Some("bastion-01.example.org"));
+        let buffer = line.event.host_name.as_ref().map(|s| s.as_ptr());
+        line.set(|e| &mut e.host_name, None);
+        assert_eq!(line.event.host_name, None);
+        line.set(|e| &mut e.logon_type, Some("10"));
+        assert_eq!(line.event.logon_type.as_deref(), Some("10"));
+        assert_eq!(
+            line.event.logon_type.as_ref().map(|s| s.as_ptr()),
+            buffer,
+            "the spare buffer"
+        );
+        line.set(|e| &mut e.logon_type, Some("3"));
+        assert_eq!(line.event.logon_type.as_deref(), Some("3"));
+        line.set_user_name("alice");
+        assert_eq!(line.event.user_name, "alice");
+    }
+
+    #[test]
+    fn replacing_the_event_keeps_at_most_one_spare_per_field() {
+        let mut line = LineEvent::default();
+        for _ in 0..5 {
+            line.replace(AuthEvent {
+                host_name: Some("h".into()),
+                action: Some("a".into()),
+                dataset: Some("d".into()),
+                process_name: Some("p".into()),
+                logon_type: Some("l".into()),
+                event_id: Some("e".into()),
+                ssh_method: Some("s".into()),
+                user_domain: Some("u".into()),
+                ..AuthEvent::default()
+            });
+        }
+        assert_eq!(line.spare.len(), TEXT_FIELDS);
+        assert_eq!(line.event.host_name.as_deref(), Some("h"));
+    }
+}

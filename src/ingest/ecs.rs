@@ -21,7 +21,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 use super::RejectReason;
-use crate::event::{AuthEvent, Outcome};
+use crate::event::{AuthEvent, LineEvent, Outcome};
 
 #[path = "ecs_scan.rs"]
 mod scan;
@@ -74,10 +74,19 @@ fn has_value(v: &Value, wanted: &str) -> bool {
 /// Parses one ECS JSON document (text) into an [`AuthEvent`]: the same result as
 /// `event_from_json_value(&serde_json::from_str(text)?)`, without building the `Value`.
 pub fn event_from_json(text: &str) -> Result<AuthEvent, RejectReason> {
+    let mut line = LineEvent::default();
+    event_from_json_into(text, &mut line)?;
+    Ok(line.event)
+}
+
+/// [`event_from_json`] into `event`, reusing its strings: the detector parses every line of a
+/// stream into the same event, so the common shapes allocate nothing. On `Err`, `event` holds
+/// whatever the line had filled in so far.
+pub(crate) fn event_from_json_into(text: &str, event: &mut LineEvent) -> Result<(), RejectReason> {
     // The hand-written scanner answers the common shapes; the serde visitor everything else.
     let mut found = Found::new();
     if scan::scan_document(text, &mut found).is_some() {
-        return fast::event_from_found(found);
+        return fast::event_from_found(found, event);
     }
     let mut de = serde_json::Deserializer::from_str(text);
     let mut found = Found::new();
@@ -88,11 +97,12 @@ pub fn event_from_json(text: &str) -> Result<AuthEvent, RejectReason> {
             Ok(is_object)
         });
     match parsed {
-        Ok(true) => fast::event_from_found(found),
+        Ok(true) => fast::event_from_found(found, event),
         Ok(false) => Err(RejectReason::NotAnObject),
         Err(_) if found.duplicate_key => {
             let value: Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
-            event_from_json_value(&value)
+            event.replace(event_from_json_value(&value)?);
+            Ok(())
         }
         Err(_) => Err(RejectReason::InvalidJson),
     }
@@ -412,13 +422,6 @@ mod fast {
                 Scalar::Str(s) => Cow::Borrowed(s),
                 Scalar::Num(n) => Cow::Owned(n.to_string()),
                 Scalar::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-            }
-        }
-
-        fn into_text(self) -> String {
-            match self {
-                Scalar::Str(s) => s.into_owned(),
-                other => other.as_text().into_owned(),
             }
         }
     }
@@ -781,66 +784,60 @@ mod fast {
         }
     }
 
-    /// `text` of the equivalent `Value`: the first scalar as text, `None` when empty.
-    fn text(c: Option<Captured<'_>>) -> Option<String> {
-        let s = match c? {
-            Captured::One(s) => s,
-            Captured::Many { first, .. } => first?,
-            Captured::Other => return None,
-        };
-        Some(s.into_text()).filter(|s| !s.is_empty())
+    /// `text` of the equivalent `Value` (the first scalar as text, `None` when empty), borrowed
+    /// when the input's string was.
+    fn text<'a>(c: &'a Option<Captured<'_>>) -> Option<Cow<'a, str>> {
+        Some(c.as_ref()?.scalar()?.as_text()).filter(|t| !t.is_empty())
     }
 
     /// `f` of `text(c)` without copying a borrowed string.
-    fn with_text<R>(c: Option<&Captured<'_>>, f: impl FnOnce(&str) -> R) -> Option<R> {
-        let text = c?.scalar()?.as_text();
-        (!text.is_empty()).then(|| f(&text))
+    fn with_text<R>(c: &Option<Captured<'_>>, f: impl FnOnce(&str) -> R) -> Option<R> {
+        text(c).map(|t| f(&t))
     }
 
-    /// [`super::event_from_json_value`]'s decisions, on the fields the visitor kept.
-    pub(super) fn event_from_found(mut found: Found<'_>) -> Result<AuthEvent, RejectReason> {
+    /// [`super::event_from_json_value`]'s decisions, on the fields the visitor kept, written into
+    /// `out` (its strings reused).
+    pub(super) fn event_from_found(mut found: Found<'_>, out: &mut LineEvent) -> Result<(), RejectReason> {
         let ts = found.take(TIMESTAMP).or_else(|| found.take(TIMESTAMP_PLAIN));
-        let timestamp_ms = match ts {
-            None => {
-                let original = found.take(ORIGINAL);
-                match with_text(original.as_ref(), audit_record_time_ms).flatten() {
-                    Some(ms) => ms,
-                    None => return Err(RejectReason::MissingTimestamp),
-                }
-            }
+        out.event.timestamp_ms = match ts {
+            None => match with_text(&found.take(ORIGINAL), audit_record_time_ms).flatten() {
+                Some(ms) => ms,
+                None => return Err(RejectReason::MissingTimestamp),
+            },
             Some(Captured::One(Scalar::Str(s))) => parse_rfc3339_ms(&s).ok_or(RejectReason::InvalidTimestamp)?,
             Some(Captured::One(Scalar::Num(n))) => number_ms(&n).ok_or(RejectReason::InvalidTimestamp)?,
             Some(_) => return Err(RejectReason::InvalidTimestamp),
         };
-        let action = text(found.take(ACTION));
-        let effective = text(found.take(EFFECTIVE_NAME));
-        let user_name = match (action.as_deref(), effective) {
-            (Some("authenticated"), Some(eff)) => eff,
-            (_, effective) => text(found.take(USER_NAME)).or(effective).unwrap_or_default(),
+        let action = found.take(ACTION);
+        let effective = found.take(EFFECTIVE_NAME);
+        let user = found.take(USER_NAME);
+        let action_text = text(&action);
+        let user_name = match (action_text.as_deref(), text(&effective)) {
+            (Some("authenticated"), Some(eff)) => Some(eff),
+            (_, effective) => text(&user).or(effective),
         };
-        let source_ip = with_text(found.take(SOURCE_IP).as_ref(), parse_ip).flatten();
-        let outcome = with_text(found.take(OUTCOME).as_ref(), Outcome::parse);
-        let is_authentication = found.take(CATEGORY).is_some_and(|c| c.has_authentication());
-        let user_domain = text(found.take(DOMAIN));
-        let host_name = text(found.take(HOST_NAME)).or_else(|| text(found.take(HOST_HOSTNAME)));
-        let dataset = text(found.take(DATASET)).or_else(|| text(found.take(DATA_STREAM_DATASET)));
-        Ok(AuthEvent {
-            timestamp_ms,
-            user_name,
-            user_domain,
-            source_ip,
-            outcome,
-            host_name,
-            is_authentication,
-            action,
-            dataset,
-            process_name: text(found.take(PROCESS_NAME)),
-            logon_type: text(found.take(LOGON_TYPE)),
-            event_id: text(found.take(EVENT_ID)),
-            source_port: text(found.take(SOURCE_PORT)).and_then(|p| p.parse().ok()),
-            process_pid: text(found.take(PROCESS_PID)).and_then(|p| p.parse().ok()),
-            ssh_method: text(found.take(SSH_METHOD)),
-        })
+        out.set_user_name(user_name.as_deref().unwrap_or_default());
+        out.set(|e| &mut e.action, action_text.as_deref());
+        out.event.source_ip = with_text(&found.take(SOURCE_IP), parse_ip).flatten();
+        out.event.outcome = with_text(&found.take(OUTCOME), Outcome::parse);
+        out.event.is_authentication = found.take(CATEGORY).is_some_and(|c| c.has_authentication());
+        out.set(|e| &mut e.user_domain, text(&found.take(DOMAIN)).as_deref());
+        let host = found.take(HOST_NAME);
+        let hostname = found.take(HOST_HOSTNAME);
+        out.set(|e| &mut e.host_name, text(&host).or_else(|| text(&hostname)).as_deref());
+        let dataset = found.take(DATASET);
+        let stream_dataset = found.take(DATA_STREAM_DATASET);
+        out.set(
+            |e| &mut e.dataset,
+            text(&dataset).or_else(|| text(&stream_dataset)).as_deref(),
+        );
+        out.set(|e| &mut e.process_name, text(&found.take(PROCESS_NAME)).as_deref());
+        out.set(|e| &mut e.logon_type, text(&found.take(LOGON_TYPE)).as_deref());
+        out.set(|e| &mut e.event_id, text(&found.take(EVENT_ID)).as_deref());
+        out.event.source_port = with_text(&found.take(SOURCE_PORT), |p| p.parse().ok()).flatten();
+        out.event.process_pid = with_text(&found.take(PROCESS_PID), |p| p.parse().ok()).flatten();
+        out.set(|e| &mut e.ssh_method, text(&found.take(SSH_METHOD)).as_deref());
+        Ok(())
     }
 
     #[cfg(test)]

@@ -7,7 +7,7 @@ pub mod windows;
 
 pub use ecs::{event_from_json, event_from_json_value};
 
-use crate::event::AuthEvent;
+use crate::event::{AuthEvent, LineEvent};
 
 /// Why an input line was not accepted. Every rejection is counted by reason in
 /// [`crate::Stats::rejected_by_reason`] and, in verdict output, reported with its line number.
@@ -77,6 +77,13 @@ pub struct Rejection {
 
 /// Parses one NDJSON line (ECS JSON, nested or dotted keys).
 pub fn parse_line(line: &[u8]) -> Result<AuthEvent, RejectReason> {
+    let mut event = LineEvent::default();
+    parse_line_into(line, &mut event)?;
+    Ok(event.event)
+}
+
+/// [`parse_line`] into `event`, reusing its strings (the detector keeps one event per stream).
+pub(crate) fn parse_line_into(line: &[u8], event: &mut LineEvent) -> Result<(), RejectReason> {
     let text = std::str::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
-    event_from_json(text)
+    ecs::event_from_json_into(text, event)
 }

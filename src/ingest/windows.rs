@@ -55,7 +55,7 @@ use serde_json::{Map, Value};
 
 use super::ecs::lookup;
 use super::RejectReason;
-use crate::event::{AuthEvent, Outcome};
+use crate::event::{AuthEvent, LineEvent, Outcome};
 use crate::net::{is_unusable_source, parse_ip};
 use crate::time::parse_rfc3339_ms;
 
@@ -113,7 +113,15 @@ pub fn event_from_windows_json(v: &Value) -> Result<Option<AuthEvent>, RejectRea
 /// is winlogbeat-shaped; `None` when the fast path is not certain of the answer (see the module
 /// docs): parse the text into a `Value` and call [`event_from_windows_json`] instead.
 pub fn winlogbeat_event_from_text(text: &str) -> Option<Result<Option<AuthEvent>, RejectReason>> {
-    fast::event_from_text(text)
+    let mut line = LineEvent::default();
+    Some(winlogbeat_event_into(text, &mut line)?.map(|is_logon| is_logon.then_some(line.event)))
+}
+
+/// [`winlogbeat_event_from_text`] into `event`, reusing its strings (the detector keeps one event
+/// per stream): `Ok(true)` when the line is a logon and `event` holds it, `Ok(false)` when it is
+/// not a logon.
+pub(crate) fn winlogbeat_event_into(text: &str, event: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
+    fast::event_from_text(text, event)
 }
 
 /// One Windows Security line (text): [`winlogbeat_event_from_text`], and for what it is not sure
@@ -219,9 +227,9 @@ fn parse_pid(s: &str) -> Option<u32> {
 }
 
 /// The base name of a Windows (or POSIX) path; `None` for `-` or empty.
-fn basename(path: &str) -> Option<String> {
+fn basename(path: &str) -> Option<&str> {
     let name = path.rsplit(['\\', '/']).next().unwrap_or(path).trim();
-    (!name.is_empty() && name != "-").then(|| name.to_string())
+    (!name.is_empty() && name != "-").then_some(name)
 }
 
 /// What the event id says: (outcome, action), or `None` when it is not a logon.
@@ -257,6 +265,18 @@ struct Fields<'a> {
 }
 
 fn finish(f: Fields<'_>) -> WindowsLogon {
+    let event_code = f.code;
+    let mut line = LineEvent::default();
+    let source = fill(f, &mut line);
+    WindowsLogon {
+        event: line.event,
+        event_code,
+        source,
+    }
+}
+
+/// The event of `f`, written into `out` (its strings reused); what became of the source address.
+fn fill(f: Fields<'_>, out: &mut LineEvent) -> SourceStatus {
     let (derived_outcome, derived_action) = match logon_kind(f.code) {
         Some(k) => k,
         None => (Outcome::Unknown, ""),
@@ -270,29 +290,23 @@ fn finish(f: Fields<'_>) -> WindowsLogon {
             Some(ip) => (Some(ip), SourceStatus::Usable),
         }
     };
-    let event = AuthEvent {
-        timestamp_ms: f.timestamp_ms,
-        user_name: f.user.map(Cow::into_owned).unwrap_or_default(),
-        user_domain: f.domain.map(Cow::into_owned),
-        source_ip,
-        outcome: Some(f.outcome.unwrap_or(derived_outcome)),
-        host_name: f.host.map(Cow::into_owned),
-        is_authentication: f.category_has_auth.unwrap_or(true),
-        action: Some(f.action.map_or_else(|| derived_action.to_string(), Cow::into_owned)),
-        dataset: Some(f.dataset.map_or_else(|| DATASET.to_string(), Cow::into_owned)),
-        process_name: f.process.as_deref().and_then(basename),
-        logon_type: f.logon_type.map(Cow::into_owned),
-        event_id: f.event_id.map(Cow::into_owned),
-        // A 4648's port is the target's, like its address.
-        source_port: f.port.filter(|_| source_ip.is_some()).and_then(|p| p.parse().ok()),
-        process_pid: f.pid.as_deref().and_then(parse_pid),
-        ssh_method: None,
-    };
-    WindowsLogon {
-        event,
-        event_code: f.code,
-        source,
-    }
+    out.event.timestamp_ms = f.timestamp_ms;
+    out.set_user_name(f.user.as_deref().unwrap_or_default());
+    out.set(|e| &mut e.user_domain, f.domain.as_deref());
+    out.event.source_ip = source_ip;
+    out.event.outcome = Some(f.outcome.unwrap_or(derived_outcome));
+    out.set(|e| &mut e.host_name, f.host.as_deref());
+    out.event.is_authentication = f.category_has_auth.unwrap_or(true);
+    out.set(|e| &mut e.action, Some(f.action.as_deref().unwrap_or(derived_action)));
+    out.set(|e| &mut e.dataset, Some(f.dataset.as_deref().unwrap_or(DATASET)));
+    out.set(|e| &mut e.process_name, f.process.as_deref().and_then(basename));
+    out.set(|e| &mut e.logon_type, f.logon_type.as_deref());
+    out.set(|e| &mut e.event_id, f.event_id.as_deref());
+    // A 4648's port is the target's, like its address.
+    out.event.source_port = f.port.filter(|_| source_ip.is_some()).and_then(|p| p.parse().ok());
+    out.event.process_pid = f.pid.as_deref().and_then(parse_pid);
+    out.set(|e| &mut e.ssh_method, None);
+    source
 }
 
 fn from_evtx(event: &Map<String, Value>) -> Result<Option<WindowsLogon>, RejectReason> {
@@ -404,8 +418,8 @@ mod fast {
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use serde_json::Number;
 
-    use super::{finish, logon_kind, Fields};
-    use crate::event::{AuthEvent, Outcome};
+    use super::{fill, logon_kind, Fields};
+    use crate::event::{LineEvent, Outcome};
     use crate::ingest::ecs::Skip;
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
@@ -642,7 +656,7 @@ mod fast {
     }
 
     /// The answer for one line: `None` when the visitor gave up.
-    pub(super) fn event_from_text(text: &str) -> Option<Result<Option<AuthEvent>, RejectReason>> {
+    pub(super) fn event_from_text(text: &str, out: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
         // `evtx_dump` writes every record as `{"Event":…`: the visitor would give up at the first
         // key anyway, after building an error (about 2 000 instructions a line).
         if text.trim_start().starts_with("{\"Event\"") {
@@ -657,7 +671,7 @@ mod fast {
             .deserialize(&mut de)
             .and_then(|()| de.end());
         match parsed {
-            Ok(()) => Some(decide(&mut found)),
+            Ok(()) => Some(decide(&mut found, out)),
             Err(_) if found.unsure => None,
             // Every error the visitor raises itself sets `unsure`: this one is serde_json's.
             Err(_) => Some(Err(RejectReason::InvalidJson)),
@@ -665,17 +679,17 @@ mod fast {
     }
 
     /// [`super::from_winlogbeat`]'s decisions, on the values the visitor kept.
-    fn decide(found: &mut Found<'_>) -> Result<Option<AuthEvent>, RejectReason> {
+    fn decide(found: &mut Found<'_>, out: &mut LineEvent) -> Result<bool, RejectReason> {
         // The first *present* path decides (`or_else` on the lookups, not on their meaning).
         let code = match found.take(WINLOG_EVENT_ID).or_else(|| found.take(EVENT_CODE)) {
             Some(Captured::Code(code)) => code,
             _ => None,
         };
         let Some(code) = code else {
-            return Ok(None);
+            return Ok(false);
         };
         if logon_kind(code).is_none() {
-            return Ok(None);
+            return Ok(false);
         }
         let time = found
             .take(TIMESTAMP)
@@ -714,7 +728,8 @@ mod fast {
             port: found.text(DATA_PORT).or_else(|| found.text(SOURCE_PORT)),
             pid: found.text(DATA_PID).or_else(|| found.text(PROCESS_PID)),
         };
-        Ok(Some(finish(fields).event))
+        fill(fields, out);
+        Ok(true)
     }
 
     /// The whole document: an object, visited at the root node; anything else is left to the
