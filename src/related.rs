@@ -3,11 +3,14 @@
 //! from one source address. Each keeps its own per-bucket aggregation and model; the engine
 //! ([`crate::Detector`]) owns the clock, the rules and suppression.
 
+use std::hash::Hash;
+
 use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::model::compact::KeyIndex;
 use crate::model::counts::{spike_score, upper_tail_probability, Expectation, Moments, SeasonalCounts};
 use crate::model::rare_hour::RareHourModel;
 use crate::model::rare_user::RareUserModel;
@@ -39,51 +42,124 @@ const MAX_TRACKED_SOURCES: usize = 200_000;
 const INDEX_FROM: usize = 64;
 
 /// Key → position in one of the open bucket's lists, so that a bucket with thousands of users or
-/// addresses is not searched linearly per event. Not state: skipped by serde, equal to any other,
-/// and rebuilt whenever its length disagrees with its list's (after a restore); cleared with its
-/// list at bucket close. Transient (one bucket), so not counted in `memory_bytes`.
-#[derive(Clone, Debug)]
-struct PositionIndex<K>(HashMap<K, u32>);
+/// addresses is not searched linearly per event. Holds positions only (the list owns the keys), so
+/// indexing a value allocates nothing once the table has grown. Not state: skipped by serde, equal
+/// to any other, and rebuilt whenever its length disagrees with its list's (after a restore);
+/// cleared with its list at bucket close. Transient (one bucket), so not counted in `memory_bytes`.
+#[derive(Clone, Debug, Default)]
+struct PositionIndex(KeyIndex);
 
-impl<K> Default for PositionIndex<K> {
-    fn default() -> Self {
-        PositionIndex(HashMap::default())
-    }
-}
-
-impl<K> PartialEq for PositionIndex<K> {
+impl PartialEq for PositionIndex {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl<K: std::hash::Hash + Eq> PositionIndex<K> {
+impl PositionIndex {
     /// The position of `key` in `list` (whose keys are unique), by `key_of`.
-    fn find<T, Q>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q, key: &Q) -> Option<usize>
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
-    {
+    fn find<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q, key: &Q) -> Option<usize> {
         if list.len() < INDEX_FROM {
             return list.iter().position(|x| key_of(x) == key);
         }
+        let key_at = |i: u32| key_of(&list[i as usize]);
         if self.0.len() != list.len() {
-            self.0.clear();
-            self.0
-                .extend(list.iter().enumerate().map(|(i, x)| (key_of(x).to_owned(), i as u32)));
+            self.0.rebuild(list.len(), key_at);
         }
-        self.0.get(key).map(|&i| i as usize)
+        self.0.get(key, key_at).map(|i| i as usize)
     }
 
-    /// Records that `key` was pushed onto the list, now `len` long (only while the index is in use
-    /// and in step; short lists allocate no index).
-    fn pushed<Q>(&mut self, key: &Q, len: usize)
-    where
-        Q: ToOwned<Owned = K> + ?Sized,
-    {
+    /// Records that `list`'s last element was pushed (only while the index is in use and in step;
+    /// short lists allocate no index).
+    fn pushed<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
+        let len = list.len();
         if len > INDEX_FROM && self.0.len() + 1 == len {
-            self.0.insert(key.to_owned(), (len - 1) as u32);
+            let last = &list[len - 1];
+            self.0
+                .insert(key_of(last), (len - 1) as u32, &|i| key_of(&list[i as usize]));
         }
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Strings and count buckets of closed buckets, kept for the next buckets: a bucket's new users,
+/// addresses and hosts then allocate nothing once the stream has run a few buckets. Bounded by
+/// [`SPARE_STRINGS`] and [`SPARE_BUCKETS`]; what is beyond is freed.
+#[derive(Clone, Debug, Default)]
+struct Spare {
+    strings: Vec<String>,
+    buckets: Vec<CountBucket>,
+}
+
+/// Spare strings kept (about 40 bytes each).
+const SPARE_STRINGS: usize = 16_384;
+/// Spare per-address count buckets kept (their three lists keep their capacity).
+const SPARE_BUCKETS: usize = 1_024;
+
+/// Not state: any two pools are equal.
+impl PartialEq for Spare {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Spare {
+    /// `text` in a spare string, or a new one.
+    fn text(&mut self, text: &str) -> String {
+        match self.strings.pop() {
+            Some(mut s) => {
+                s.push_str(text);
+                s
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    fn keep(&mut self, mut s: String) {
+        if self.strings.len() < SPARE_STRINGS {
+            s.clear();
+            self.strings.push(s);
+        }
+    }
+
+    fn keep_list(&mut self, list: &mut Vec<(String, u32)>) {
+        for (s, _) in list.drain(..) {
+            self.keep(s);
+        }
+    }
+
+    /// Empties `bucket` into the pools, keeping its lists' capacity.
+    fn empty_bucket(&mut self, bucket: &mut CountBucket) {
+        bucket.count = 0;
+        self.keep_list(&mut bucket.users);
+        self.keep_list(&mut bucket.sources);
+        self.keep_list(&mut bucket.hosts);
+        for index in &mut bucket.index {
+            index.clear();
+        }
+    }
+
+    fn bucket(&mut self) -> CountBucket {
+        self.buckets.pop().unwrap_or_default()
+    }
+
+    fn keep_bucket(&mut self, mut bucket: CountBucket) {
+        self.empty_bucket(&mut bucket);
+        if self.buckets.len() < SPARE_BUCKETS {
+            self.buckets.push(bucket);
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.strings.iter().map(|s| s.capacity() + 24).sum::<usize>()
+            + self.buckets.capacity() * std::mem::size_of::<CountBucket>()
+            + self
+                .buckets
+                .iter()
+                .map(|b| (b.users.capacity() + b.sources.capacity() + b.hosts.capacity()) * 32)
+                .sum::<usize>()
     }
 }
 
@@ -95,34 +171,35 @@ struct CountBucket {
     sources: Vec<(String, u32)>,
     hosts: Vec<(String, u32)>,
     #[serde(skip)]
-    index: [PositionIndex<String>; 3],
+    index: [PositionIndex; 3],
 }
 
-fn bump(list: &mut Vec<(String, u32)>, index: &mut PositionIndex<String>, value: Option<&str>) {
+fn bump(list: &mut Vec<(String, u32)>, index: &mut PositionIndex, spare: &mut Spare, value: Option<&str>) {
     let Some(v) = value.filter(|v| !v.is_empty()) else {
         return;
     };
     if let Some(i) = index.find(list, |(k, _)| k.as_str(), v) {
         list[i].1 += 1;
     } else if list.len() < MAX_DISTINCT_PER_BUCKET {
-        list.push((v.to_string(), 1));
-        index.pushed(v, list.len());
+        list.push((spare.text(v), 1));
+        index.pushed(list, |(k, _)| k.as_str());
     }
 }
 
 fn top(list: &[(String, u32)]) -> Vec<String> {
     let mut v: Vec<&(String, u32)> = list.iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Keys are unique: the unstable sort gives the one order.
+    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.into_iter().take(TOP_INFLUENCERS).map(|(k, _)| k.clone()).collect()
 }
 
 impl CountBucket {
-    fn add(&mut self, user: &str, source: Option<&str>, host: Option<&str>) {
+    fn add(&mut self, spare: &mut Spare, user: &str, source: Option<&str>, host: Option<&str>) {
         self.count = self.count.saturating_add(1);
         let [users, sources, hosts] = &mut self.index;
-        bump(&mut self.users, users, Some(user));
-        bump(&mut self.sources, sources, source);
-        bump(&mut self.hosts, hosts, host);
+        bump(&mut self.users, users, spare, Some(user));
+        bump(&mut self.sources, sources, spare, source);
+        bump(&mut self.hosts, hosts, spare, host);
     }
 
     fn influencers(&self) -> Vec<Influencer> {
@@ -176,9 +253,11 @@ pub struct RelatedJobs {
     success_bucket: CountBucket,
     source_buckets: Vec<(IpKey, CountBucket)>,
     #[serde(skip)]
-    logon_index: PositionIndex<String>,
+    logon_index: PositionIndex,
     #[serde(skip)]
-    source_index: PositionIndex<IpKey>,
+    source_index: PositionIndex,
+    #[serde(skip)]
+    spare: Spare,
     /// Per count series (job, or job and address): start of its last anomalous bucket and how
     /// many consecutive buckets have been anomalous, for `multi_bucket_impact`.
     anomaly_runs: HashMap<String, (i64, u32)>,
@@ -267,7 +346,8 @@ impl RelatedJobs {
         match feed {
             Feed::Failure => {
                 if enabled(FAILS_JOB) {
-                    self.fail_bucket.add(user, source_text.as_deref(), host);
+                    self.fail_bucket
+                        .add(&mut self.spare, user, source_text.as_deref(), host);
                     if want_verdicts {
                         out.push(self.count_verdict(
                             FAILS_JOB,
@@ -289,14 +369,15 @@ impl RelatedJobs {
                             l.first_time = l.first_time.min(time_ms);
                         }
                         None => {
+                            let spare = &mut self.spare;
                             self.logons.push(UserLogon {
-                                user: user.to_string(),
+                                user: spare.text(user),
                                 first_time: time_ms,
                                 count: 1,
-                                source: source_text.as_deref().map(str::to_string),
-                                host: host.map(str::to_string),
+                                source: source_text.as_deref().map(|s| spare.text(s)),
+                                host: host.map(|h| spare.text(h)),
                             });
-                            self.logon_index.pushed(user, self.logons.len());
+                            self.logon_index.pushed(&self.logons, |l| l.user.as_str());
                         }
                     }
                 }
@@ -345,7 +426,8 @@ impl RelatedJobs {
                     ));
                 }
                 if enabled(SUCCESSES_JOB) {
-                    self.success_bucket.add(user, source_text.as_deref(), host);
+                    self.success_bucket
+                        .add(&mut self.spare, user, source_text.as_deref(), host);
                     if want_verdicts {
                         out.push(self.count_verdict(
                             SUCCESSES_JOB,
@@ -362,12 +444,15 @@ impl RelatedJobs {
                         let i = match self.source_index.find(&self.source_buckets, |(k, _)| k, &ip) {
                             Some(i) => i,
                             None => {
-                                self.source_buckets.push((ip, CountBucket::default()));
-                                self.source_index.pushed(&ip, self.source_buckets.len());
+                                let bucket = self.spare.bucket();
+                                self.source_buckets.push((ip, bucket));
+                                self.source_index.pushed(&self.source_buckets, |(k, _)| k);
                                 self.source_buckets.len() - 1
                             }
                         };
-                        self.source_buckets[i].1.add(user, source_text.as_deref(), host);
+                        self.source_buckets[i]
+                            .1
+                            .add(&mut self.spare, user, source_text.as_deref(), host);
                         if !want_verdicts {
                             return out;
                         }
@@ -452,8 +537,9 @@ impl RelatedJobs {
         let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
         let mut out = Vec::new();
         let mut logons = std::mem::take(&mut self.logons);
-        self.logon_index = PositionIndex::default();
-        logons.sort_by(|a, b| a.user.cmp(&b.user));
+        self.logon_index.clear();
+        // One logon per user: the unstable sort gives the one order.
+        logons.sort_unstable_by(|a, b| a.user.cmp(&b.user));
 
         // While the organisation is learning every account is `learning`: no records, no evidence.
         if enabled(RARE_USER_JOB) && !self.rare_user.is_learning(day, limits.learning_days) {
@@ -538,35 +624,51 @@ impl RelatedJobs {
             }
         }
 
+        for logon in logons.drain(..) {
+            self.spare.keep(logon.user);
+            for text in [logon.source, logon.host].into_iter().flatten() {
+                self.spare.keep(text);
+            }
+        }
+        self.logons = logons;
+
         for (job, is_fails) in [(FAILS_JOB, true), (SUCCESSES_JOB, false)] {
-            let bucket = std::mem::take(if is_fails {
+            let slot = if is_fails {
                 &mut self.fail_bucket
             } else {
                 &mut self.success_bucket
-            });
-            if bucket.count == 0 || !enabled(job) {
-                continue;
-            }
-            let model = if is_fails { &mut self.fails } else { &mut self.successes };
-            if !learning {
-                if let Some(e) = model.expect(bucket_ms) {
-                    let count = bucket.count as f64;
-                    let p = upper_tail_probability(count, &e);
-                    let gated = is_fails && bucket.users.len() < limits.failed_spike_min_distinct_users;
-                    if p < RECORD_PROBABILITY && !gated {
-                        let mut r = count_record(job, bucket_ms, count, p, &e, &bucket, None);
-                        r.record.multi_bucket_impact =
-                            Some(run_impact(&mut self.anomaly_runs, job.to_string(), bucket_ms));
-                        out.push(r);
+            };
+            let mut bucket = std::mem::take(slot);
+            if bucket.count > 0 && enabled(job) {
+                let model = if is_fails { &mut self.fails } else { &mut self.successes };
+                if !learning {
+                    if let Some(e) = model.expect(bucket_ms) {
+                        let count = bucket.count as f64;
+                        let p = upper_tail_probability(count, &e);
+                        let gated = is_fails && bucket.users.len() < limits.failed_spike_min_distinct_users;
+                        if p < RECORD_PROBABILITY && !gated {
+                            let mut r = count_record(job, bucket_ms, count, p, &e, &bucket, None);
+                            r.record.multi_bucket_impact =
+                                Some(run_impact(&mut self.anomaly_runs, job.to_string(), bucket_ms));
+                            out.push(r);
+                        }
                     }
                 }
+                model.add(bucket_ms, bucket.count as f64);
             }
-            model.add(bucket_ms, bucket.count as f64);
+            // Emptied, not dropped: the next bucket reuses its lists and strings.
+            self.spare.empty_bucket(&mut bucket);
+            *(if is_fails {
+                &mut self.fail_bucket
+            } else {
+                &mut self.success_bucket
+            }) = bucket;
         }
 
         let mut sources = std::mem::take(&mut self.source_buckets);
-        self.source_index = PositionIndex::default();
-        sources.sort_by_key(|a| a.0);
+        self.source_index.clear();
+        // One entry per address: the unstable sort gives the one order.
+        sources.sort_unstable_by_key(|a| a.0);
         if enabled(SOURCE_IP_SPIKE_JOB) {
             for (ip, bucket) in &sources {
                 let count = bucket.count as f64;
@@ -589,6 +691,10 @@ impl RelatedJobs {
                 self.evict_sources();
             }
         }
+        for (_, bucket) in sources.drain(..) {
+            self.spare.keep_bucket(bucket);
+        }
+        self.source_buckets = sources;
         out
     }
 
@@ -675,6 +781,7 @@ impl RelatedJobs {
             + self.fails.memory_bytes()
             + self.successes.memory_bytes()
             + self.sources.capacity() * (std::mem::size_of::<(IpKey, SourceCounts)>() + 8)
+            + self.spare.memory_bytes()
     }
 
     /// A user's hour-of-day profile and account history, for `explain`.

@@ -10,7 +10,7 @@ use serde::de::Deserializer;
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
-use crate::model::compact::NameIndex;
+use crate::model::compact::KeyIndex;
 use crate::net::IpKey;
 use crate::FastMap;
 
@@ -46,7 +46,7 @@ pub(super) struct OpenSightings {
     list: Vec<Sighting>,
     index: FastMap<(u32, IpKey), u32>,
     host_names: Vec<Box<str>>,
-    host_index: NameIndex,
+    host_index: KeyIndex,
 }
 
 impl OpenSightings {
@@ -122,7 +122,7 @@ impl OpenSightings {
         self.list = list;
         if self.host_names.len() > HOST_NAMES_KEPT {
             self.host_names = Vec::new();
-            self.host_index = NameIndex::default();
+            self.host_index = KeyIndex::default();
         }
     }
 

@@ -1,7 +1,7 @@
 //! Compact containers for per-user state: millions of users each hold a handful of entries, so a
 //! `Vec`'s spare capacity and 24-byte header, and a name stored twice, dominate the model's size.
 
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::ops::{Deref, DerefMut};
 
 use hashbrown::HashTable;
@@ -80,38 +80,55 @@ impl<T> DerefMut for CompactList<T> {
     }
 }
 
-/// Name → id index over names stored elsewhere (in the users' histories): 4 bytes per user
-/// instead of a second copy of every name. Derived state: rebuilt after a restore or an eviction.
+/// Key → id index over keys stored elsewhere, found through a `key_of(id)` the caller passes: the
+/// user-name index holds 4 bytes per user instead of a second copy of every name, and the open
+/// bucket's indexes hold positions into the lists that own their keys. Derived state: rebuilt
+/// after a restore or an eviction.
 #[derive(Clone, Default)]
-pub struct NameIndex {
+pub struct KeyIndex {
     table: HashTable<u32>,
     hasher: foldhash::fast::RandomState,
 }
 
-impl NameIndex {
-    fn hash(&self, name: &str) -> u64 {
-        self.hasher.hash_one(name)
+impl KeyIndex {
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hasher.hash_one(key)
     }
 
-    /// The id of `name`; `name_of` gives the name of an id.
-    pub fn get<'a>(&self, name: &str, name_of: impl Fn(u32) -> &'a str) -> Option<u32> {
-        self.table.find(self.hash(name), |&id| name_of(id) == name).copied()
+    /// The id of `key`; `key_of` gives the key of an id.
+    pub fn get<'a, Q: Hash + Eq + ?Sized + 'a>(&self, key: &Q, key_of: impl Fn(u32) -> &'a Q) -> Option<u32> {
+        self.table.find(self.hash(key), |&id| key_of(id) == key).copied()
     }
 
-    /// Adds `id` under `name`; the caller has checked that `name` is absent.
-    pub fn insert<'a>(&mut self, name: &str, id: u32, name_of: &impl Fn(u32) -> &'a str) {
-        let hash = self.hash(name);
+    /// Adds `id` under `key`; the caller has checked that `key` is absent.
+    pub fn insert<'a, Q: Hash + Eq + ?Sized + 'a>(&mut self, key: &Q, id: u32, key_of: &impl Fn(u32) -> &'a Q) {
+        let hash = self.hash(key);
         let hasher = &self.hasher;
         self.table
-            .insert_unique(hash, id, |&other| hasher.hash_one(name_of(other)));
+            .insert_unique(hash, id, |&other| hasher.hash_one(key_of(other)));
     }
 
     /// Rebuilds the index over ids `0..count`.
-    pub fn rebuild<'a>(&mut self, count: usize, name_of: impl Fn(u32) -> &'a str) {
+    pub fn rebuild<'a, Q: Hash + Eq + ?Sized + 'a>(&mut self, count: usize, key_of: impl Fn(u32) -> &'a Q) {
         self.table = HashTable::with_capacity(count);
         for id in 0..count as u32 {
-            self.insert(name_of(id), id, &name_of);
+            self.insert(key_of(id), id, &key_of);
         }
+    }
+
+    /// Ids indexed.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether no id is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Forgets every id, keeping the table's capacity.
+    pub fn clear(&mut self) {
+        self.table.clear();
     }
 
     /// Heap bytes held: a 4-byte id and a control byte per slot.
@@ -120,15 +137,15 @@ impl NameIndex {
     }
 }
 
-impl std::fmt::Debug for NameIndex {
+impl std::fmt::Debug for KeyIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NameIndex").field("len", &self.table.len()).finish()
+        f.debug_struct("KeyIndex").field("len", &self.table.len()).finish()
     }
 }
 
 /// The index is derived from the histories it points into: two models with equal histories are
 /// equal whatever their tables' layout (which depends on per-process hash seeds).
-impl PartialEq for NameIndex {
+impl PartialEq for KeyIndex {
     fn eq(&self, _: &Self) -> bool {
         true
     }
@@ -311,15 +328,15 @@ mod tests {
     #[test]
     fn name_index_finds_every_name_and_only_those() {
         let names: Vec<String> = (0..1000).map(|i| format!("user{i}")).collect();
-        let mut idx = NameIndex::default();
+        let mut idx = KeyIndex::default();
         for (i, n) in names.iter().enumerate() {
-            idx.insert(n, i as u32, &|id| names[id as usize].as_str());
+            idx.insert(n.as_str(), i as u32, &|id| names[id as usize].as_str());
         }
         for (i, n) in names.iter().enumerate() {
-            assert_eq!(idx.get(n, |id| names[id as usize].as_str()), Some(i as u32));
+            assert_eq!(idx.get(n.as_str(), |id| names[id as usize].as_str()), Some(i as u32));
         }
         assert_eq!(idx.get("nobody", |id| names[id as usize].as_str()), None);
-        let mut rebuilt = NameIndex::default();
+        let mut rebuilt = KeyIndex::default();
         rebuilt.rebuild(names.len(), |id| names[id as usize].as_str());
         assert_eq!(rebuilt.get("user999", |id| names[id as usize].as_str()), Some(999));
     }

@@ -42,7 +42,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::compact::{CompactList, IpMap, NameIndex};
+use super::compact::{CompactList, IpMap, KeyIndex};
 use crate::net::{format_network, IpKey, NetLevel};
 use crate::time::format_rfc3339_ms;
 
@@ -392,7 +392,7 @@ pub struct RareIpModel {
     pub users: Vec<UserHistory>,
     /// `user.name` → id, over the names in `users`.
     #[serde(skip)]
-    index: NameIndex,
+    index: KeyIndex,
     /// Address → users who use it.
     pub address_users: IpMap<AddressUsers>,
     /// Site network → number of users who use it.
