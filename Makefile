@@ -47,6 +47,9 @@ test: setup-browser build-node build-web test-rust test-wasm test-node test-brow
 
 test-rust:
 	cargo test --workspace
+	# Allocation counts hold for optimised builds only (debug builds cross-check each skipped
+	# assessment, which allocates).
+	cargo test --release --test allocation_free
 
 test-wasm:
 	$(WASM_PACK) test --node -- --features js --test wasm_api

@@ -795,6 +795,16 @@ mod fast {
         text(c).map(|t| f(&t))
     }
 
+    /// `text(c)` parsed as an integer, without writing a JSON number out as text first: a number's
+    /// text parses exactly when it is a non-negative integer in range (`22.0`, `-1` and `1e2`
+    /// print with a `.` or a `-` and do not).
+    fn integer<T: std::str::FromStr + TryFrom<u64>>(c: &Option<Captured<'_>>) -> Option<T> {
+        match c.as_ref()?.scalar()? {
+            Scalar::Num(n) => n.as_u64().and_then(|v| T::try_from(v).ok()),
+            _ => with_text(c, |t| t.parse().ok()).flatten(),
+        }
+    }
+
     /// [`super::event_from_json_value`]'s decisions, on the fields the visitor kept, written into
     /// `out` (its strings reused).
     pub(super) fn event_from_found(mut found: Found<'_>, out: &mut LineEvent) -> Result<(), RejectReason> {
@@ -834,8 +844,8 @@ mod fast {
         out.set(|e| &mut e.process_name, text(&found.take(PROCESS_NAME)).as_deref());
         out.set(|e| &mut e.logon_type, text(&found.take(LOGON_TYPE)).as_deref());
         out.set(|e| &mut e.event_id, text(&found.take(EVENT_ID)).as_deref());
-        out.event.source_port = with_text(&found.take(SOURCE_PORT), |p| p.parse().ok()).flatten();
-        out.event.process_pid = with_text(&found.take(PROCESS_PID), |p| p.parse().ok()).flatten();
+        out.event.source_port = integer(&found.take(SOURCE_PORT));
+        out.event.process_pid = integer(&found.take(PROCESS_PID));
         out.set(|e| &mut e.ssh_method, text(&found.take(SSH_METHOD)).as_deref());
         Ok(())
     }

@@ -199,10 +199,15 @@ impl RareHourModel {
     /// Learns a user's active bucket at `hour`.
     pub fn learn(&mut self, user: &str, hour: usize, bucket: i32) {
         let day = bucket.div_euclid(96);
-        self.users
-            .entry(user.to_string())
-            .or_insert_with(|| HourProfile::new(bucket))
-            .learn(hour % 24, day);
+        // Look up before inserting: `entry` would copy the name for every logon.
+        match self.users.get_mut(user) {
+            Some(profile) => profile.learn(hour % 24, day),
+            None => self
+                .users
+                .entry(user.to_string())
+                .or_insert_with(|| HourProfile::new(bucket))
+                .learn(hour % 24, day),
+        }
     }
 
     /// Forgets users idle longer than `prune_days`.
