@@ -280,7 +280,7 @@ impl Detector {
     pub fn push_ndjson(&mut self, bytes: &[u8]) -> Vec<u8> {
         let kind = self.state.config.output;
         let mut out = Vec::new();
-        for raw in bytes.split(|&b| b == b'\n') {
+        for raw in split_lines(bytes) {
             let line = raw.strip_suffix(b"\r").unwrap_or(raw);
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -1078,6 +1078,25 @@ impl Detector {
 }
 
 /// `*map[parts.concat()] += 1`, allocating the key only the first time it is seen.
+/// `bytes.split(|&b| b == b'\n')` (a final piece after the last newline included), with a
+/// vectorised search for the newlines.
+fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        Some(match memchr::memchr(b'\n', r) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                &r[..i]
+            }
+            None => {
+                rest = None;
+                r
+            }
+        })
+    })
+}
+
 fn bump_keyed(map: &mut std::collections::BTreeMap<String, u64>, parts: &[&str]) {
     let mut buf = [0u8; 128];
     let mut len = 0;
@@ -1135,4 +1154,19 @@ fn state_name(s: AssessmentState) -> &'static str {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_lines_is_split_at_newlines() {
+        for text in ["", "\n", "a", "a\n", "a\nb", "\n\na\n\nbc\n", "abc\r\ndef"] {
+            let b = text.as_bytes();
+            let ours: Vec<&[u8]> = split_lines(b).collect();
+            let std: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
 }

@@ -66,36 +66,21 @@ pub fn sniff(line: &[u8]) -> InputFormat {
 
 /// Whether `"Event"` or `"winlog"` occurs as a key (followed by optional whitespace and `:`), or
 /// a dotted `"winlog.…"` key occurs — in one pass. Every occurrence starts with a quote followed
-/// by `E` or `w`, bytes that are rare in ECS documents, so the scan looks for those eight bytes at
-/// a time and checks the byte before.
+/// by `E` or `w`, bytes that are rare in ECS documents: `memchr2` finds them (vectorised), and only
+/// those are checked.
 fn has_windows_key(hay: &[u8]) -> bool {
-    const E: u64 = 0x0101_0101_0101_0101 * b'E' as u64;
-    const W: u64 = 0x0101_0101_0101_0101 * b'w' as u64;
-    let mut i = 1;
-    while i < hay.len() {
-        if let Some(chunk) = hay.get(i..i + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let word = u64::from_le_bytes(word);
-            if !has_zero_byte(word ^ E) && !has_zero_byte(word ^ W) {
-                i += 8;
-                continue;
-            }
-        }
-        if hay[i - 1] == b'"' {
-            let at = &hay[i - 1..];
-            let hit = match hay[i] {
+    let Some(rest) = hay.get(1..) else {
+        return false;
+    };
+    memchr::memchr2_iter(b'E', b'w', rest).any(|p| {
+        // `p` indexes `rest`: the candidate is at `p + 1` in `hay`, its quote at `p`.
+        let at = &hay[p..];
+        at[0] == b'"'
+            && match at[1] {
                 b'E' => key_at(at, b"\"Event\""),
-                b'w' => at.starts_with(b"\"winlog.") || key_at(at, b"\"winlog\""),
-                _ => false,
-            };
-            if hit {
-                return true;
+                _ => at.starts_with(b"\"winlog.") || key_at(at, b"\"winlog\""),
             }
-        }
-        i += 1;
-    }
-    false
+    })
 }
 
 /// Whether `at` starts with `quoted` followed by optional whitespace and `:`.
@@ -104,10 +89,6 @@ fn key_at(at: &[u8], quoted: &[u8]) -> bool {
 }
 
 /// Whether any byte of `x` is zero (exact as a yes/no answer).
-fn has_zero_byte(x: u64) -> bool {
-    x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080 != 0
-}
-
 /// The reference implementation of [`has_windows_key`] (three scans), kept for the tests.
 #[cfg(test)]
 fn has_windows_key_slow(body: &[u8]) -> bool {
