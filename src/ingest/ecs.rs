@@ -20,7 +20,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::key_trie::{self, by_length, skip_map, Collector, Entry, KeyTrie, Route};
+use super::key_trie::{self, skip_map, Collector, Entry, KeyTrie, Route};
 use super::RejectReason;
 use crate::event::{AuthEvent, LineEvent, Outcome};
 
@@ -336,10 +336,10 @@ mod fast {
         ("system.auth.ssh.", &[("method", Target(SSH_METHOD as u8))]),
     ];
 
-    /// [`NODES`] with its by-length index.
+    /// [`NODES`] with its index.
     pub(super) static TRIE: KeyTrie = KeyTrie {
         nodes: &NODES,
-        by_length: &by_length(&NODES),
+        index: &key_trie::index(&NODES),
     };
 
     /// A JSON scalar, strings borrowed from the input when they have no escapes.

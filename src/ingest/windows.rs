@@ -420,7 +420,7 @@ mod fast {
 
     use super::{fill, logon_kind, Fields};
     use crate::event::{LineEvent, Outcome};
-    use crate::ingest::key_trie::{self, by_length, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
+    use crate::ingest::key_trie::{self, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
 
@@ -594,10 +594,10 @@ mod fast {
         ("data_stream.", &[("dataset", t(DATA_STREAM_DATASET))]),
     ];
 
-    /// [`NODES`] with its by-length index.
+    /// [`NODES`] with its index.
     static TRIE: KeyTrie = KeyTrie {
         nodes: &NODES,
-        by_length: &by_length(&NODES),
+        index: &key_trie::index(&NODES),
     };
 
     /// What [`super::from_winlogbeat`] makes of a target's value, reduced while it is read.
