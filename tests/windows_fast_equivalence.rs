@@ -294,36 +294,8 @@ fn value() -> impl Strategy<Value = String> {
     json_docs::value(scalar_value().boxed(), SEGMENTS)
 }
 
-const PATHS: [&str; 28] = [
-    "winlog.event_id",
-    "event.code",
-    "@timestamp",
-    "timestamp",
-    "winlog.time_created",
-    "winlog.event_data.TargetUserName",
-    "winlog.event_data.TargetDomainName",
-    "winlog.event_data.IpAddress",
-    "winlog.event_data.ProcessName",
-    "winlog.event_data.LogonType",
-    "winlog.event_data.IpPort",
-    "winlog.event_data.ProcessId",
-    "user.name",
-    "user.domain",
-    "source.ip",
-    "source.port",
-    "process.executable",
-    "process.name",
-    "process.pid",
-    "winlog.computer_name",
-    "host.name",
-    "host.hostname",
-    "event.category",
-    "event.outcome",
-    "event.action",
-    "event.dataset",
-    "data_stream.dataset",
-    "event.id",
-];
+/// The paths the winlogbeat fast path reads, in its target order.
+const PATHS: [&str; 28] = include!("../src/ingest/windows_paths.in");
 
 /// One member to place in a document: the keys that lead to it, and its value (JSON text).
 type Member = (Vec<String>, String);

@@ -211,34 +211,13 @@ mod fast {
     /// The `lookup` paths the fast path extracts; a target is an index into this list. The trie
     /// [`NODES`] is written out by hand and checked against this list (`tests::trie_is_complete`).
     #[cfg(test)]
-    const PATHS: [&str; N] = [
-        "@timestamp",
-        "timestamp",
-        "event.original",
-        "event.action",
-        "user.effective.name",
-        "user.name",
-        "source.ip",
-        "event.outcome",
-        "event.category",
-        "user.domain",
-        "host.name",
-        "host.hostname",
-        "event.dataset",
-        "data_stream.dataset",
-        "process.name",
-        "winlog.event_data.LogonType",
-        "event.id",
-        "source.port",
-        "process.pid",
-        "system.auth.ssh.method",
-    ];
+    const PATHS: [&str; N] = include!("ecs_paths.in");
 
     use Entry::{Node, Target};
 
     /// The key trie: per node (named by the prefix its keys follow), every key that matters.
     /// `NODES[i].0` is the prefix; `tests::trie_is_complete` derives the same from [`PATHS`].
-    pub(super) const NODES: [(&str, &[(&str, Entry)]); 13] = [
+    const NODES: [(&str, &[(&str, Entry)]); 13] = [
         (
             "",
             &[

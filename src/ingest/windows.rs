@@ -457,36 +457,7 @@ mod fast {
     /// The [`super::lookup`] paths [`super::from_winlogbeat`] reads; a target is an index into this
     /// list. [`NODES`] is written out by hand and checked against it (`tests::trie_is_complete`).
     #[cfg(test)]
-    const PATHS: [&str; N] = [
-        "winlog.event_id",
-        "event.code",
-        "@timestamp",
-        "timestamp",
-        "winlog.time_created",
-        "winlog.event_data.TargetUserName",
-        "winlog.event_data.TargetDomainName",
-        "winlog.event_data.IpAddress",
-        "winlog.event_data.ProcessName",
-        "winlog.event_data.LogonType",
-        "winlog.event_data.IpPort",
-        "winlog.event_data.ProcessId",
-        "user.name",
-        "user.domain",
-        "source.ip",
-        "source.port",
-        "process.executable",
-        "process.name",
-        "process.pid",
-        "winlog.computer_name",
-        "host.name",
-        "host.hostname",
-        "event.category",
-        "event.outcome",
-        "event.action",
-        "event.dataset",
-        "data_stream.dataset",
-        "event.id",
-    ];
+    const PATHS: [&str; N] = include!("windows_paths.in");
 
     use Entry::{Node, Target, Unsure};
 
