@@ -420,7 +420,7 @@ mod fast {
 
     use super::{fill, logon_kind, Fields};
     use crate::event::{LineEvent, Outcome};
-    use crate::ingest::key_trie::{self, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
+    use crate::ingest::key_trie::{self, skip_map, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
 
@@ -936,11 +936,8 @@ mod fast {
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a JSON value")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-            while map.next_key::<Skip>()?.is_some() {
-                map.next_value::<Skip>()?;
-            }
-            Ok(false)
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+            skip_map(map).map(|()| false)
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
             let mut any = false;
