@@ -10,7 +10,11 @@
 use auth_anomaly::ingest::{event_from_json, event_from_json_value, parse_line};
 use auth_anomaly::{AuthEvent, RejectReason};
 use proptest::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+#[path = "common/json_docs.rs"]
+mod json_docs;
+use json_docs::{files_under, fixtures_dir, invalid_scalar, nested_member, prepend, spaced, truncated, variants};
 
 fn reference(doc: &str) -> Result<AuthEvent, RejectReason> {
     let value: Value = serde_json::from_str(doc).map_err(|_| RejectReason::InvalidJson)?;
@@ -23,6 +27,9 @@ fn check(doc: &str) -> Result<(), TestCaseError> {
     prop_assert_eq!(parse_line(doc.as_bytes()), expected, "document: {}", doc);
     Ok(())
 }
+
+/// The paths the ECS fast path reads, in its target order.
+const PATHS: [&str; 20] = include!("../src/ingest/ecs_paths.in");
 
 /// Key segments: every segment of the paths the parser reads, near misses, and others.
 const SEGMENTS: &[&str] = &[
@@ -63,33 +70,7 @@ const SEGMENTS: &[&str] = &[
 
 /// A key as JSON text: 1–4 segments joined by dots, sometimes with escapes in it.
 fn key() -> impl Strategy<Value = String> {
-    (prop::collection::vec(prop::sample::select(SEGMENTS), 1..5), 0u8..8).prop_map(|(segs, esc)| {
-        let plain = segs.join(".");
-        let quoted = match esc {
-            // `.` written as \u002e: the key is still dotted once unescaped.
-            0 => serde_json::to_string(&plain).unwrap().replace('.', "\\u002e"),
-            // The first ASCII letter written as \u00XX.
-            1 => {
-                let mut out = String::from("\"");
-                let mut done = false;
-                for c in plain.chars() {
-                    if !done && c.is_ascii_alphabetic() {
-                        out.push_str(&format!("\\u{:04x}", c as u32));
-                        done = true;
-                    } else if c == '"' || c == '\\' {
-                        out.push('\\');
-                        out.push(c);
-                    } else {
-                        out.push(c);
-                    }
-                }
-                out.push('"');
-                out
-            }
-            _ => serde_json::to_string(&plain).unwrap(),
-        };
-        quoted
-    })
+    json_docs::key(SEGMENTS)
 }
 
 /// A full target path as a dotted key, or split into nested objects (handled by `value` below).
@@ -159,27 +140,6 @@ fn scalar_value() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Not JSON: serde_json rejects these in a `Value`, so the fast path must too.
-fn invalid_scalar() -> impl Strategy<Value = String> {
-    prop::sample::select(vec![
-        "\"\\ud800\"",
-        "\"\\udc00x\"",
-        "\"\\x\"",
-        "\"a\u{1}b\"",
-        "1e400",
-        "-1e400",
-        "01",
-        "1.",
-        "+1",
-        "tru",
-        "nul",
-        "[1,]",
-        "{\"a\"}",
-        "{\"a\":1,}",
-    ])
-    .prop_map(str::to_string)
-}
-
 /// A value that makes sense for the target path (so that accepted events are common).
 fn plausible(path: &'static str) -> BoxedStrategy<String> {
     let pick = |v: Vec<&'static str>| prop::sample::select(v).prop_map(|s| s.to_string()).boxed();
@@ -234,41 +194,12 @@ fn plausible(path: &'static str) -> BoxedStrategy<String> {
 
 /// Any JSON value as text (object keys from [`key`], so targets can appear at any depth).
 fn value() -> impl Strategy<Value = String> {
-    scalar_value().prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
-            prop::collection::vec((key(), inner), 0..5).prop_map(|kv| {
-                let body: Vec<String> = kv.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
-                format!("{{{}}}", body.join(","))
-            }),
-        ]
-    })
+    json_docs::value(scalar_value().boxed(), SEGMENTS)
 }
 
 /// A target field written nested, dotted or half and half, with a value likely to matter.
 fn target_entry() -> impl Strategy<Value = String> {
-    let paths = prop::sample::select(vec![
-        "@timestamp",
-        "timestamp",
-        "event.original",
-        "event.action",
-        "user.effective.name",
-        "user.name",
-        "source.ip",
-        "event.outcome",
-        "event.category",
-        "user.domain",
-        "host.name",
-        "host.hostname",
-        "event.dataset",
-        "data_stream.dataset",
-        "process.name",
-        "winlog.event_data.LogonType",
-        "event.id",
-        "source.port",
-        "process.pid",
-        "system.auth.ssh.method",
-    ]);
+    let paths = prop::sample::select(PATHS.to_vec());
     let entry = paths.prop_flat_map(|path| {
         let leaf = prop_oneof![
             6 => plausible(path),
@@ -279,26 +210,7 @@ fn target_entry() -> impl Strategy<Value = String> {
         ];
         (Just(path), leaf)
     });
-    (entry, any::<u8>()).prop_map(|((path, leaf), split)| {
-        // Write the path as nested objects, cutting at the dots chosen by `split`'s bits.
-        let segs: Vec<&str> = path.split('.').collect();
-        let mut groups: Vec<String> = vec![segs[0].to_string()];
-        for (i, s) in segs.iter().enumerate().skip(1) {
-            if split & (1 << i) != 0 {
-                groups.push(s.to_string());
-            } else {
-                let last = groups.last_mut().unwrap();
-                last.push('.');
-                last.push_str(s);
-            }
-        }
-        let mut out = leaf;
-        for g in groups.iter().rev() {
-            out = format!("{{{}:{out}}}", serde_json::to_string(g).unwrap());
-        }
-        // Drop the outer braces: the caller joins entries into one object.
-        out[1..out.len() - 1].to_string()
-    })
+    (entry, any::<u8>()).prop_map(|((path, leaf), split)| nested_member(path, split, leaf))
 }
 
 fn document() -> impl Strategy<Value = String> {
@@ -313,21 +225,11 @@ fn document() -> impl Strategy<Value = String> {
         20 => (object.clone(), prop::sample::select(vec![
             "\"2026-10-01T08:00:00Z\"", "1552714590571", "\"2026-10-01\""
         ]))
-            .prop_map(|(o, ts)| if o == "{}" {
-                format!("{{\"@timestamp\":{ts}}}")
-            } else {
-                format!("{{\"@timestamp\":{ts},{}", &o[1..])
-            }),
+            .prop_map(|(o, ts)| prepend(&o, &format!("\"@timestamp\":{ts}"))),
         // Whitespace around the tokens.
-        2 => object.clone().prop_map(|o| format!(" \t{}\n ", o.replace(',', " ,\n").replace(':', " : "))),
+        2 => object.clone().prop_map(|o| spaced(&o)),
         // Broken text: cut anywhere, or trailing garbage.
-        2 => (object.clone(), any::<prop::sample::Index>()).prop_map(|(o, i)| {
-            let mut cut = i.index(o.len() + 1);
-            while !o.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            o[..cut].to_string()
-        }),
+        2 => (object.clone(), any::<prop::sample::Index>()).prop_map(|(o, i)| truncated(&o, i)),
         1 => object.clone().prop_map(|o| format!("{o} x")),
         // One invalid scalar somewhere: at the top level, or in a nested field or array.
         3 => (object.clone(), key(), invalid_scalar(), 0u8..4).prop_map(|(o, k, bad, at)| {
@@ -337,11 +239,7 @@ fn document() -> impl Strategy<Value = String> {
                 2 => format!("\"user\":{{\"name\":\"a\",{k}:{bad}}}"),
                 _ => format!("\"event.category\":[\"authentication\",{bad}]"),
             };
-            if o == "{}" {
-                format!("{{{entry}}}")
-            } else {
-                format!("{{{entry},{}", &o[1..])
-            }
+            prepend(&o, &entry)
         }),
         1 => object.clone().prop_map(|o| format!("{o}{o}")),
         // Not an object.
@@ -350,11 +248,7 @@ fn document() -> impl Strategy<Value = String> {
         1 => (object, 120usize..136, any::<bool>()).prop_map(|(o, depth, arrays)| {
             let (open, close) = if arrays { ("[", "]") } else { ("{\"a\":", "}") };
             let deep = format!("{}1{}", open.repeat(depth), close.repeat(depth));
-            if o == "{}" {
-                format!("{{\"x\":{deep}}}")
-            } else {
-                format!("{{\"x\":{deep},{}", &o[1..])
-            }
+            prepend(&o, &format!("\"x\":{deep}"))
         }),
     ]
 }
@@ -477,64 +371,11 @@ fn hand_picked_edges() {
     }
 }
 
-fn fixtures_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/elastic-integrations")
-}
-
-fn expected_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("fixtures {} missing: {e}", dir.display()));
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            expected_files(&path, out);
-        } else if path.to_string_lossy().ends_with("-expected.json") {
-            out.push(path);
-        }
-    }
-}
-
-/// `{"a":{"b":1}}` → `{"a.b":1}` (arrays kept as they are).
-fn flatten(prefix: &str, v: &Value, out: &mut Map<String, Value>) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, x) in m {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, x, out);
-            }
-        }
-        other => {
-            out.insert(prefix.to_string(), other.clone());
-        }
-    }
-}
-
-/// The top level flattened one step: `{"user":{"effective":{"name":…}}}` →
-/// `{"user.effective":{"name":…}}`.
-fn half_dotted(v: &Value) -> Value {
-    let mut out = Map::new();
-    for (k, x) in v.as_object().unwrap() {
-        match x {
-            Value::Object(m) if !m.is_empty() => {
-                for (k2, y) in m {
-                    out.insert(format!("{k}.{k2}"), y.clone());
-                }
-            }
-            other => {
-                out.insert(k.clone(), other.clone());
-            }
-        }
-    }
-    Value::Object(out)
-}
-
 #[test]
 fn elastic_pipeline_documents() {
     let mut files = Vec::new();
-    expected_files(&fixtures_dir(), &mut files);
+    let expected = |p: &std::path::Path| p.to_string_lossy().ends_with("-expected.json");
+    files_under(&fixtures_dir("elastic-integrations"), &expected, &mut files);
     assert!(files.len() >= 6, "expected-output fixtures: {files:?}");
     let mut docs = 0;
     let mut accepted = 0;
@@ -542,9 +383,7 @@ fn elastic_pipeline_documents() {
         let text = std::fs::read_to_string(&file).unwrap();
         let fixture: Value = serde_json::from_str(&text).unwrap();
         for doc in fixture["expected"].as_array().unwrap().iter().filter(|d| d.is_object()) {
-            let mut flat = Map::new();
-            flatten("", doc, &mut flat);
-            for variant in [doc.clone(), Value::Object(flat), half_dotted(doc)] {
+            for variant in variants(doc) {
                 let text = variant.to_string();
                 let fast = event_from_json(&text);
                 assert_eq!(fast, event_from_json_value(&variant), "{}: {text}", file.display());

@@ -13,7 +13,13 @@ use auth_anomaly::ingest::detect::{sniff, InputFormat};
 use auth_anomaly::ingest::windows::{event_from_windows_json, event_from_windows_text, winlogbeat_event_from_text};
 use auth_anomaly::{AuthEvent, RejectReason};
 use proptest::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+#[path = "common/json_docs.rs"]
+mod json_docs;
+use json_docs::{
+    cut, files_under, fixtures_dir, invalid_scalar, pick, prepend, quote, spaced, truncated, variants, Tree,
+};
 
 type Answer = Result<Option<AuthEvent>, RejectReason>;
 
@@ -83,30 +89,7 @@ const SEGMENTS: &[&str] = &[
 
 /// A key as JSON text: 1–4 segments joined by dots, sometimes with escapes in it.
 fn key() -> impl Strategy<Value = String> {
-    (prop::collection::vec(prop::sample::select(SEGMENTS), 1..5), 0u8..8).prop_map(|(segs, esc)| {
-        let plain = segs.join(".");
-        match esc {
-            // `.` written as \u002e: the key is still dotted once unescaped.
-            0 => quote(&plain).replace('.', "\\u002e"),
-            // The first ASCII letter written as \u00XX.
-            1 => {
-                let quoted = quote(&plain);
-                match quoted.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-                    Some((i, c)) => format!("{}\\u{:04x}{}", &quoted[..i], c as u32, &quoted[i + 1..]),
-                    None => quoted,
-                }
-            }
-            _ => quote(&plain),
-        }
-    })
-}
-
-fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap()
-}
-
-fn pick(v: Vec<&'static str>) -> BoxedStrategy<String> {
-    prop::sample::select(v).prop_map(str::to_string).boxed()
+    json_docs::key(SEGMENTS)
 }
 
 /// Event ids in every shape the reference reads, mostly logons, and some it rejects.
@@ -306,137 +289,16 @@ fn scalar_value() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Not JSON: serde_json rejects these in a `Value`, so the fast path must too.
-fn invalid_scalar() -> BoxedStrategy<String> {
-    pick(vec![
-        "\"\\ud800\"",
-        "\"\\udc00x\"",
-        "\"\\x\"",
-        "\"a\u{1}b\"",
-        "1e400",
-        "-1e400",
-        "01",
-        "1.",
-        "+1",
-        "tru",
-        "nul",
-        "[1,]",
-        "{\"a\"}",
-        "{\"a\":1,}",
-    ])
-}
-
 /// Any JSON value as text (object keys from [`key`], so targets can appear at any depth).
 fn value() -> impl Strategy<Value = String> {
-    scalar_value().prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
-            prop::collection::vec((key(), inner), 0..5).prop_map(|kv| {
-                let body: Vec<String> = kv.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
-                format!("{{{}}}", body.join(","))
-            }),
-        ]
-    })
+    json_docs::value(scalar_value().boxed(), SEGMENTS)
 }
 
-const PATHS: [&str; 28] = [
-    "winlog.event_id",
-    "event.code",
-    "@timestamp",
-    "timestamp",
-    "winlog.time_created",
-    "winlog.event_data.TargetUserName",
-    "winlog.event_data.TargetDomainName",
-    "winlog.event_data.IpAddress",
-    "winlog.event_data.ProcessName",
-    "winlog.event_data.LogonType",
-    "winlog.event_data.IpPort",
-    "winlog.event_data.ProcessId",
-    "user.name",
-    "user.domain",
-    "source.ip",
-    "source.port",
-    "process.executable",
-    "process.name",
-    "process.pid",
-    "winlog.computer_name",
-    "host.name",
-    "host.hostname",
-    "event.category",
-    "event.outcome",
-    "event.action",
-    "event.dataset",
-    "data_stream.dataset",
-    "event.id",
-];
-
-/// The keys (JSON text) that lead to `path` when it is cut into nested objects at the dots chosen
-/// by `split`'s bits: `winlog.event_data.LogonType` → `"winlog"`, `"event_data.LogonType"`.
-fn cut(path: &str, split: u8) -> Vec<String> {
-    let segs: Vec<&str> = path.split('.').collect();
-    let mut groups: Vec<String> = vec![segs[0].to_string()];
-    for (i, s) in segs.iter().enumerate().skip(1) {
-        match groups.last_mut() {
-            Some(last) if split & (1 << i) == 0 => {
-                last.push('.');
-                last.push_str(s);
-            }
-            _ => groups.push(s.to_string()),
-        }
-    }
-    groups.iter().map(|g| quote(g)).collect()
-}
+/// The paths the winlogbeat fast path reads, in its target order.
+const PATHS: [&str; 28] = include!("../src/ingest/windows_paths.in");
 
 /// One member to place in a document: the keys that lead to it, and its value (JSON text).
 type Member = (Vec<String>, String);
-
-/// An object under construction: members in order, with nested objects merged by key (as a
-/// document writer would), so that a field nested under `winlog` joins the other `winlog` fields.
-#[derive(Default)]
-struct Tree(Vec<(String, Node)>);
-
-enum Node {
-    Leaf(String),
-    Object(Tree),
-}
-
-impl Tree {
-    fn insert(&mut self, keys: &[String], value: String) {
-        let Some((first, rest)) = keys.split_first() else {
-            return;
-        };
-        if rest.is_empty() {
-            self.0.push((first.clone(), Node::Leaf(value)));
-            return;
-        }
-        let existing = self.0.iter_mut().find_map(|(k, n)| match n {
-            Node::Object(t) if k == first => Some(t),
-            _ => None,
-        });
-        match existing {
-            Some(inner) => inner.insert(rest, value),
-            None => {
-                let mut inner = Tree::default();
-                inner.insert(rest, value);
-                self.0.push((first.clone(), Node::Object(inner)));
-            }
-        }
-    }
-
-    fn members(&self) -> Vec<String> {
-        self.0
-            .iter()
-            .map(|(k, n)| match n {
-                Node::Leaf(v) => format!("{k}:{v}"),
-                Node::Object(t) => format!("{k}:{{{}}}", t.members().join(",")),
-            })
-            .collect()
-    }
-
-    fn render(&self) -> String {
-        format!("{{{}}}", self.members().join(","))
-    }
-}
 
 /// A leaf for `path`: mostly a plausible value, sometimes anything.
 fn leaf(path: &'static str) -> impl Strategy<Value = String> {
@@ -518,28 +380,13 @@ fn object() -> impl Strategy<Value = String> {
         })
 }
 
-/// `o` with `entry` as its first member.
-fn prepend(o: &str, entry: &str) -> String {
-    if o == "{}" {
-        format!("{{{entry}}}")
-    } else {
-        format!("{{{entry},{}", &o[1..])
-    }
-}
-
 fn document() -> impl Strategy<Value = String> {
     prop_oneof![
         30 => object(),
         // Whitespace around the tokens.
-        2 => object().prop_map(|o| format!(" \t{}\n ", o.replace(',', " ,\n").replace(':', " : "))),
+        2 => object().prop_map(|o| spaced(&o)),
         // Broken text: cut anywhere, or trailing garbage.
-        2 => (object(), any::<prop::sample::Index>()).prop_map(|(o, i)| {
-            let mut cut = i.index(o.len() + 1);
-            while !o.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            o[..cut].to_string()
-        }),
+        2 => (object(), any::<prop::sample::Index>()).prop_map(|(o, i)| truncated(&o, i)),
         1 => object().prop_map(|o| format!("{o} x")),
         // One invalid scalar somewhere: at the top level, in a field, deep in a skipped value.
         3 => (object(), key(), invalid_scalar(), 0u8..5).prop_map(|(o, k, bad, at)| {
@@ -711,59 +558,6 @@ fn hand_picked_edges() {
     }
 }
 
-fn fixtures_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
-}
-
-fn files_with(dir: &std::path::Path, needle: &str, out: &mut Vec<std::path::PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("fixtures {} missing: {e}", dir.display()));
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files_with(&path, needle, out);
-        } else if std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes())) {
-            out.push(path);
-        }
-    }
-}
-
-/// `{"a":{"b":1}}` → `{"a.b":1}` (arrays kept as they are).
-fn flatten(prefix: &str, v: &Value, out: &mut Map<String, Value>) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, x) in m {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten(&key, x, out);
-            }
-        }
-        other => {
-            out.insert(prefix.to_string(), other.clone());
-        }
-    }
-}
-
-/// The top level flattened one step: `{"winlog":{"event_data":{…}}}` → `{"winlog.event_data":{…}}`.
-fn half_dotted(v: &Value) -> Value {
-    let mut out = Map::new();
-    for (k, x) in v.as_object().unwrap() {
-        match x {
-            Value::Object(m) if !m.is_empty() => {
-                for (k2, y) in m {
-                    out.insert(format!("{k}.{k2}"), y.clone());
-                }
-            }
-            other => {
-                out.insert(k.clone(), other.clone());
-            }
-        }
-    }
-    Value::Object(out)
-}
-
 /// Every file of `../shared/fixtures` that mentions `winlog` or an evtx `EventID`: each line of
 /// NDJSON, each document of Elastic's `*-expected.json`, other JSON files whole (the ML jobs'
 /// datafeeds name winlog fields: not events, still inputs). Each document nested, fully dotted,
@@ -771,8 +565,12 @@ fn half_dotted(v: &Value) -> Value {
 #[test]
 fn every_windows_fixture() {
     let mut files = Vec::new();
-    files_with(&fixtures_dir(), "winlog", &mut files);
-    files_with(&fixtures_dir(), "\"EventID\"", &mut files);
+    for needle in ["winlog", "\"EventID\""] {
+        let mentions = |p: &std::path::Path| {
+            std::fs::read(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        };
+        files_under(&fixtures_dir(""), &mentions, &mut files);
+    }
     files.sort();
     files.dedup();
     let (mut docs, mut logons, mut winlogbeat_logons, mut answered) = (0, 0, 0, 0);
@@ -794,9 +592,7 @@ fn every_windows_fixture() {
             continue;
         };
         for doc in values.iter().filter(|d| d.is_object()) {
-            let mut flat = Map::new();
-            flatten("", doc, &mut flat);
-            for variant in [doc.clone(), Value::Object(flat), half_dotted(doc)] {
+            for variant in variants(doc) {
                 let is_evtx = variant.get("Event").is_some();
                 for text in [variant.to_string(), serde_json::to_string_pretty(&variant).unwrap()] {
                     let expected = event_from_windows_json(&variant);

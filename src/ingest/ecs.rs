@@ -20,6 +20,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+use super::key_trie::{self, skip_map, Collector, Entry, KeyTrie, Route};
 use super::RejectReason;
 use crate::event::{AuthEvent, LineEvent, Outcome};
 
@@ -88,15 +89,8 @@ pub(crate) fn event_from_json_into(text: &str, event: &mut LineEvent) -> Result<
     if scan::scan_document(text, &mut found).is_some() {
         return fast::event_from_found(found, event);
     }
-    let mut de = serde_json::Deserializer::from_str(text);
     let mut found = Found::new();
-    let parsed = DocSeed { found: &mut found }
-        .deserialize(&mut de)
-        .and_then(|is_object| {
-            de.end()?;
-            Ok(is_object)
-        });
-    match parsed {
+    match key_trie::read_document(text, &mut found) {
         Ok(true) => fast::event_from_found(found, event),
         Ok(false) => Err(RejectReason::NotAnObject),
         Err(_) if found.duplicate_key => {
@@ -181,10 +175,10 @@ fn finish(obj: &Map<String, Value>, timestamp_ms: i64) -> Result<AuthEvent, Reje
 
 /// The text fast path: a serde visitor that extracts only the fields [`finish`] reads.
 ///
-/// How it replicates [`lookup`]: the keys that can lead to a target form a small trie of
-/// [`NODES`] (`""`, `"event."`, `"user."`, `"user.effective."`, …): at a node, a key either
-/// names a target's whole remaining path (found, slot 0) or names `j` more segments of it and
-/// holds an object (slot `j`, continue at the child node). `lookup` answers with the value whose
+/// An instance of the shared key-trie visitor (`key_trie.rs`) over the trie [`NODES`] (`""`,
+/// `"event."`, `"user."`, `"user.effective."`, …). How it replicates [`lookup`]: at a node, a key
+/// either names a target's whole remaining path (found, slot 0) or names `j` more segments of it
+/// and holds an object (slot `j`, continue at the child node). `lookup` answers with the value whose
 /// sequence of slots, top level first, is the smallest; the visitor registers every value it finds
 /// with that sequence ([`Route`]) and keeps the smallest per target. A key repeated in one object
 /// replaces the earlier value in a `Value`, which would take routes back; such documents (a key
@@ -217,42 +211,13 @@ mod fast {
     /// The `lookup` paths the fast path extracts; a target is an index into this list. The trie
     /// [`NODES`] is written out by hand and checked against this list (`tests::trie_is_complete`).
     #[cfg(test)]
-    const PATHS: [&str; N] = [
-        "@timestamp",
-        "timestamp",
-        "event.original",
-        "event.action",
-        "user.effective.name",
-        "user.name",
-        "source.ip",
-        "event.outcome",
-        "event.category",
-        "user.domain",
-        "host.name",
-        "host.hostname",
-        "event.dataset",
-        "data_stream.dataset",
-        "process.name",
-        "winlog.event_data.LogonType",
-        "event.id",
-        "source.port",
-        "process.pid",
-        "system.auth.ssh.method",
-    ];
+    const PATHS: [&str; N] = include!("ecs_paths.in");
 
-    /// What a key means at a node.
-    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-    pub(super) enum Entry {
-        /// The whole remaining path of this target.
-        Target(u8),
-        /// The start of remaining paths: continue in the value (an object) at this node.
-        Node(u8),
-    }
     use Entry::{Node, Target};
 
     /// The key trie: per node (named by the prefix its keys follow), every key that matters.
     /// `NODES[i].0` is the prefix; `tests::trie_is_complete` derives the same from [`PATHS`].
-    pub(super) const NODES: [(&str, &[(&str, Entry)]); 13] = [
+    const NODES: [(&str, &[(&str, Entry)]); 13] = [
         (
             "",
             &[
@@ -350,62 +315,11 @@ mod fast {
         ("system.auth.ssh.", &[("method", Target(SSH_METHOD as u8))]),
     ];
 
-    /// Per node and key length (the last slot: every length from `LONG` on), the entries of that
-    /// length as a bit set: a key is compared with one or two candidates, not with every entry.
-    const LONG: usize = 31;
-    // `static`, not `const`: a `const` array indexed at run time may be copied to the stack per use.
-    static BY_LENGTH: [[u32; LONG + 1]; NODES.len()] = {
-        let mut table = [[0u32; LONG + 1]; NODES.len()];
-        let mut n = 0;
-        while n < NODES.len() {
-            let entries = NODES[n].1;
-            let mut i = 0;
-            while i < entries.len() {
-                let len = entries[i].0.len();
-                let slot = if len < LONG { len } else { LONG };
-                table[n][slot] |= 1 << i;
-                i += 1;
-            }
-            n += 1;
-        }
-        table
+    /// [`NODES`] with its index.
+    pub(super) static TRIE: KeyTrie = KeyTrie {
+        nodes: &NODES,
+        index: &key_trie::index(&NODES),
     };
-
-    /// The index of `key` among the entries of node `node`.
-    pub(super) fn find(node: usize, key: &[u8]) -> Option<usize> {
-        let entries = NODES.get(node)?.1;
-        let mut candidates = BY_LENGTH[node][key.len().min(LONG)];
-        while candidates != 0 {
-            let i = candidates.trailing_zeros() as usize;
-            candidates &= candidates - 1;
-            // Byte by byte: keys are short, and a call to `memcmp` per candidate costs more.
-            let k = entries[i].0.as_bytes();
-            if k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b) {
-                return Some(i);
-            }
-        }
-        None
-    }
-
-    /// `lookup`'s preference among the places a target is found: the slots taken at each object
-    /// level, top level first, one 4-bit digit each (slot + 1; 0 past the last level), compared
-    /// as a number — smaller is preferred. Paths have at most 3 dots, so at most 4 levels.
-    pub(super) type Route = u16;
-
-    fn route_digit(level: usize, slot: usize) -> Route {
-        ((slot + 1) as Route) << (12 - 4 * level)
-    }
-
-    /// What key `index` of node `node` means, and the route of its value: a target is slot 0, a
-    /// key naming `j` segments of a path and holding an object is slot `j`.
-    pub(super) fn step(node: usize, index: usize, level: usize, route: Route) -> (Entry, Route) {
-        let (name, entry) = NODES[node].1[index];
-        let slot = match entry {
-            Target(_) => 0,
-            Node(_) => name.bytes().filter(|&b| b == b'.').count() + 1,
-        };
-        (entry, route | route_digit(level, slot))
-    }
 
     /// A JSON scalar, strings borrowed from the input when they have no escapes.
     #[derive(Debug)]
@@ -484,123 +398,47 @@ mod fast {
         }
     }
 
-    /// The key and value at hand: where they are, and what the key means there.
+    /// The value of a target key: where it was found, and what is known of the target.
     struct Place<'a, 'de> {
         found: &'a mut Found<'de>,
-        level: usize,
+        target: usize,
         route: Route,
-        entry: Entry,
     }
 
     impl<'de> Place<'_, 'de> {
-        /// Records the value of a target key (not an object: objects are [`Captured::Other`]).
+        /// Records the value (not an object: objects are [`Captured::Other`]) when it is
+        /// preferred to what is known.
         fn capture(self, captured: impl FnOnce() -> Captured<'de>) {
-            if let Target(t) = self.entry {
-                if self.found.wants(t as usize, self.route) {
-                    self.found.best[t as usize] = Some((self.route, captured()));
-                }
+            if self.wants_value() {
+                self.found.best[self.target] = Some((self.route, captured()));
             }
         }
 
         fn wants_value(&self) -> bool {
-            matches!(self.entry, Target(t) if self.found.wants(t as usize, self.route))
+            self.found.wants(self.target, self.route)
         }
     }
 
-    /// Visits one object level at trie node `node`.
-    fn visit_object<'de, A: MapAccess<'de>>(
-        mut map: A,
-        found: &mut Found<'de>,
-        node: usize,
-        level: usize,
-        route: Route,
-    ) -> Result<(), A::Error> {
-        let mut seen = 0u32;
-        while let Some(key) = map.next_key_seed(KeySeed { node })? {
-            let Some(index) = key else {
-                map.next_value::<Skip>()?;
-                continue;
-            };
-            if seen & (1 << index) != 0 {
-                found.duplicate_key = true;
-                return Err(serde::de::Error::custom("duplicate key"));
-            }
-            seen |= 1 << index;
-            let (entry, route) = step(node, index, level, route);
+    impl<'de> Collector<'de> for Found<'de> {
+        const TRIE: &'static KeyTrie = &TRIE;
+
+        fn read_target<A: MapAccess<'de>>(&mut self, map: &mut A, target: usize, route: Route) -> Result<(), A::Error> {
             map.next_value_seed(Place {
-                found: &mut *found,
-                level,
+                found: self,
+                target,
                 route,
-                entry,
-            })?;
+            })
         }
-        Ok(())
-    }
 
-    /// The whole document: `true` for an object (its fields in `found`), `false` for any other
-    /// value (still fully validated).
-    pub(super) struct DocSeed<'a, 'de> {
-        pub(super) found: &'a mut Found<'de>,
-    }
+        /// A key that matters, twice in one object: the reference path answers.
+        fn give_up<E: serde::de::Error>(&mut self) -> E {
+            self.duplicate_key = true;
+            E::custom("duplicate key")
+        }
 
-    impl<'de> DeserializeSeed<'de> for DocSeed<'_, 'de> {
-        type Value = bool;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for DocSeed<'_, 'de> {
-        type Value = bool;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a JSON value")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
-            visit_object(map, self.found, 0, 0, 0)?;
-            Ok(true)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<bool, A::Error> {
-            SkipVisitor.visit_seq(seq).map(|_| false)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_unit<E>(self) -> Result<bool, E> {
-            Ok(false)
-        }
-    }
-
-    /// A key, matched against node `node`'s entries without copying it.
-    struct KeySeed {
-        node: usize,
-    }
-
-    impl<'de> DeserializeSeed<'de> for KeySeed {
-        type Value = Option<usize>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for KeySeed {
-        type Value = Option<usize>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a key")
-        }
-        fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
-            Ok(find(self.node, key.as_bytes()))
+        /// Validated: `NotAnObject` unless the text is invalid.
+        fn not_an_object<E>(&mut self) -> Result<(), E> {
+            Ok(())
         }
     }
 
@@ -617,16 +455,9 @@ mod fast {
             f.write_str("a JSON value")
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-            match self.entry {
-                Node(child) if self.level < 3 => {
-                    visit_object(map, self.found, child as usize, self.level + 1, self.route)
-                }
-                _ => {
-                    SkipVisitor.visit_map(map)?;
-                    self.capture(|| Captured::Other);
-                    Ok(())
-                }
-            }
+            skip_map(map)?;
+            self.capture(|| Captured::Other);
+            Ok(())
         }
         fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
             let (first, auth) = scan_array(seq, self.wants_value())?;
@@ -702,7 +533,7 @@ mod fast {
             f.write_str("a JSON value")
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            SkipVisitor.visit_map(map)?;
+            skip_map(map)?;
             Ok((None, false))
         }
         fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
@@ -734,53 +565,6 @@ mod fast {
         }
         fn visit_unit<E>(self) -> Result<Self::Value, E> {
             Ok((None, false))
-        }
-    }
-
-    /// Any value, validated as building a `Value` would validate it (unlike `IgnoredAny`, which
-    /// accepts lone surrogate escapes and out-of-range numbers), and dropped.
-    pub(in crate::ingest) struct Skip;
-
-    impl<'de> serde::Deserialize<'de> for Skip {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Skip, D::Error> {
-            d.deserialize_any(SkipVisitor)
-        }
-    }
-
-    struct SkipVisitor;
-
-    impl<'de> Visitor<'de> for SkipVisitor {
-        type Value = Skip;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a JSON value")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
-            while map.next_key::<Skip>()?.is_some() {
-                map.next_value::<Skip>()?;
-            }
-            Ok(Skip)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
-            while seq.next_element::<Skip>()?.is_some() {}
-            Ok(Skip)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
-            Ok(Skip)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
-            Ok(Skip)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
-            Ok(Skip)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
-            Ok(Skip)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
-            Ok(Skip)
-        }
-        fn visit_unit<E>(self) -> Result<Skip, E> {
-            Ok(Skip)
         }
     }
 
@@ -854,56 +638,14 @@ mod fast {
     mod tests {
         use super::*;
 
-        /// The trie, derived from `PATHS`: for each node prefix, every remaining path (a target)
-        /// and every dotted prefix of one (a child node).
         #[test]
         fn trie_is_complete() {
-            let mut prefixes = vec![String::new()];
-            for p in PATHS {
-                for (i, c) in p.char_indices() {
-                    if c == '.' {
-                        prefixes.push(p[..=i].to_string());
-                    }
-                }
-            }
-            prefixes.sort();
-            prefixes.dedup();
-            let mut listed: Vec<&str> = NODES.iter().map(|n| n.0).collect();
-            listed.sort();
-            assert_eq!(prefixes, listed);
-            for (prefix, entries) in NODES {
-                let mut want: Vec<(String, Entry)> = Vec::new();
-                for (t, p) in PATHS.iter().enumerate() {
-                    let Some(rest) = p.strip_prefix(prefix) else {
-                        continue;
-                    };
-                    want.push((rest.to_string(), Target(t as u8)));
-                    for (i, c) in rest.char_indices() {
-                        if c == '.' {
-                            let child = format!("{prefix}{}", &rest[..=i]);
-                            let n = NODES.iter().position(|n| n.0 == child).unwrap();
-                            want.push((rest[..i].to_string(), Node(n as u8)));
-                        }
-                    }
-                }
-                want.sort_by(|a, b| a.0.cmp(&b.0));
-                want.dedup();
-                let mut have: Vec<(String, Entry)> = entries.iter().map(|(k, e)| (k.to_string(), *e)).collect();
-                have.sort_by(|a, b| a.0.cmp(&b.0));
-                assert_eq!(have, want, "node {prefix:?}");
-                // One meaning per key, and a seen-set of 32 bits is enough.
-                assert!(have.windows(2).all(|w| w[0].0 != w[1].0), "node {prefix:?}");
-                assert!(entries.len() <= 32);
-            }
-            // At most 4 levels: Route has 4 digits.
-            assert!(PATHS.iter().all(|p| p.matches('.').count() <= 3));
+            crate::ingest::key_trie::assert_complete(&TRIE, &PATHS, &[]);
         }
     }
 }
 
-/// Shared with the winlogbeat fast path (`windows.rs`).
-pub(super) use fast::Skip;
-use fast::{DocSeed, Found};
+use fast::Found;
 
 #[cfg(test)]
 mod tests {

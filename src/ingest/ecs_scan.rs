@@ -18,7 +18,8 @@ use std::borrow::Cow;
 
 use serde_json::Number;
 
-use super::fast::{find, step, Captured, Entry, Found, Route, Scalar};
+use super::fast::{Captured, Found, Scalar, TRIE};
+use crate::ingest::key_trie::{Entry, Route};
 
 /// Deepest nesting handled (objects and arrays); deeper documents go to serde_json.
 const MAX_DEPTH: u32 = 64;
@@ -202,16 +203,16 @@ impl<'de> Scanner<'de> {
 
     /// An object's members, after `{`, at trie node `node`.
     fn object(&mut self, found: &mut Found<'de>, node: usize, level: usize, route: Route) -> Option<()> {
-        let mut seen = 0u32;
+        let mut seen = 0u64;
         self.members(|s, key| {
-            let Some(index) = find(node, key.as_bytes()) else {
+            let Some(index) = TRIE.find(node, key.as_bytes()) else {
                 return s.skip_value();
             };
             if seen & (1 << index) != 0 {
                 return None;
             }
             seen |= 1 << index;
-            let (entry, route) = step(node, index, level, route);
+            let (entry, route) = TRIE.step(node, index, level, route);
             s.place(found, level, route, entry)
         })
     }
@@ -221,6 +222,8 @@ impl<'de> Scanner<'de> {
         let wanted = match entry {
             Entry::Target(t) => found.wants(t as usize, route).then_some(t as usize),
             Entry::Node(_) => None,
+            // The serde visitor gives up on such a key: so does the scanner.
+            Entry::Unsure => return None,
         };
         let captured = match self.peek()? {
             b'{' => {

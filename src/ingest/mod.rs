@@ -2,6 +2,7 @@
 
 pub mod detect;
 mod ecs;
+mod key_trie;
 pub mod syslog;
 pub mod windows;
 

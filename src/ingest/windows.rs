@@ -396,10 +396,10 @@ fn from_winlogbeat(obj: &Map<String, Value>) -> Result<Option<WindowsLogon>, Rej
 /// The text fast path for winlogbeat lines: a serde visitor that keeps only the fields
 /// [`from_winlogbeat`] reads.
 ///
-/// The keys that can lead to one of those fields form a small trie of [`NODES`] (`""`,
-/// `"winlog."`, `"winlog.event_data."`, `"event."`, …): at a node, a key either names a field's
-/// whole remaining path (a target) or a dotted prefix of it whose value, if an object, is visited
-/// at the child node. [`lookup`] finds a path at the first of these places in a fixed order; rather
+/// An instance of the shared key-trie visitor (`key_trie.rs`): the keys that can lead to one of
+/// those fields form a small trie of [`NODES`] (`""`, `"winlog."`, `"winlog.event_data."`,
+/// `"event."`, …): at a node, a key either names a field's whole remaining path (a target) or a
+/// dotted prefix of it whose value, if an object, is visited at the child node. [`lookup`] finds a path at the first of these places in a fixed order; rather
 /// than replicate that order, the visitor gives up (`unsure`) when a target turns up at a second
 /// place, so a target it keeps is the only candidate and therefore what `lookup` returns. Each
 /// target's value is reduced while it is read to what [`from_winlogbeat`] makes of it (an event
@@ -420,7 +420,7 @@ mod fast {
 
     use super::{fill, logon_kind, Fields};
     use crate::event::{LineEvent, Outcome};
-    use crate::ingest::ecs::Skip;
+    use crate::ingest::key_trie::{self, skip_map, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
 
@@ -457,55 +457,15 @@ mod fast {
     /// The [`super::lookup`] paths [`super::from_winlogbeat`] reads; a target is an index into this
     /// list. [`NODES`] is written out by hand and checked against it (`tests::trie_is_complete`).
     #[cfg(test)]
-    const PATHS: [&str; N] = [
-        "winlog.event_id",
-        "event.code",
-        "@timestamp",
-        "timestamp",
-        "winlog.time_created",
-        "winlog.event_data.TargetUserName",
-        "winlog.event_data.TargetDomainName",
-        "winlog.event_data.IpAddress",
-        "winlog.event_data.ProcessName",
-        "winlog.event_data.LogonType",
-        "winlog.event_data.IpPort",
-        "winlog.event_data.ProcessId",
-        "user.name",
-        "user.domain",
-        "source.ip",
-        "source.port",
-        "process.executable",
-        "process.name",
-        "process.pid",
-        "winlog.computer_name",
-        "host.name",
-        "host.hostname",
-        "event.category",
-        "event.outcome",
-        "event.action",
-        "event.dataset",
-        "data_stream.dataset",
-        "event.id",
-    ];
+    const PATHS: [&str; N] = include!("windows_paths.in");
 
-    /// What a key means at a node.
-    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-    enum Entry {
-        /// The whole remaining path of this target.
-        Target(u8),
-        /// A dotted prefix of remaining paths: continue in the value (if an object) at this node.
-        Node(u8),
-        /// A key the reference reads in a way the visitor does not replicate: give up.
-        Unsure,
-    }
     use Entry::{Node, Target, Unsure};
 
     const fn t(target: usize) -> Entry {
         Target(target as u8)
     }
 
-    /// The key trie: per node (named by the prefix its keys follow), every key that matters; the
-    /// most frequent first (the search is linear).
+    /// The key trie: per node (named by the prefix its keys follow), every key that matters.
     const NODES: [(&str, &[(&str, Entry)]); 9] = [
         (
             "",
@@ -605,14 +565,11 @@ mod fast {
         ("data_stream.", &[("dataset", t(DATA_STREAM_DATASET))]),
     ];
 
-    /// The index of `key` among the entries of node `node`.
-    fn find(node: usize, key: &[u8]) -> Option<usize> {
-        // Byte by byte: keys are short, and a call to `memcmp` per candidate costs more.
-        NODES[node]
-            .1
-            .iter()
-            .position(|(k, _)| k.len() == key.len() && k.bytes().zip(key).all(|(a, &b)| a == b))
-    }
+    /// [`NODES`] with its index.
+    static TRIE: KeyTrie = KeyTrie {
+        nodes: &NODES,
+        index: &key_trie::index(&NODES),
+    };
 
     /// What [`super::from_winlogbeat`] makes of a target's value, reduced while it is read.
     #[derive(Debug)]
@@ -662,16 +619,14 @@ mod fast {
         if text.trim_start().starts_with("{\"Event\"") {
             return None;
         }
-        let mut de = serde_json::Deserializer::from_str(text);
         let mut found = Found {
             slots: [const { None }; N],
             unsure: false,
         };
-        let parsed = DocSeed { found: &mut found }
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
-        match parsed {
-            Ok(()) => Some(decide(&mut found, out)),
+        match key_trie::read_document(text, &mut found) {
+            Ok(true) => Some(decide(&mut found, out)),
+            // Not reached: `not_an_object` gives up.
+            Ok(false) => None,
             Err(_) if found.unsure => None,
             // Every error the visitor raises itself sets `unsure`: this one is serde_json's.
             Err(_) => Some(Err(RejectReason::InvalidJson)),
@@ -732,112 +687,34 @@ mod fast {
         Ok(true)
     }
 
-    /// The whole document: an object, visited at the root node; anything else is left to the
-    /// reference (`NotAnObject` or `InvalidJson`, which it tells apart).
-    struct DocSeed<'a, 'de> {
-        found: &'a mut Found<'de>,
-    }
+    impl<'de> Collector<'de> for Found<'de> {
+        const TRIE: &'static KeyTrie = &TRIE;
 
-    impl<'de> DeserializeSeed<'de> for DocSeed<'_, 'de> {
-        type Value = ();
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for DocSeed<'_, 'de> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-            visit_object(map, self.found, 0)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-            Err(unsure(&mut self.found.unsure))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-            Err(unsure(&mut self.found.unsure))
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-            Err(unsure(&mut self.found.unsure))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-            Err(unsure(&mut self.found.unsure))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-            Err(unsure(&mut self.found.unsure))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-            Err(unsure(&mut self.found.unsure))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-            Err(unsure(&mut self.found.unsure))
-        }
-    }
-
-    /// Visits one object at trie node `node`.
-    fn visit_object<'de, A: MapAccess<'de>>(mut map: A, found: &mut Found<'de>, node: usize) -> Result<(), A::Error> {
-        // Keys of this object that matter, seen so far: a `Value` keeps the last of a repeated
-        // key, which this one-pass visitor does not replicate.
-        let mut seen = 0u64;
-        while let Some(key) = map.next_key_seed(KeySeed { node })? {
-            let Some(index) = key else {
-                map.next_value::<Skip>()?;
-                continue;
+        /// Reduces the value to what [`super::from_winlogbeat`] makes of it; gives up at a
+        /// second candidate for one path (`lookup`'s order would decide).
+        fn read_target<A: MapAccess<'de>>(&mut self, map: &mut A, target: usize, _: Route) -> Result<(), A::Error> {
+            if self.slots[target].is_some() {
+                return Err(unsure(&mut self.unsure));
+            }
+            let captured = match target {
+                WINLOG_EVENT_ID | EVENT_CODE => Captured::Code(map.next_value_seed(CodeSeed)?),
+                TIMESTAMP | TIMESTAMP_PLAIN | TIME_CREATED => Captured::Time(map.next_value_seed(TimeSeed {
+                    unsure: &mut self.unsure,
+                })?),
+                CATEGORY => Captured::Category(map.next_value_seed(CategorySeed)?),
+                _ => Captured::Text(map.next_value_seed(TextSeed)?),
             };
-            if seen & (1 << index) != 0 {
-                return Err(unsure(&mut found.unsure));
-            }
-            seen |= 1 << index;
-            match NODES[node].1[index].1 {
-                Unsure => return Err(unsure(&mut found.unsure)),
-                Node(child) => map.next_value_seed(NodeSeed {
-                    found: &mut *found,
-                    node: usize::from(child),
-                })?,
-                Target(target) => {
-                    let target = usize::from(target);
-                    // A second candidate for one path: `lookup`'s order would decide.
-                    if found.slots[target].is_some() {
-                        return Err(unsure(&mut found.unsure));
-                    }
-                    let captured = match target {
-                        WINLOG_EVENT_ID | EVENT_CODE => Captured::Code(map.next_value_seed(CodeSeed)?),
-                        TIMESTAMP | TIMESTAMP_PLAIN | TIME_CREATED => {
-                            Captured::Time(map.next_value_seed(TimeSeed {
-                                unsure: &mut found.unsure,
-                            })?)
-                        }
-                        CATEGORY => Captured::Category(map.next_value_seed(CategorySeed)?),
-                        _ => Captured::Text(map.next_value_seed(TextSeed)?),
-                    };
-                    found.slots[target] = Some(captured);
-                }
-            }
+            self.slots[target] = Some(captured);
+            Ok(())
         }
-        Ok(())
-    }
 
-    /// A key, matched against node `node`'s entries without copying it.
-    struct KeySeed {
-        node: usize,
-    }
-
-    impl<'de> DeserializeSeed<'de> for KeySeed {
-        type Value = Option<usize>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
-            d.deserialize_any(self)
+        fn give_up<E: de::Error>(&mut self) -> E {
+            unsure(&mut self.unsure)
         }
-    }
 
-    impl<'de> Visitor<'de> for KeySeed {
-        type Value = Option<usize>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a key")
-        }
-        fn visit_str<E>(self, key: &str) -> Result<Option<usize>, E> {
-            Ok(find(self.node, key.as_bytes()))
+        /// Left to the reference, which tells `NotAnObject` from `InvalidJson`.
+        fn not_an_object<E: de::Error>(&mut self) -> Result<(), E> {
+            Err(unsure(&mut self.unsure))
         }
     }
 
@@ -879,57 +756,6 @@ mod fast {
         Ok(text)
     }
 
-    /// Skips the rest of an array, validating it.
-    fn skip_rest<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<Skip>()?.is_some() {}
-        Ok(())
-    }
-
-    /// A node key's value: an object is visited at the child node; anything else holds no
-    /// candidate and is only validated.
-    struct NodeSeed<'a, 'de> {
-        found: &'a mut Found<'de>,
-        node: usize,
-    }
-
-    impl<'de> DeserializeSeed<'de> for NodeSeed<'_, 'de> {
-        type Value = ();
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a JSON value")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-            visit_object(map, self.found, self.node)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-            skip_rest(seq)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_unit<E>(self) -> Result<(), E> {
-            Ok(())
-        }
-    }
-
     /// `event_code` of a value: a number, a string (trimmed), the `#text` of an object, the first
     /// element of an array. Numbers go through `Number` as a `Value` would hold them.
     #[derive(Clone, Copy)]
@@ -956,7 +782,7 @@ mod fast {
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<u32>, A::Error> {
             let first = seq.next_element_seed(CodeSeed)?.flatten();
-            skip_rest(seq)?;
+            skip_seq(seq)?;
             Ok(first)
         }
         fn visit_str<E>(self, s: &str) -> Result<Option<u32>, E> {
@@ -1018,7 +844,7 @@ mod fast {
             Err(unsure(self.unsure))
         }
         fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Time, A::Error> {
-            skip_rest(seq)?;
+            skip_seq(seq)?;
             Ok(Err(RejectReason::InvalidTimestamp))
         }
         fn visit_str<E>(self, s: &str) -> Result<Time, E> {
@@ -1064,7 +890,7 @@ mod fast {
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             while let Some(text) = seq.next_element_seed(TextSeed)? {
                 if text.is_some() {
-                    skip_rest(seq)?;
+                    skip_seq(seq)?;
                     return Ok(text);
                 }
             }
@@ -1110,11 +936,8 @@ mod fast {
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a JSON value")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-            while map.next_key::<Skip>()?.is_some() {
-                map.next_value::<Skip>()?;
-            }
-            Ok(false)
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+            skip_map(map).map(|()| false)
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
             let mut any = false;
@@ -1147,58 +970,10 @@ mod fast {
     mod tests {
         use super::*;
 
-        /// The trie, derived from `PATHS`: for each node prefix, every remaining path (a target)
-        /// and every dotted prefix of one (a child node); plus the two keys that give up.
+        /// Every path of `PATHS` in the trie; plus the two keys that give up.
         #[test]
         fn trie_is_complete() {
-            let mut prefixes = vec![String::new()];
-            for p in PATHS {
-                for (i, c) in p.char_indices() {
-                    if c == '.' {
-                        prefixes.push(p[..=i].to_string());
-                    }
-                }
-            }
-            prefixes.sort();
-            prefixes.dedup();
-            let mut listed: Vec<&str> = NODES.iter().map(|n| n.0).collect();
-            listed.sort();
-            assert_eq!(prefixes, listed);
-            let mut unsure = Vec::new();
-            for (prefix, entries) in NODES {
-                let mut want: Vec<(String, Entry)> = Vec::new();
-                for (target, p) in PATHS.iter().enumerate() {
-                    let Some(rest) = p.strip_prefix(prefix) else {
-                        continue;
-                    };
-                    want.push((rest.to_string(), t(target)));
-                    for (i, c) in rest.char_indices() {
-                        if c == '.' {
-                            let child = format!("{prefix}{}", &rest[..=i]);
-                            let n = NODES.iter().position(|n| n.0 == child).unwrap();
-                            want.push((rest[..i].to_string(), Node(n as u8)));
-                        }
-                    }
-                }
-                want.sort_by(|a, b| a.0.cmp(&b.0));
-                want.dedup();
-                let mut have: Vec<(String, Entry)> = Vec::new();
-                for (k, e) in entries.iter() {
-                    if *e == Unsure {
-                        unsure.push(format!("{prefix}{k}"));
-                    } else {
-                        have.push((k.to_string(), *e));
-                    }
-                }
-                have.sort_by(|a, b| a.0.cmp(&b.0));
-                assert_eq!(have, want, "node {prefix:?}");
-                // One meaning per key, and a seen-set of 64 bits is enough.
-                let mut keys: Vec<&str> = entries.iter().map(|(k, _)| *k).collect();
-                keys.sort();
-                assert!(keys.windows(2).all(|w| w[0] != w[1]), "node {prefix:?}");
-                assert!(entries.len() <= 64);
-            }
-            assert_eq!(unsure, ["Event", "winlog.event_data.Data"]);
+            crate::ingest::key_trie::assert_complete(&TRIE, &PATHS, &["Event", "winlog.event_data.Data"]);
         }
     }
 }
