@@ -702,7 +702,7 @@ impl Detector {
         self.state.last_closed_bucket = Some(open);
         let mut sightings = self.state.sightings.take();
         // (user, address) is unique in the bucket, so an unstable sort gives the one order.
-        sightings.sort_unstable_by(|a, b| {
+        crate::sort::sort_by(&mut sightings, |a, b| {
             let ua = self.state.model.user(a.user).map(|u| &*u.name).unwrap_or("");
             let ub = self.state.model.user(b.user).map(|u| &*u.name).unwrap_or("");
             ua.cmp(ub).then(a.ip.cmp(&b.ip))
@@ -1064,7 +1064,7 @@ impl Detector {
             .iter()
             .map(|((j, k), &t)| (j.clone(), k.clone(), t))
             .collect();
-        supp.sort();
+        crate::sort::sort(&mut supp);
         state.suppression = supp;
         snapshot::encode(&state)
     }

@@ -61,6 +61,7 @@ pub mod ocsf;
 pub mod output;
 pub mod related;
 pub mod snapshot;
+mod sort;
 pub mod stats;
 pub mod time;
 

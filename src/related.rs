@@ -189,7 +189,7 @@ fn bump(list: &mut Vec<(String, u32)>, index: &mut PositionIndex, spare: &mut Sp
 fn top(list: &[(String, u32)]) -> Vec<String> {
     let mut v: Vec<&(String, u32)> = list.iter().collect();
     // Keys are unique: the unstable sort gives the one order.
-    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    crate::sort::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.into_iter().take(TOP_INFLUENCERS).map(|(k, _)| k.clone()).collect()
 }
 
@@ -539,7 +539,7 @@ impl RelatedJobs {
         let mut logons = std::mem::take(&mut self.logons);
         self.logon_index.clear();
         // One logon per user: the unstable sort gives the one order.
-        logons.sort_unstable_by(|a, b| a.user.cmp(&b.user));
+        crate::sort::sort_by(&mut logons, |a, b| a.user.cmp(&b.user));
 
         // While the organisation is learning every account is `learning`: no records, no evidence.
         if enabled(RARE_USER_JOB) && !self.rare_user.is_learning(day, limits.learning_days) {
@@ -668,7 +668,7 @@ impl RelatedJobs {
         let mut sources = std::mem::take(&mut self.source_buckets);
         self.source_index.clear();
         // One entry per address: the unstable sort gives the one order.
-        sources.sort_unstable_by_key(|a| a.0);
+        crate::sort::sort_by(&mut sources, |a, b| a.0.cmp(&b.0));
         if enabled(SOURCE_IP_SPIKE_JOB) {
             for (ip, bucket) in &sources {
                 let count = bucket.count as f64;
@@ -701,7 +701,7 @@ impl RelatedJobs {
     /// Keeps the most recently active tenth below the cap; the rest start over if they return.
     fn evict_sources(&mut self) {
         let mut last: Vec<i32> = self.sources.values().map(|s| s.last_bucket).collect();
-        last.sort_unstable();
+        crate::sort::sort(&mut last);
         let cut = last[last.len() - MAX_TRACKED_SOURCES * 9 / 10];
         self.sources.retain(|_, s| s.last_bucket >= cut);
     }
@@ -713,7 +713,7 @@ impl RelatedJobs {
         // Source addresses first: a spray of addresses must not push out the users' histories.
         while self.memory_bytes() > target_bytes && !self.sources.is_empty() {
             let mut last: Vec<i32> = self.sources.values().map(|s| s.last_bucket).collect();
-            last.sort_unstable();
+            crate::sort::sort(&mut last);
             let cut = last[last.len() / 2];
             let before = self.sources.len();
             self.sources.retain(|_, s| s.last_bucket > cut);
@@ -736,7 +736,7 @@ impl RelatedJobs {
                 .map(|a| key(a.active_days, a.last_day))
                 .collect();
             keys.extend(self.rare_hour.users.values().map(|p| key(p.active_days, p.last_day)));
-            keys.sort_unstable();
+            crate::sort::sort(&mut keys);
             let cut = keys[keys.len() / 10];
             let before = self.rare_user.accounts.len() + self.rare_hour.users.len();
             self.rare_user

@@ -320,7 +320,7 @@ pub fn relative_rarity(concentrations: &[f64], index: usize) -> f64 {
     };
     let ai = clamp_concentration(ai);
     let mut sorted: Vec<f64> = concentrations.iter().map(|&a| clamp_concentration(a)).collect();
-    sorted.sort_by(f64::total_cmp);
+    crate::sort::sort_by(&mut sorted, f64::total_cmp);
     let m = sorted.len();
     let median = if m % 2 == 1 {
         sorted[m / 2]
@@ -342,7 +342,7 @@ pub fn relative_rarity(concentrations: &[f64], index: usize) -> f64 {
 /// cumulative value includes every member of the group (§2.2 item 4).
 fn cumulative_table(conc: &[f64], a0: f64) -> Vec<(f64, f64)> {
     let mut expected: Vec<f64> = conc.iter().map(|&a| a / a0).collect();
-    expected.sort_by(f64::total_cmp);
+    crate::sort::sort_by(&mut expected, f64::total_cmp);
     let mut table: Vec<(f64, f64)> = Vec::with_capacity(expected.len());
     let mut cumulative = 0.0;
     for e in expected {

@@ -134,7 +134,9 @@ impl RareHourModel {
             .map(|&b| ((b as f64 + ALPHA) / total * 1e4).round() / 1e4)
             .collect();
         let mut order: Vec<u32> = (0..24).collect();
-        order.sort_by(|&a, &b| p.bins[b as usize].total_cmp(&p.bins[a as usize]).then(a.cmp(&b)));
+        crate::sort::sort_by(&mut order, |&a, &b| {
+            p.bins[b as usize].total_cmp(&p.bins[a as usize]).then(a.cmp(&b))
+        });
         let typical: Vec<u32> = order.into_iter().take(3).collect();
         let mut score = (100.0 * (0.5 / prob).ln() / (0.5 / P_FULL).ln()).clamp(0.0, 100.0);
         let hours: Vec<String> = typical.iter().map(|h| format!("{h:02}:00")).collect();

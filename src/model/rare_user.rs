@@ -196,7 +196,7 @@ impl RareUserModel {
         if days.is_empty() {
             return;
         }
-        days.sort_unstable();
+        crate::sort::sort(&mut days);
         self.median_active_days = days[days.len() / 2] as f64;
     }
 
