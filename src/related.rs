@@ -10,7 +10,7 @@ use crate::FastMap as HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::model::compact::KeyIndex;
+use crate::model::compact::{clear_for_reuse, KeyIndex};
 use crate::model::counts::{spike_score, upper_tail_probability, Expectation, Moments, SeasonalCounts};
 use crate::model::rare_hour::RareHourModel;
 use crate::model::rare_user::RareUserModel;
@@ -93,10 +93,14 @@ struct Spare {
     buckets: Vec<CountBucket>,
 }
 
-/// Spare strings kept (about 40 bytes each).
+/// Spare strings kept (about 40 bytes each, at most [`SPARE_STRING_BYTES`] + 24).
 const SPARE_STRINGS: usize = 16_384;
-/// Spare per-address count buckets kept (their three lists keep their capacity).
+/// Spare per-address count buckets kept (their three lists keep room for [`SPARE_LIST_ROOM`]).
 const SPARE_BUCKETS: usize = 1_024;
+/// Entries a spare bucket's list keeps room for.
+const SPARE_LIST_ROOM: usize = 64;
+/// Longest string capacity kept as a spare.
+const SPARE_STRING_BYTES: usize = 256;
 
 /// Not state: any two pools are equal.
 impl PartialEq for Spare {
@@ -118,7 +122,8 @@ impl Spare {
     }
 
     fn keep(&mut self, mut s: String) {
-        if self.strings.len() < SPARE_STRINGS {
+        // Long values (rare) are not worth keeping: they would pin their capacity.
+        if self.strings.len() < SPARE_STRINGS && s.capacity() <= SPARE_STRING_BYTES {
             s.clear();
             self.strings.push(s);
         }
@@ -147,6 +152,10 @@ impl Spare {
 
     fn keep_bucket(&mut self, mut bucket: CountBucket) {
         self.empty_bucket(&mut bucket);
+        // A spare keeps room for a typical bucket, not for the largest one seen.
+        for list in [&mut bucket.users, &mut bucket.sources, &mut bucket.hosts] {
+            list.shrink_to(SPARE_LIST_ROOM);
+        }
         if self.buckets.len() < SPARE_BUCKETS {
             self.buckets.push(bucket);
         }
@@ -624,12 +633,14 @@ impl RelatedJobs {
             }
         }
 
+        let used = logons.len();
         for logon in logons.drain(..) {
             self.spare.keep(logon.user);
             for text in [logon.source, logon.host].into_iter().flatten() {
                 self.spare.keep(text);
             }
         }
+        clear_for_reuse(&mut logons, used);
         self.logons = logons;
 
         for (job, is_fails) in [(FAILS_JOB, true), (SUCCESSES_JOB, false)] {
@@ -691,9 +702,11 @@ impl RelatedJobs {
                 self.evict_sources();
             }
         }
+        let used = sources.len();
         for (_, bucket) in sources.drain(..) {
             self.spare.keep_bucket(bucket);
         }
+        clear_for_reuse(&mut sources, used);
         self.source_buckets = sources;
         out
     }

@@ -10,7 +10,7 @@ use serde::de::Deserializer;
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
-use crate::model::compact::KeyIndex;
+use crate::model::compact::{clear_for_reuse, KeyIndex, KEPT_AFTER_BURST};
 use crate::net::IpKey;
 use crate::FastMap;
 
@@ -115,10 +115,14 @@ impl OpenSightings {
         std::mem::take(&mut self.list)
     }
 
-    /// Ends the bucket: keeps the list's capacity for the next one, and empties the host name
-    /// table once it has grown past [`HOST_NAMES_KEPT`] (no sighting refers to it any more).
+    /// Ends the bucket: keeps the list's capacity for the next one (but gives back what a burst
+    /// left: more than four times what this bucket used), and empties the host name table once it
+    /// has grown past [`HOST_NAMES_KEPT`] (no sighting refers to it any more).
     pub(super) fn close(&mut self, mut list: Vec<Sighting>) {
-        list.clear();
+        let used = list.len();
+        if clear_for_reuse(&mut list, used) {
+            self.index.shrink_to(KEPT_AFTER_BURST.max(2 * used));
+        }
         self.list = list;
         if self.host_names.len() > HOST_NAMES_KEPT {
             self.host_names = Vec::new();
@@ -244,6 +248,26 @@ mod tests {
         assert!(open.hosts(&list[1]).is_empty());
         open.close(list);
         assert!(open.take().is_empty(), "closing empties the list");
+    }
+
+    #[test]
+    fn a_burst_bucket_gives_its_room_back() {
+        let mut open = OpenSightings::default();
+        for u in 0..50_000 {
+            open.record(u, ip(1), 0, None);
+        }
+        let list = open.take();
+        open.close(list);
+        let after_burst = open.memory_bytes();
+        open.record(1, ip(1), 0, None);
+        let list = open.take();
+        open.close(list);
+        assert!(open.list.capacity() <= 2 * KEPT_AFTER_BURST, "{}", open.list.capacity());
+        assert!(
+            open.memory_bytes() * 10 < after_burst,
+            "{} then {after_burst}",
+            open.memory_bytes()
+        );
     }
 
     #[test]

@@ -80,6 +80,21 @@ impl<T> DerefMut for CompactList<T> {
     }
 }
 
+/// Room a reused per-bucket list keeps whatever the bucket before used.
+pub(crate) const KEPT_AFTER_BURST: usize = 1024;
+
+/// Empties a per-bucket list that the next bucket reuses (so a steady stream allocates nothing for
+/// it), giving back the room a burst left: more than four times what this bucket `used`. Returns
+/// whether it shrank (maps alongside may follow).
+pub(crate) fn clear_for_reuse<T>(list: &mut Vec<T>, used: usize) -> bool {
+    list.clear();
+    let shrink = list.capacity() > KEPT_AFTER_BURST.max(4 * used);
+    if shrink {
+        list.shrink_to(KEPT_AFTER_BURST.max(2 * used));
+    }
+    shrink
+}
+
 /// Key → id index over keys stored elsewhere, found through a `key_of(id)` the caller passes: the
 /// user-name index holds 4 bytes per user instead of a second copy of every name, and the open
 /// bucket's indexes hold positions into the lists that own their keys. Derived state: rebuilt
