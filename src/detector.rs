@@ -262,7 +262,7 @@ impl Detector {
             + self.state.elastic.memory_bytes()
             + self.state.related.memory_bytes()
             + self.state.sightings.memory_bytes()
-            + self.suppression_index.capacity() * 40
+            + crate::model::compact::table_capacity(self.suppression_index.len()) * 40
     }
 
     /// Feeds one event; returns its verdict. Records and alerts of buckets this event closes are
@@ -812,6 +812,8 @@ impl Detector {
         if estimate < limit * 8 / 10 || self.memory_bytes() <= limit {
             return;
         }
+        // Caches first: the related jobs' spare strings and buckets.
+        self.state.related.release_spare();
         let target = limit * 8 / 10;
         // Split the budget by current share so neither side starves the other.
         let ip_bytes = self.state.model.memory_bytes();

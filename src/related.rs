@@ -784,7 +784,16 @@ impl RelatedJobs {
 
     /// A constant-time estimate of [`RelatedJobs::memory_bytes`].
     pub fn memory_bytes_estimate(&self) -> usize {
-        (self.rare_user.accounts.len() + self.rare_hour.users.len()) * 160 + self.sources.len() * 64
+        (self.rare_user.accounts.len() + self.rare_hour.users.len()) * 160
+            + self.sources.len() * 64
+            + self.spare.strings.len() * 40
+            + self.spare.buckets.len() * 256
+    }
+
+    /// Frees the strings and buckets kept for reuse (a cache: under memory pressure it goes
+    /// before any history does).
+    pub fn release_spare(&mut self) {
+        self.spare = Spare::default();
     }
 
     /// Approximate bytes held.
@@ -793,7 +802,8 @@ impl RelatedJobs {
             + self.rare_hour.memory_bytes()
             + self.fails.memory_bytes()
             + self.successes.memory_bytes()
-            + self.sources.capacity() * (std::mem::size_of::<(IpKey, SourceCounts)>() + 8)
+            + crate::model::compact::table_capacity(self.sources.len())
+                * (std::mem::size_of::<(IpKey, SourceCounts)>() + 8)
             + self.spare.memory_bytes()
     }
 

@@ -10,7 +10,7 @@ use serde::de::Deserializer;
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
-use crate::model::compact::{clear_for_reuse, KeyIndex, KEPT_AFTER_BURST};
+use crate::model::compact::{clear_for_reuse, table_capacity, KeyIndex, KEPT_AFTER_BURST};
 use crate::net::IpKey;
 use crate::FastMap;
 
@@ -133,7 +133,7 @@ impl OpenSightings {
     /// Heap bytes held (capacities, and the host names with a 16-byte allocation overhead each).
     pub(super) fn memory_bytes(&self) -> usize {
         self.list.capacity() * std::mem::size_of::<Sighting>()
-            + self.index.capacity() * (std::mem::size_of::<((u32, IpKey), u32)>() + 1)
+            + table_capacity(self.index.len()) * (std::mem::size_of::<((u32, IpKey), u32)>() + 1)
             + self.host_names.capacity() * std::mem::size_of::<Box<str>>()
             + self.host_names.iter().map(|n| n.len() + 16).sum::<usize>()
             + self.host_index.heap_bytes()

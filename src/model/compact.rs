@@ -80,6 +80,19 @@ impl<T> DerefMut for CompactList<T> {
     }
 }
 
+/// The capacity a hash table holding `len` entries has when built afresh (hashbrown's policy, also
+/// std's: power-of-two buckets, at most 7/8 full). Memory accounting counts this rather than
+/// `capacity()`: after removals, when a table grows depends on where the per-process random hash
+/// seeds left its tombstones, and eviction decisions (so the detector's output) must not.
+pub(crate) fn table_capacity(len: usize) -> usize {
+    match len {
+        0 => 0,
+        1..4 => 3,
+        4..8 => 7,
+        _ => (len * 8 / 7).next_power_of_two() / 8 * 7,
+    }
+}
+
 /// Room a reused per-bucket list keeps whatever the bucket before used.
 pub(crate) const KEPT_AFTER_BURST: usize = 1024;
 
@@ -148,7 +161,7 @@ impl KeyIndex {
 
     /// Heap bytes held: a 4-byte id and a control byte per slot.
     pub fn heap_bytes(&self) -> usize {
-        self.table.capacity() * (std::mem::size_of::<u32>() + 1)
+        table_capacity(self.table.len()) * (std::mem::size_of::<u32>() + 1)
     }
 }
 
@@ -269,8 +282,8 @@ impl<V> IpMap<V> {
 
     /// Heap bytes held: each slot's key and value plus a control byte.
     pub fn heap_bytes(&self) -> usize {
-        self.v4.capacity() * (std::mem::size_of::<(u32, V)>() + 1)
-            + self.v6.capacity() * (std::mem::size_of::<(IpKey, V)>() + 1)
+        table_capacity(self.v4.len()) * (std::mem::size_of::<(u32, V)>() + 1)
+            + table_capacity(self.v6.len()) * (std::mem::size_of::<(IpKey, V)>() + 1)
     }
 }
 
@@ -297,6 +310,14 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for IpMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_capacity_is_what_a_fresh_table_has() {
+        for len in [0, 1, 3, 4, 7, 8, 14, 15, 100, 1_000, 100_000] {
+            let map: FastMap<u32, ()> = (0..len as u32).map(|k| (k, ())).collect();
+            assert_eq!(table_capacity(len), map.capacity(), "{len}");
+        }
+    }
 
     #[test]
     fn compact_list_holds_exactly_its_elements() {

@@ -219,7 +219,7 @@ impl RareHourModel {
 
     /// Approximate bytes held.
     pub fn memory_bytes(&self) -> usize {
-        self.users.capacity() * (std::mem::size_of::<(String, HourProfile)>() + 8)
+        crate::model::compact::table_capacity(self.users.len()) * (std::mem::size_of::<(String, HourProfile)>() + 8)
             + self.users.keys().map(|k| k.capacity()).sum::<usize>()
     }
 }

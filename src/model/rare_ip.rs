@@ -634,7 +634,7 @@ impl RareIpModel {
         // ties by name for determinism.
         let rank = |u: &UserHistory| (!u.addresses.is_empty(), u.active_days.min(7), u.last_bucket);
         // The standard sort here: up to millions of users, where a heapsort's cache misses tell.
-        order.sort_unstable_by(|&a, &b| {
+        order.sort_by(|&a, &b| {
             let (ua, ub) = (&self.users[a as usize], &self.users[b as usize]);
             (rank(ua), &ua.name).cmp(&(rank(ub), &ub.name))
         });

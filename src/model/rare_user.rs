@@ -207,7 +207,8 @@ impl RareUserModel {
 
     /// Approximate bytes held.
     pub fn memory_bytes(&self) -> usize {
-        self.accounts.capacity() * (std::mem::size_of::<(String, AccountHistory)>() + 8)
+        crate::model::compact::table_capacity(self.accounts.len())
+            * (std::mem::size_of::<(String, AccountHistory)>() + 8)
             + self.accounts.keys().map(|k| k.capacity()).sum::<usize>()
     }
 }
