@@ -88,3 +88,52 @@ pub(crate) fn parse_line_into(line: &[u8], event: &mut LineEvent) -> Result<(), 
     let text = std::str::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
     ecs::event_from_json_into(text, event)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::windows::{winlogbeat_event_from_text, winlogbeat_event_into};
+
+    /// Lines with different sets of fields, so that reusing one event across them would show any
+    /// field left over from the line before.
+    const ECS_LINES: [&str; 6] = [
+        r#"{"@timestamp":"2026-10-01T00:00:52.629Z","event":{"category":["authentication"],"action":"ssh_login","outcome":"success","dataset":"system.auth"},"user":{"name":"svc-etl","domain":"CORP"},"source":{"ip":"10.10.0.13","port":50122},"host":{"name":"srv-app-02"},"process":{"name":"sshd","pid":4242},"system":{"auth":{"ssh":{"method":"publickey"}}},"winlog":{"event_data":{"LogonType":"10"}},"event.id":"abc"}"#,
+        r#"{"@timestamp":"2026-10-01T00:01:00Z","user.name":"bob"}"#,
+        r#"{"@timestamp":1790000000000,"event.outcome":"failure","source.ip":"2001:db8::1","host.hostname":"h2","data_stream.dataset":"system.security","source.port":"22"}"#,
+        r#"{"@timestamp":"2026-10-01T00:02:00Z","event":{"action":"authenticated"},"user":{"name":"root","effective":{"name":"alice"}},"process.pid":"x"}"#,
+        r#"{"@timestamp":"2026-10-01T00:03:00Z","user":{"name":"esc\u0061ped"},"host":{"name":""}}"#,
+        r#"{"@timestamp":"2026-10-01T00:04:00Z","user":{"name":"dup"},"user.name":"dup2","user":{"name":"dup3"}}"#,
+    ];
+
+    #[test]
+    fn a_reused_event_holds_only_the_last_lines_fields() {
+        for first in ECS_LINES {
+            for second in ECS_LINES {
+                let mut reused = LineEvent::default();
+                let _ = parse_line_into(first.as_bytes(), &mut reused);
+                let fresh = parse_line(second.as_bytes());
+                let again = parse_line_into(second.as_bytes(), &mut reused).map(|()| reused.event.clone());
+                assert_eq!(again, fresh, "{first}\nthen\n{second}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_reused_event_across_formats_holds_only_the_last_lines_fields() {
+        let windows = r#"{"@timestamp":"2026-10-01T00:05:00Z","event":{"code":"4624"},"winlog":{"event_id":4624,"computer_name":"dc01","event_data":{"TargetUserName":"carol","TargetDomainName":"CORP","IpAddress":"10.1.2.3","IpPort":"51000","LogonType":"3","ProcessName":"C:\\Windows\\System32\\lsass.exe"}}}"#;
+        let fresh = winlogbeat_event_from_text(windows).expect("fast path answers");
+        for ecs in ECS_LINES {
+            let mut reused = LineEvent::default();
+            let _ = parse_line_into(ecs.as_bytes(), &mut reused);
+            let again = winlogbeat_event_into(windows, &mut reused)
+                .expect("fast path answers")
+                .map(|is_logon| is_logon.then(|| reused.event.clone()));
+            assert_eq!(again, fresh, "after {ecs}");
+            let _ = winlogbeat_event_into(windows, &mut reused);
+            assert_eq!(
+                parse_line_into(ecs.as_bytes(), &mut reused).map(|()| reused.event.clone()),
+                parse_line(ecs.as_bytes())
+            );
+        }
+    }
+}
