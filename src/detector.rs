@@ -2,9 +2,6 @@
 
 use crate::FastMap as HashMap;
 
-mod sightings;
-use sightings::{OpenSightings, Sighting};
-
 use serde::{Deserialize, Serialize};
 
 use crate::config::{glob_match, OutputFormat};
@@ -30,6 +27,9 @@ use crate::related::{Feed, RelatedJobs, RelatedLimits, FAILS_JOB, RARE_HOUR_JOB,
 use crate::snapshot;
 use crate::stats::Stats;
 use crate::time::{bucket_start, format_rfc3339_ms};
+
+mod sightings;
+use sightings::{OpenSightings, Sighting};
 
 /// `rare_ip`'s ceiling for a known address's score (its `FAMILIAR_CEILING`).
 const KNOWN_ADDRESS_CEILING: f64 = 40.0;
@@ -79,8 +79,6 @@ impl FilterReason {
 }
 
 /// An input line, parsed.
-// Consumed at once, never stored: boxing the event would allocate per line.
-#[allow(clippy::large_enum_variant)]
 enum Parsed {
     /// An authentication event (in [`Detector::line_event`]), standing for this many attempts.
     Event(u32),

@@ -37,7 +37,7 @@ const MAX_DISTINCT_PER_BUCKET: usize = 10_000;
 /// Addresses tracked by the per-source-address spike job before the least recently active go.
 const MAX_TRACKED_SOURCES: usize = 200_000;
 
-/// Lists shorter than this are searched linearly (cheaper than building an index of copied keys);
+/// Lists shorter than this are searched linearly (cheaper than hashing the key);
 /// longer ones through a [`PositionIndex`].
 const INDEX_FROM: usize = 64;
 
@@ -197,7 +197,7 @@ fn bump(list: &mut Vec<(String, u32)>, index: &mut PositionIndex, spare: &mut Sp
 
 fn top(list: &[(String, u32)]) -> Vec<String> {
     let mut v: Vec<&(String, u32)> = list.iter().collect();
-    // Keys are unique: the unstable sort gives the one order.
+    // Keys are unique: the unstable sort (`crate::sort`) gives the one order.
     crate::sort::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.into_iter().take(TOP_INFLUENCERS).map(|(k, _)| k.clone()).collect()
 }
