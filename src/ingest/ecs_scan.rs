@@ -168,6 +168,23 @@ impl<'de> Scanner<'de> {
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
     }
 
+    /// After an element of an object or array: `Some(false)` past a `,` (another follows),
+    /// `Some(true)` past the closing `close` (the container is done), `None` for anything else.
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        self.skip_ws();
+        let b = self.peek()?;
+        self.at += 1;
+        if b == b',' {
+            self.skip_ws();
+            Some(false)
+        } else if b == close {
+            self.depth -= 1;
+            Some(true)
+        } else {
+            None
+        }
+    }
+
     /// An object's members, after `{`: `member` reads each value (the scanner is past its key
     /// and colon); this reads the punctuation.
     fn members(&mut self, mut member: impl FnMut(&mut Self, &'de str) -> Option<()>) -> Option<()> {
@@ -185,18 +202,8 @@ impl<'de> Scanner<'de> {
             self.expect(b':')?;
             self.skip_ws();
             member(self, key)?;
-            self.skip_ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.skip_ws();
-                }
-                b'}' => {
-                    self.at += 1;
-                    self.depth -= 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_or_close(b'}')? {
+                return Some(());
             }
         }
     }
@@ -325,18 +332,8 @@ impl<'de> Scanner<'de> {
             if first.is_none() {
                 first = f;
             }
-            self.skip_ws();
-            match self.peek()? {
-                b',' => {
-                    self.at += 1;
-                    self.skip_ws();
-                }
-                b']' => {
-                    self.at += 1;
-                    self.depth -= 1;
-                    return Some((first, auth));
-                }
-                _ => return None,
+            if self.next_or_close(b']')? {
+                return Some((first, auth));
             }
         }
     }
