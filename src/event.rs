@@ -85,10 +85,21 @@ impl AuthEvent {
 /// Ingest fills every line of a stream into the same `LineEvent`, so a line allocates nothing
 /// for its text fields once the stream has shown each field once: a field that is absent keeps
 /// its buffer in `spare` for the next line that has it (or for another field).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct LineEvent {
     pub(crate) event: AuthEvent,
-    spare: Vec<String>,
+    spare: StringPool,
+}
+
+impl Default for LineEvent {
+    fn default() -> Self {
+        LineEvent {
+            event: AuthEvent::default(),
+            // Every buffer is a field's or the pool's, so the pool never needs more than one per
+            // field; a long value's buffer is kept like any other (lines are bounded).
+            spare: StringPool::new(TEXT_FIELDS, usize::MAX),
+        }
+    }
 }
 
 impl LineEvent {
@@ -100,15 +111,10 @@ impl LineEvent {
                 buffer.clear();
                 buffer.push_str(t);
             }
-            (None, Some(t)) => {
-                let mut buffer = self.spare.pop().unwrap_or_default();
-                buffer.push_str(t);
-                *slot = Some(buffer);
-            }
+            (None, Some(t)) => *slot = Some(self.spare.text(t)),
             (Some(_), None) => {
-                if let Some(mut buffer) = slot.take() {
-                    buffer.clear();
-                    self.spare.push(buffer);
+                if let Some(buffer) = slot.take() {
+                    self.spare.keep(buffer);
                 }
             }
             (None, None) => {}
@@ -134,13 +140,59 @@ impl LineEvent {
             old.event_id,
             old.ssh_method,
         ];
-        for mut buffer in texts.into_iter().flatten() {
-            // The number of text fields bounds the pool.
-            if self.spare.len() < TEXT_FIELDS {
-                buffer.clear();
-                self.spare.push(buffer);
-            }
+        for buffer in texts.into_iter().flatten() {
+            self.spare.keep(buffer);
         }
+    }
+}
+
+/// Emptied strings kept for reuse, so that text copied in per event or per bucket reuses a buffer
+/// instead of allocating one: at most `max_strings` of them, none with more than `max_capacity`
+/// bytes of room (a long value's buffer is freed rather than pinned); what is beyond is freed.
+#[derive(Clone, Debug)]
+pub(crate) struct StringPool {
+    strings: Vec<String>,
+    max_strings: usize,
+    max_capacity: usize,
+}
+
+impl StringPool {
+    /// An empty pool with these bounds.
+    pub(crate) const fn new(max_strings: usize, max_capacity: usize) -> Self {
+        StringPool {
+            strings: Vec::new(),
+            max_strings,
+            max_capacity,
+        }
+    }
+
+    /// `text` in a kept string, or in a new one.
+    pub(crate) fn text(&mut self, text: &str) -> String {
+        match self.strings.pop() {
+            Some(mut s) => {
+                s.push_str(text);
+                s
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    /// Keeps `s`, emptied, if the bounds allow.
+    pub(crate) fn keep(&mut self, mut s: String) {
+        if self.strings.len() < self.max_strings && s.capacity() <= self.max_capacity {
+            s.clear();
+            self.strings.push(s);
+        }
+    }
+
+    /// Strings kept.
+    pub(crate) fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// Heap bytes held (each string's room plus its 24-byte header in the list).
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.strings.iter().map(|s| s.capacity() + 24).sum()
     }
 }
 
@@ -172,6 +224,21 @@ mod tests {
     }
 
     #[test]
+    fn a_string_pool_keeps_within_its_bounds() {
+        let mut pool = StringPool::new(2, 16);
+        pool.keep("x".repeat(100));
+        assert_eq!(pool.len(), 0, "a long value's buffer is not kept");
+        for s in ["a", "bb", "ccc"] {
+            pool.keep(s.to_owned());
+        }
+        assert_eq!(pool.len(), 2);
+        assert!(pool.strings.iter().all(|s| s.is_empty() && s.capacity() <= 16));
+        assert_eq!(pool.text("alice"), "alice");
+        assert_eq!(pool.len(), 1);
+        assert_eq!(pool.memory_bytes(), pool.strings[0].capacity() + 24);
+    }
+
+    #[test]
     fn replacing_the_event_keeps_at_most_one_spare_per_field() {
         let mut line = LineEvent::default();
         for _ in 0..5 {
@@ -188,6 +255,7 @@ mod tests {
             });
         }
         assert_eq!(line.spare.len(), TEXT_FIELDS);
+        assert!(line.spare.strings.iter().all(String::is_empty));
         assert_eq!(line.event.host_name.as_deref(), Some("h"));
     }
 }

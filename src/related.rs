@@ -10,6 +10,7 @@ use crate::FastMap as HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::event::StringPool;
 use crate::model::compact::{clear_for_reuse, KeyIndex};
 use crate::model::counts::{spike_score, upper_tail_probability, Expectation, Moments, SeasonalCounts};
 use crate::model::rare_hour::RareHourModel;
@@ -46,14 +47,8 @@ const INDEX_FROM: usize = 64;
 /// indexing a value allocates nothing once the table has grown. Not state: skipped by serde, equal
 /// to any other, and rebuilt whenever its length disagrees with its list's (after a restore);
 /// cleared with its list at bucket close. Transient (one bucket), so not counted in `memory_bytes`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct PositionIndex(KeyIndex);
-
-impl PartialEq for PositionIndex {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
 
 impl PositionIndex {
     /// The position of `key` in `list` (whose keys are unique), by `key_of`.
@@ -87,10 +82,19 @@ impl PositionIndex {
 /// Strings and count buckets of closed buckets, kept for the next buckets: a bucket's new users,
 /// addresses and hosts then allocate nothing once the stream has run a few buckets. Bounded by
 /// [`SPARE_STRINGS`] and [`SPARE_BUCKETS`]; what is beyond is freed.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Spare {
-    strings: Vec<String>,
+    strings: StringPool,
     buckets: Vec<CountBucket>,
+}
+
+impl Default for Spare {
+    fn default() -> Self {
+        Spare {
+            strings: StringPool::new(SPARE_STRINGS, SPARE_STRING_BYTES),
+            buckets: Vec::new(),
+        }
+    }
 }
 
 /// Spare strings kept (about 40 bytes each, at most [`SPARE_STRING_BYTES`] + 24).
@@ -112,21 +116,11 @@ impl PartialEq for Spare {
 impl Spare {
     /// `text` in a spare string, or a new one.
     fn text(&mut self, text: &str) -> String {
-        match self.strings.pop() {
-            Some(mut s) => {
-                s.push_str(text);
-                s
-            }
-            None => text.to_owned(),
-        }
+        self.strings.text(text)
     }
 
-    fn keep(&mut self, mut s: String) {
-        // Long values (rare) are not worth keeping: they would pin their capacity.
-        if self.strings.len() < SPARE_STRINGS && s.capacity() <= SPARE_STRING_BYTES {
-            s.clear();
-            self.strings.push(s);
-        }
+    fn keep(&mut self, s: String) {
+        self.strings.keep(s);
     }
 
     fn keep_list(&mut self, list: &mut Vec<(String, u32)>) {
@@ -162,7 +156,7 @@ impl Spare {
     }
 
     fn memory_bytes(&self) -> usize {
-        self.strings.iter().map(|s| s.capacity() + 24).sum::<usize>()
+        self.strings.memory_bytes()
             + self.buckets.capacity() * std::mem::size_of::<CountBucket>()
             + self
                 .buckets
@@ -1012,5 +1006,30 @@ mod index_tests {
         sa.memory_bytes = 0;
         sb.memory_bytes = 0;
         assert_eq!(sa, sb);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spare_pool_is_bounded() {
+        let mut spare = Spare::default();
+        for i in 0..(SPARE_STRINGS + 100) {
+            spare.keep(format!("user{i}"));
+        }
+        assert_eq!(spare.strings.len(), SPARE_STRINGS);
+        let mut bucket = CountBucket::default();
+        for i in 0..5_000 {
+            bucket.add(&mut spare, &format!("u{i}"), Some("10.0.0.1"), None);
+        }
+        assert_eq!((bucket.count, bucket.users.len()), (5_000, 5_000));
+        spare.keep_bucket(bucket);
+        let kept = spare.bucket();
+        assert_eq!(kept.count, 0);
+        assert!(kept.users.is_empty() && kept.users.capacity() <= SPARE_LIST_ROOM);
+        assert!(kept.sources.is_empty() && kept.sources.capacity() <= SPARE_LIST_ROOM);
+        assert_eq!(spare.text("alice"), "alice");
     }
 }
