@@ -11,7 +11,7 @@ use crate::event::{AuthEvent, LineEvent, Outcome};
 use crate::ingest::detect::InputFormat;
 use crate::ingest::syslog::{SyslogOutcome, SyslogParser};
 use crate::ingest::windows::{event_from_windows_json, winlogbeat_event_into};
-use crate::ingest::{parse_line_into, RejectReason, Rejection};
+use crate::ingest::{parse_line_into, LineShapes, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::elastic_rare::ElasticRareState;
 use crate::model::rare_ip::{
@@ -157,6 +157,9 @@ pub struct Detector {
     /// The event of the NDJSON line at hand: one value for the whole stream, so that parsing a
     /// line reuses the previous line's strings instead of allocating its own.
     line_event: LineEvent,
+    /// The layouts of the stream's recent ECS lines, so that a line of a known layout is read at
+    /// its known places (`src/ingest/ecs_shape.rs`).
+    line_shapes: LineShapes,
     /// (job id, key) → start of the bucket of the last alert.
     suppression_index: HashMap<(String, String), i64>,
     outbox: Results,
@@ -224,6 +227,7 @@ impl Detector {
             limits,
             related_limits,
             line_event: LineEvent::default(),
+            line_shapes: LineShapes::default(),
             suppression_index,
             outbox: Results::default(),
         })
@@ -398,7 +402,7 @@ impl Detector {
                 Ok(if is_logon { Parsed::Event(1) } else { Parsed::NotALogon })
             }
             InputFormat::Ecs | InputFormat::Auto => {
-                parse_line_into(line, &mut self.line_event).map(|()| Parsed::Event(1))
+                parse_line_into(line, &mut self.line_event, Some(&mut self.line_shapes)).map(|()| Parsed::Event(1))
             }
         }
     }

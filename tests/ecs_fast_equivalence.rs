@@ -7,14 +7,17 @@
 //! on every line of the bundled demo organisation.
 #![cfg(not(target_arch = "wasm32"))] // native suite: wasm-pack builds every test target
 
-use auth_anomaly::ingest::{event_from_json, event_from_json_value, parse_line};
+use auth_anomaly::ingest::{event_from_json, event_from_json_value, parse_line, LineParser};
 use auth_anomaly::{AuthEvent, RejectReason};
 use proptest::prelude::*;
 use serde_json::Value;
 
 #[path = "common/json_docs.rs"]
 mod json_docs;
-use json_docs::{files_under, fixtures_dir, invalid_scalar, nested_member, prepend, spaced, truncated, variants};
+use json_docs::{
+    files_under, fixtures_dir, invalid_scalar, nested_member, prepend, spaced, truncated, value_scalar_spans, variants,
+    with_values,
+};
 
 fn reference(doc: &str) -> Result<AuthEvent, RejectReason> {
     let value: Value = serde_json::from_str(doc).map_err(|_| RejectReason::InvalidJson)?;
@@ -253,12 +256,79 @@ fn document() -> impl Strategy<Value = String> {
     ]
 }
 
+/// `lines` through one [`LineParser`] (which reads a line of a layout it has seen at the known
+/// places) each give what the reference gives; returns how many were read through a layout.
+fn check_stream<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<u64, TestCaseError> {
+    let mut parser = LineParser::new();
+    for line in lines {
+        let streamed = parser.parse(line.as_bytes()).cloned();
+        prop_assert_eq!(streamed, reference(line), "line: {}", line);
+    }
+    Ok(parser.shape_hits())
+}
+
+/// A value for a line of the same layout as another: the same kind or another, plain or escaped,
+/// valid or not, scalar or not.
+fn other_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => scalar_value(),
+        1 => invalid_scalar(),
+        1 => value(),
+        2 => prop::sample::select(vec![
+            "{}",
+            "[]",
+            "{\"name\":\"x\"}",
+            "{\"ip\":\"10.0.0.1\",\"port\":22}",
+            "{\"category\":[\"authentication\"],\"outcome\":\"success\"}",
+            "{\"effective\":{\"name\":\"e\"}}",
+            "{\"event_data\":{\"LogonType\":\"3\"}}",
+            "[\"authentication\"]",
+            "\"a\\\"b\"",
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+/// Keys whose object values the parser enters.
+const ENTERED: [&str; 8] = [
+    "user",
+    "source",
+    "event",
+    "host",
+    "process",
+    "winlog",
+    "system",
+    "user.effective",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 4_000, ..ProptestConfig::default() })]
 
     #[test]
     fn fast_path_equals_value_path(doc in document()) {
         check(&doc)?;
+    }
+
+    /// Lines of one layout with other values: the second (and third) line is read through the
+    /// first one's layout whenever it fits, and must give the reference's answer all the same.
+    #[test]
+    fn lines_of_one_layout(
+        doc in document(),
+        // Scalars at keys whose objects are entered, so that other lines may put objects there.
+        scalars_at_entered in prop::collection::vec((prop::sample::select(ENTERED.to_vec()), scalar_value()), 0..3),
+        second in prop::collection::vec(prop::option::weighted(0.5, other_value()), 0..24),
+        third in prop::collection::vec(prop::option::weighted(0.2, other_value()), 0..24),
+    ) {
+        let mut doc = doc;
+        for (key, scalar) in scalars_at_entered {
+            if doc.starts_with('{') {
+                doc = prepend(&doc, &format!("\"{key}\":{scalar}"));
+            }
+        }
+        let spans = value_scalar_spans(&doc);
+        let second = with_values(&doc, &spans, &second);
+        let third = with_values(&doc, &spans, &third);
+        check_stream([doc.as_str(), second.as_str(), third.as_str(), doc.as_str()])?;
     }
 
     /// Duplicate keys: serde_json keeps the last value of a key, which may be an object holding
@@ -413,6 +483,37 @@ fn demo_organisation() {
         n += 1;
     }
     assert!(n > 10_000);
+    // As one stream: nearly every line is read through a layout seen before.
+    let hits = check_stream(text.lines()).unwrap();
+    assert!(
+        hits * 10 >= n as u64 * 9,
+        "{hits} of {n} lines read through a known layout"
+    );
+}
+
+/// Elastic's pipeline output as one stream, each document twice in a row (so that its layout is
+/// known the second time).
+#[test]
+fn elastic_pipeline_documents_as_a_stream() {
+    let mut files = Vec::new();
+    let expected = |p: &std::path::Path| p.to_string_lossy().ends_with("-expected.json");
+    files_under(&fixtures_dir("elastic-integrations"), &expected, &mut files);
+    let mut lines = Vec::new();
+    for file in files {
+        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        for doc in fixture["expected"].as_array().unwrap().iter().filter(|d| d.is_object()) {
+            lines.extend(variants(doc).iter().map(Value::to_string));
+        }
+    }
+    let twice: Vec<&str> = lines.iter().flat_map(|l| [l.as_str(), l.as_str()]).collect();
+    let hits = check_stream(twice).unwrap();
+    // The scanner leaves lines with an escape to serde_json, so their layout is not learned.
+    let plain = lines.iter().filter(|l| !l.contains('\\')).count() as u64;
+    eprintln!(
+        "{hits} of {} repeated lines ({plain} without an escape) read through a known layout",
+        lines.len()
+    );
+    assert!(hits >= plain, "{hits} hits for {plain} lines without an escape");
 }
 
 /// The generator is worth something only if it reaches every outcome: accepted events with

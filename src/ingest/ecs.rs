@@ -26,8 +26,11 @@ use crate::event::{AuthEvent, LineEvent, Outcome};
 
 #[path = "ecs_scan.rs"]
 mod scan;
+#[path = "ecs_shape.rs"]
+mod shape;
 use crate::net::parse_ip;
 use crate::time::parse_rfc3339_ms;
+pub(crate) use shape::LineShapes;
 
 /// Finds `path` (dotted) in `obj`, trying every split of the path into a literal key and a
 /// remainder, so `user.name` matches `{"user.name":…}`, `{"user":{"name":…}}` and mixtures.
@@ -76,17 +79,26 @@ fn has_value(v: &Value, wanted: &str) -> bool {
 /// `event_from_json_value(&serde_json::from_str(text)?)`, without building the `Value`.
 pub fn event_from_json(text: &str) -> Result<AuthEvent, RejectReason> {
     let mut line = LineEvent::default();
-    event_from_json_into(text, &mut line)?;
+    event_from_json_into(text, &mut line, None)?;
     Ok(line.event)
 }
 
 /// [`event_from_json`] into `event`, reusing its strings: the detector parses every line of a
 /// stream into the same event, so the common shapes allocate nothing. On `Err`, `event` holds
 /// whatever the line had filled in so far.
-pub(crate) fn event_from_json_into(text: &str, event: &mut LineEvent) -> Result<(), RejectReason> {
-    // The hand-written scanner answers the common shapes; the serde visitor everything else.
+pub(crate) fn event_from_json_into(
+    text: &str,
+    event: &mut LineEvent,
+    shapes: Option<&mut LineShapes>,
+) -> Result<(), RejectReason> {
+    // A line of a known layout is read at its known places; the hand-written scanner answers the
+    // common shapes; the serde visitor everything else.
     let mut found = Found::new();
-    if scan::scan_document(text, &mut found).is_some() {
+    let answered = match shapes {
+        Some(shapes) => shapes.read(text, &mut found),
+        None => scan::scan_document(text, &mut found),
+    };
+    if answered.is_some() {
         return fast::event_from_found(found, event);
     }
     let mut found = Found::new();

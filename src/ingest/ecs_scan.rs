@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use serde_json::Number;
 
 use super::fast::{Captured, Found, Scalar, TRIE};
+use super::shape::{FixedValue, Note, Slot};
 use crate::ingest::key_trie::{Entry, Route};
 
 /// Deepest nesting handled (objects and arrays); deeper documents go to serde_json.
@@ -42,7 +43,7 @@ static STRING_STOP: [bool; 256] = {
 };
 
 /// The position of the first [`STRING_STOP`] byte, eight bytes at a time.
-fn string_stop(bytes: &[u8]) -> Option<usize> {
+pub(super) fn string_stop(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // The high bit of each zero byte of `x`; bits above the lowest may be false positives (a
@@ -68,30 +69,48 @@ fn string_stop(bytes: &[u8]) -> Option<usize> {
         .map(|i| at + i)
 }
 
-struct Scanner<'de> {
+pub(super) struct Scanner<'de, 't> {
     text: &'de str,
     bytes: &'de [u8],
-    at: usize,
+    pub(super) at: usize,
     depth: u32,
+    /// When learning a shape: what each value of the document did (see `ecs_shape.rs`).
+    trace: Option<&'t mut Vec<Note>>,
 }
 
 /// Scans `text` into `found`. `Some(())`: a valid JSON object whose fields are in `found`;
 /// `None`: not decided here (`found` may hold partial results: start over with a fresh one).
 pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>) -> Option<()> {
-    let mut s = Scanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-    };
-    s.skip_ws();
-    s.expect(b'{')?;
-    s.object(found, 0, 0, 0)?;
-    s.skip_ws();
-    (s.at == s.bytes.len()).then_some(())
+    Scanner::new(text, 0, 0, None).document(found)
 }
 
-impl<'de> Scanner<'de> {
+/// [`scan_document`], noting in `trace` (cleared first) what each value did, in text order, so
+/// that a shape can be learned from the document.
+pub(super) fn scan_document_traced<'de>(text: &'de str, found: &mut Found<'de>, trace: &mut Vec<Note>) -> Option<()> {
+    trace.clear();
+    Scanner::new(text, 0, 0, Some(trace)).document(found)
+}
+
+impl<'de, 't> Scanner<'de, 't> {
+    /// A scanner at byte `at` of `text`, inside `depth` containers.
+    pub(super) fn new(text: &'de str, at: usize, depth: u32, trace: Option<&'t mut Vec<Note>>) -> Self {
+        Scanner {
+            text,
+            bytes: text.as_bytes(),
+            at,
+            depth,
+            trace,
+        }
+    }
+
+    fn document(mut self, found: &mut Found<'de>) -> Option<()> {
+        self.skip_ws();
+        self.expect(b'{')?;
+        self.object(found, 0, 0, 0)?;
+        self.skip_ws();
+        (self.at == self.bytes.len()).then_some(())
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
@@ -112,7 +131,7 @@ impl<'de> Scanner<'de> {
     }
 
     /// A string without escapes, after its opening quote; borrowed from the input.
-    fn string(&mut self) -> Option<&'de str> {
+    pub(super) fn string(&mut self) -> Option<&'de str> {
         let start = self.at;
         let rest = self.bytes.get(start..)?;
         let len = string_stop(rest)?;
@@ -125,7 +144,7 @@ impl<'de> Scanner<'de> {
     }
 
     /// A JSON number (grammar checked), as its text.
-    fn number(&mut self) -> Option<&'de str> {
+    pub(super) fn number(&mut self) -> Option<&'de str> {
         let start = self.at;
         if self.peek() == Some(b'-') {
             self.at += 1;
@@ -156,7 +175,7 @@ impl<'de> Scanner<'de> {
 
     /// A number serde_json would hand over exactly as `Number` from `u64`: a short non-negative
     /// integer. Anything else that must be captured goes to serde_json.
-    fn captured_number(text: &str) -> Option<Scalar<'de>> {
+    pub(super) fn captured_number(text: &str) -> Option<Scalar<'de>> {
         if text.len() > MAX_CAPTURED_DIGITS || !text.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -212,16 +231,61 @@ impl<'de> Scanner<'de> {
     fn object(&mut self, found: &mut Found<'de>, node: usize, level: usize, route: Route) -> Option<()> {
         let mut seen = 0u64;
         self.members(|s, key| {
+            let start = s.at;
             let Some(index) = TRIE.find(node, key.as_bytes()) else {
-                return s.skip_value();
+                s.skip_value()?;
+                s.note_skipped(start, true);
+                return Some(());
             };
             if seen & (1 << index) != 0 {
                 return None;
             }
             seen |= 1 << index;
             let (entry, route) = TRIE.step(node, index, level, route);
-            s.place(found, level, route, entry)
+            s.place(found, level, route, entry)?;
+            if s.trace.is_some() {
+                s.note_placed(found, start, level, route, entry);
+            }
+            Some(())
         })
+    }
+
+    /// Notes a value that was validated and dropped, at `start..self.at`. An object there must
+    /// not be entered by whatever reads the shape, unless `object_ok` (no key of it matters).
+    fn note_skipped(&mut self, start: usize, object_ok: bool) {
+        let depth = self.depth;
+        if let Some(trace) = self.trace.as_deref_mut() {
+            trace.push(Note::slot(start, self.at, Slot::Any { depth, object_ok }, None));
+        }
+    }
+
+    /// Notes what [`Self::place`] did with the value at `start..self.at`.
+    fn note_placed(&mut self, found: &Found<'de>, start: usize, level: usize, route: Route, entry: Entry) {
+        let target = match entry {
+            // Entered: its members noted themselves.
+            Entry::Node(_) if level < 3 && self.bytes.get(start) == Some(&b'{') => return,
+            // Dropped; an object here is dropped too only below the levels that are entered.
+            Entry::Node(_) => return self.note_skipped(start, level >= 3),
+            Entry::Target(t) => t,
+            Entry::Unsure => return,
+        };
+        let captured = match found.best[target as usize].as_ref() {
+            Some((r, c)) if *r == route => c,
+            // Not wanted (a preferred route is known): dropped, whatever it is.
+            _ => return self.note_skipped(start, true),
+        };
+        let note = match captured {
+            Captured::One(Scalar::Str(_)) => Note::slot(start + 1, self.at - 1, Slot::Str, Some((target, route))),
+            Captured::One(Scalar::Num(_)) => Note::slot(start, self.at, Slot::Num, Some((target, route))),
+            other => Note::Fixed {
+                target,
+                route,
+                value: FixedValue::of(other, self.text),
+            },
+        };
+        if let Some(trace) = self.trace.as_deref_mut() {
+            trace.push(note);
+        }
     }
 
     /// The value of a key that matters: a target's value is captured, a node's object is entered.
@@ -339,7 +403,7 @@ impl<'de> Scanner<'de> {
     }
 
     /// Any value, validated and dropped.
-    fn skip_value(&mut self) -> Option<()> {
+    pub(super) fn skip_value(&mut self) -> Option<()> {
         match self.peek()? {
             b'{' => {
                 self.at += 1;

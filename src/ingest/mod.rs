@@ -6,6 +6,7 @@ mod key_trie;
 pub mod syslog;
 pub mod windows;
 
+pub(crate) use ecs::LineShapes;
 pub use ecs::{event_from_json, event_from_json_value};
 
 use crate::event::{AuthEvent, LineEvent};
@@ -79,14 +80,59 @@ pub struct Rejection {
 /// Parses one NDJSON line (ECS JSON, nested or dotted keys).
 pub fn parse_line(line: &[u8]) -> Result<AuthEvent, RejectReason> {
     let mut event = LineEvent::default();
-    parse_line_into(line, &mut event)?;
+    parse_line_into(line, &mut event, None)?;
     Ok(event.event)
 }
 
-/// [`parse_line`] into `event`, reusing its strings (the detector keeps one event per stream).
-pub(crate) fn parse_line_into(line: &[u8], event: &mut LineEvent) -> Result<(), RejectReason> {
+/// [`parse_line`] into `event`, reusing its strings (the detector keeps one event per stream),
+/// and, given a stream's `shapes`, reading a line of a known layout at its known places.
+pub(crate) fn parse_line_into(
+    line: &[u8],
+    event: &mut LineEvent,
+    shapes: Option<&mut LineShapes>,
+) -> Result<(), RejectReason> {
     let text = std::str::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
-    ecs::event_from_json_into(text, event)
+    ecs::event_from_json_into(text, event, shapes)
+}
+
+/// [`parse_line`] for the lines of one stream: it keeps the layouts of recent lines (up to four)
+/// and reads a line of a known layout by comparing the text between its values and reading only
+/// the values. Same answers as [`parse_line`], line for line; the detector parses its NDJSON
+/// input this way.
+///
+/// ```
+/// use auth_anomaly::ingest::LineParser;
+///
+/// let mut parser = LineParser::new();
+/// for (second, user) in [(1, "alice"), (2, "bob")] {
+///     let line = format!(r#"{{"@timestamp":"2026-10-01T00:00:0{second}Z","user":{{"name":"{user}"}}}}"#);
+///     let event = parser.parse(line.as_bytes()).expect("an ECS line");
+///     assert_eq!(event.user_name, user);
+/// }
+/// assert_eq!(parser.shape_hits(), 1); // the second line was read through the first one's layout
+/// ```
+#[derive(Debug, Default)]
+pub struct LineParser {
+    event: LineEvent,
+    shapes: LineShapes,
+}
+
+impl LineParser {
+    /// A parser that knows no layout yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses one NDJSON line, as [`parse_line`] does.
+    pub fn parse(&mut self, line: &[u8]) -> Result<&AuthEvent, RejectReason> {
+        parse_line_into(line, &mut self.event, Some(&mut self.shapes))?;
+        Ok(&self.event.event)
+    }
+
+    /// Lines read through a known layout so far.
+    pub fn shape_hits(&self) -> u64 {
+        self.shapes.hits()
+    }
 }
 
 #[cfg(test)]
@@ -110,9 +156,9 @@ mod tests {
         for first in ECS_LINES {
             for second in ECS_LINES {
                 let mut reused = LineEvent::default();
-                let _ = parse_line_into(first.as_bytes(), &mut reused);
+                let _ = parse_line_into(first.as_bytes(), &mut reused, None);
                 let fresh = parse_line(second.as_bytes());
-                let again = parse_line_into(second.as_bytes(), &mut reused).map(|()| reused.event.clone());
+                let again = parse_line_into(second.as_bytes(), &mut reused, None).map(|()| reused.event.clone());
                 assert_eq!(again, fresh, "{first}\nthen\n{second}");
             }
         }
@@ -124,14 +170,14 @@ mod tests {
         let fresh = winlogbeat_event_from_text(windows).expect("fast path answers");
         for ecs in ECS_LINES {
             let mut reused = LineEvent::default();
-            let _ = parse_line_into(ecs.as_bytes(), &mut reused);
+            let _ = parse_line_into(ecs.as_bytes(), &mut reused, None);
             let again = winlogbeat_event_into(windows, &mut reused)
                 .expect("fast path answers")
                 .map(|is_logon| is_logon.then(|| reused.event.clone()));
             assert_eq!(again, fresh, "after {ecs}");
             let _ = winlogbeat_event_into(windows, &mut reused);
             assert_eq!(
-                parse_line_into(ecs.as_bytes(), &mut reused).map(|()| reused.event.clone()),
+                parse_line_into(ecs.as_bytes(), &mut reused, None).map(|()| reused.event.clone()),
                 parse_line(ecs.as_bytes())
             );
         }

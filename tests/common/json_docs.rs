@@ -233,3 +233,52 @@ pub fn variants(doc: &Value) -> [Value; 3] {
     flatten("", doc, &mut flat);
     [doc.clone(), Value::Object(flat), half_dotted(doc)]
 }
+
+/// Where the value scalars of `doc` are (strings that are not keys, numbers, `true`, `false`,
+/// `null`), read token by token without validating: enough to write a line of the same layout
+/// with other values, valid or not.
+pub fn value_scalar_spans(doc: &str) -> Vec<std::ops::Range<usize>> {
+    let b = doc.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(b.len());
+                let next = b[i..].iter().find(|c| !c.is_ascii_whitespace());
+                if next != Some(&b':') {
+                    spans.push(start..i);
+                }
+            }
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => {
+                while i < b.len() && matches!(b[i], b'-' | b'+' | b'.' | b'0'..=b'9' | b'a'..=b'z' | b'E') {
+                    i += 1;
+                }
+                spans.push(start..i);
+            }
+            _ => i += 1,
+        }
+    }
+    spans
+}
+
+/// `doc` with the scalar at each of `spans` replaced by the matching entry of `values` (none
+/// where `values` is shorter, or where its entry is `None`).
+pub fn with_values(doc: &str, spans: &[std::ops::Range<usize>], values: &[Option<String>]) -> String {
+    let mut out = String::with_capacity(doc.len());
+    let mut at = 0;
+    for (span, value) in spans.iter().zip(values) {
+        if let Some(v) = value {
+            out.push_str(&doc[at..span.start]);
+            out.push_str(v);
+            at = span.end;
+        }
+    }
+    out.push_str(&doc[at..]);
+    out
+}
