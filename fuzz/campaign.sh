@@ -10,8 +10,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 secs=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ndjson_ingest ecs_json syslog_line windows_json windows_fast config snapshot_restore snapshot_payload)
-declare -A max_len=([ndjson_ingest]=65536 [ecs_json]=8192 [syslog_line]=4096 [windows_json]=16384 [windows_fast]=16384 [config]=4096 [snapshot_restore]=65536 [snapshot_payload]=65536)
+[ ${#targets[@]} -gt 0 ] || targets=(ndjson_ingest ecs_json ecs_stream syslog_line windows_json windows_fast config snapshot_restore snapshot_payload)
+declare -A max_len=([ndjson_ingest]=65536 [ecs_json]=8192 [ecs_stream]=16384 [syslog_line]=4096 [windows_json]=16384 [windows_fast]=16384 [config]=4096 [snapshot_restore]=65536 [snapshot_payload]=65536)
 
 rm -rf target/seeds
 node seeds.mjs target/seeds

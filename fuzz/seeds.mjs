@@ -63,6 +63,8 @@ const elastic = fs
   .flatMap((f) => JSON.parse(fs.readFileSync(path.join(fixtures, 'elastic-integrations', f), 'utf8')).expected ?? [])
   .map((doc) => JSON.stringify(doc));
 write('ecs_json', 'e', [...ecs.slice(0, 100), ...elastic.slice(0, 100)]);
+// Streams: lines of one layout with other values (the simulator's), and Elastic's documents.
+write('ecs_stream', 'e', [...chunk(ecs, 8).slice(0, 40), ...chunk(elastic, 4).slice(0, 40)]);
 write(
   'ndjson_ingest',
   'm',

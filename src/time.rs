@@ -51,7 +51,14 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// of `T`, or a date alone) to epoch milliseconds. Fractions beyond milliseconds are truncated;
 /// a missing zone means UTC.
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    let b = s.trim().as_bytes();
+    // Trimming decodes characters at both ends: skip it when they are visible ASCII, as they
+    // nearly always are.
+    let visible = |c: Option<&u8>| c.is_some_and(|&c| c > b' ' && c < 0x7f);
+    let b = if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+        s.as_bytes()
+    } else {
+        s.trim().as_bytes()
+    };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }

@@ -99,11 +99,11 @@ pub(crate) fn event_from_json_into(
         None => scan::scan_document(text, &mut found),
     };
     if answered.is_some() {
-        return fast::event_from_found(found, event);
+        return fast::event_from_found(&found, event);
     }
     let mut found = Found::new();
     match key_trie::read_document(text, &mut found) {
-        Ok(true) => fast::event_from_found(found, event),
+        Ok(true) => fast::event_from_found(&found, event),
         Ok(false) => Err(RejectReason::NotAnObject),
         Err(_) if found.duplicate_key => {
             let value: Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
@@ -405,8 +405,9 @@ mod fast {
             self.best[target].as_ref().is_none_or(|(r, _)| route < *r)
         }
 
-        fn take(&mut self, target: usize) -> Option<Captured<'de>> {
-            self.best[target].take().map(|(_, c)| c)
+        /// The value kept for `target` (read in place: the captures are large to move).
+        fn get(&self, target: usize) -> Option<&Captured<'de>> {
+            self.best[target].as_ref().map(|(_, c)| c)
         }
     }
 
@@ -582,20 +583,20 @@ mod fast {
 
     /// `text` of the equivalent `Value` (the first scalar as text, `None` when empty), borrowed
     /// when the input's string was.
-    fn text<'a>(c: &'a Option<Captured<'_>>) -> Option<Cow<'a, str>> {
-        Some(c.as_ref()?.scalar()?.as_text()).filter(|t| !t.is_empty())
+    fn text<'a>(c: Option<&'a Captured<'_>>) -> Option<Cow<'a, str>> {
+        Some(c?.scalar()?.as_text()).filter(|t| !t.is_empty())
     }
 
     /// `f` of `text(c)` without copying a borrowed string.
-    fn with_text<R>(c: &Option<Captured<'_>>, f: impl FnOnce(&str) -> R) -> Option<R> {
+    fn with_text<R>(c: Option<&Captured<'_>>, f: impl FnOnce(&str) -> R) -> Option<R> {
         text(c).map(|t| f(&t))
     }
 
     /// `text(c)` parsed as an integer, without writing a JSON number out as text first: a number's
     /// text parses exactly when it is a non-negative integer in range (`22.0`, `-1` and `1e2`
     /// print with a `.` or a `-` and do not).
-    fn integer<T: std::str::FromStr + TryFrom<u64>>(c: &Option<Captured<'_>>) -> Option<T> {
-        match c.as_ref()?.scalar()? {
+    fn integer<T: std::str::FromStr + TryFrom<u64>>(c: Option<&Captured<'_>>) -> Option<T> {
+        match c?.scalar()? {
             Scalar::Num(n) => n.as_u64().and_then(|v| T::try_from(v).ok()),
             _ => with_text(c, |t| t.parse().ok()).flatten(),
         }
@@ -603,46 +604,46 @@ mod fast {
 
     /// [`super::event_from_json_value`]'s decisions, on the fields the visitor kept, written into
     /// `out` (its strings reused).
-    pub(super) fn event_from_found(mut found: Found<'_>, out: &mut LineEvent) -> Result<(), RejectReason> {
-        let ts = found.take(TIMESTAMP).or_else(|| found.take(TIMESTAMP_PLAIN));
+    pub(super) fn event_from_found(found: &Found<'_>, out: &mut LineEvent) -> Result<(), RejectReason> {
+        let ts = found.get(TIMESTAMP).or_else(|| found.get(TIMESTAMP_PLAIN));
         out.event.timestamp_ms = match ts {
-            None => match with_text(&found.take(ORIGINAL), audit_record_time_ms).flatten() {
+            None => match with_text(found.get(ORIGINAL), audit_record_time_ms).flatten() {
                 Some(ms) => ms,
                 None => return Err(RejectReason::MissingTimestamp),
             },
-            Some(Captured::One(Scalar::Str(s))) => parse_rfc3339_ms(&s).ok_or(RejectReason::InvalidTimestamp)?,
-            Some(Captured::One(Scalar::Num(n))) => number_ms(&n).ok_or(RejectReason::InvalidTimestamp)?,
+            Some(Captured::One(Scalar::Str(s))) => parse_rfc3339_ms(s).ok_or(RejectReason::InvalidTimestamp)?,
+            Some(Captured::One(Scalar::Num(n))) => number_ms(n).ok_or(RejectReason::InvalidTimestamp)?,
             Some(_) => return Err(RejectReason::InvalidTimestamp),
         };
-        let action = found.take(ACTION);
-        let effective = found.take(EFFECTIVE_NAME);
-        let user = found.take(USER_NAME);
-        let action_text = text(&action);
-        let user_name = match (action_text.as_deref(), text(&effective)) {
+        let action = found.get(ACTION);
+        let effective = found.get(EFFECTIVE_NAME);
+        let user = found.get(USER_NAME);
+        let action_text = text(action);
+        let user_name = match (action_text.as_deref(), text(effective)) {
             (Some("authenticated"), Some(eff)) => Some(eff),
-            (_, effective) => text(&user).or(effective),
+            (_, effective) => text(user).or(effective),
         };
         out.set_user_name(user_name.as_deref().unwrap_or_default());
         out.set(|e| &mut e.action, action_text.as_deref());
-        out.event.source_ip = with_text(&found.take(SOURCE_IP), parse_ip).flatten();
-        out.event.outcome = with_text(&found.take(OUTCOME), Outcome::parse);
-        out.event.is_authentication = found.take(CATEGORY).is_some_and(|c| c.has_authentication());
-        out.set(|e| &mut e.user_domain, text(&found.take(DOMAIN)).as_deref());
-        let host = found.take(HOST_NAME);
-        let hostname = found.take(HOST_HOSTNAME);
-        out.set(|e| &mut e.host_name, text(&host).or_else(|| text(&hostname)).as_deref());
-        let dataset = found.take(DATASET);
-        let stream_dataset = found.take(DATA_STREAM_DATASET);
+        out.event.source_ip = with_text(found.get(SOURCE_IP), parse_ip).flatten();
+        out.event.outcome = with_text(found.get(OUTCOME), Outcome::parse);
+        out.event.is_authentication = found.get(CATEGORY).is_some_and(|c| c.has_authentication());
+        out.set(|e| &mut e.user_domain, text(found.get(DOMAIN)).as_deref());
+        let host = found.get(HOST_NAME);
+        let hostname = found.get(HOST_HOSTNAME);
+        out.set(|e| &mut e.host_name, text(host).or_else(|| text(hostname)).as_deref());
+        let dataset = found.get(DATASET);
+        let stream_dataset = found.get(DATA_STREAM_DATASET);
         out.set(
             |e| &mut e.dataset,
-            text(&dataset).or_else(|| text(&stream_dataset)).as_deref(),
+            text(dataset).or_else(|| text(stream_dataset)).as_deref(),
         );
-        out.set(|e| &mut e.process_name, text(&found.take(PROCESS_NAME)).as_deref());
-        out.set(|e| &mut e.logon_type, text(&found.take(LOGON_TYPE)).as_deref());
-        out.set(|e| &mut e.event_id, text(&found.take(EVENT_ID)).as_deref());
-        out.event.source_port = integer(&found.take(SOURCE_PORT));
-        out.event.process_pid = integer(&found.take(PROCESS_PID));
-        out.set(|e| &mut e.ssh_method, text(&found.take(SSH_METHOD)).as_deref());
+        out.set(|e| &mut e.process_name, text(found.get(PROCESS_NAME)).as_deref());
+        out.set(|e| &mut e.logon_type, text(found.get(LOGON_TYPE)).as_deref());
+        out.set(|e| &mut e.event_id, text(found.get(EVENT_ID)).as_deref());
+        out.event.source_port = integer(found.get(SOURCE_PORT));
+        out.event.process_pid = integer(found.get(PROCESS_PID));
+        out.set(|e| &mut e.ssh_method, text(found.get(SSH_METHOD)).as_deref());
         Ok(())
     }
 
