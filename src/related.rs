@@ -343,14 +343,15 @@ impl RelatedJobs {
         want_verdicts: bool,
     ) -> Vec<JobVerdict> {
         self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
-        let source_text = source.map(IpKey::text);
+        let source_ip_text = source.map(IpKey::text);
+        // Read as `&str` once: each reading of an `IpText` checks its bytes again.
+        let source_text = source_ip_text.as_ref().map(|t| t.as_str());
         let mut out = Vec::new();
         let bucket_index = (bucket_ms / 900_000) as i32;
         match feed {
             Feed::Failure => {
                 if enabled(FAILS_JOB) {
-                    self.fail_bucket
-                        .add(&mut self.spare, user, source_text.as_deref(), host);
+                    self.fail_bucket.add(&mut self.spare, user, source_text, host);
                     if want_verdicts {
                         out.push(self.count_verdict(
                             FAILS_JOB,
@@ -377,7 +378,7 @@ impl RelatedJobs {
                                 user: spare.text(user),
                                 first_time: time_ms,
                                 count: 1,
-                                source: source_text.as_deref().map(|s| spare.text(s)),
+                                source: source_text.map(|s| spare.text(s)),
                                 host: host.map(|h| spare.text(h)),
                             });
                             self.logon_index.pushed(&self.logons, |l| l.user.as_str());
@@ -429,8 +430,7 @@ impl RelatedJobs {
                     ));
                 }
                 if enabled(SUCCESSES_JOB) {
-                    self.success_bucket
-                        .add(&mut self.spare, user, source_text.as_deref(), host);
+                    self.success_bucket.add(&mut self.spare, user, source_text, host);
                     if want_verdicts {
                         out.push(self.count_verdict(
                             SUCCESSES_JOB,
@@ -453,9 +453,7 @@ impl RelatedJobs {
                                 self.source_buckets.len() - 1
                             }
                         };
-                        self.source_buckets[i]
-                            .1
-                            .add(&mut self.spare, user, source_text.as_deref(), host);
+                        self.source_buckets[i].1.add(&mut self.spare, user, source_text, host);
                         if !want_verdicts {
                             return out;
                         }
