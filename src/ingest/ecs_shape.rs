@@ -36,6 +36,10 @@ use crate::ingest::key_trie::Route;
 /// Shapes kept per stream. A shipper writes a handful (success and failure, one per module); more
 /// would only lengthen the search on a miss.
 const MAX_SHAPES: usize = 4;
+/// Longest line whose layout is learned: the kept shapes stay small (at most four times this,
+/// plus their slot lists) whatever `max_line_bytes` allows. ECS lines are a few hundred bytes
+/// to a few KiB; longer ones are read by the scanner.
+const MAX_LEARNED_LINE_BYTES: usize = 16 * 1024;
 /// Lines per window of the hit-rate check.
 const WINDOW_LINES: u32 = 256;
 /// In a stream where fewer than one line in this many matched a kept shape in the last window,
@@ -358,7 +362,7 @@ impl LineShapes {
             *found = Found::new();
         }
         self.misses = self.misses.wrapping_add(1);
-        if self.sparse && self.misses % SPARSE_LEARN_EVERY != 0 {
+        if text.len() > MAX_LEARNED_LINE_BYTES || (self.sparse && self.misses % SPARSE_LEARN_EVERY != 0) {
             return scan_document(text, found);
         }
         scan_document_traced(text, found, &mut self.notes)?;
@@ -462,6 +466,17 @@ mod tests {
             }
         }
         assert!(!same_bytes_by_words(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn long_lines_are_not_learned() {
+        let long = format!(
+            r#"{{"@timestamp":"2026-10-01T00:00:00Z","x":"{}"}}"#,
+            "a".repeat(MAX_LEARNED_LINE_BYTES)
+        );
+        let mut shapes = LineShapes::default();
+        assert!(shapes.read(&long, &mut fresh_found()).is_some());
+        assert!(shapes.shapes.is_empty());
     }
 
     #[test]
