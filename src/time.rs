@@ -47,6 +47,39 @@ fn digits(b: &[u8]) -> Option<u32> {
         .try_fold(0u32, |acc, &c| acc.checked_mul(10)?.checked_add((c - b'0') as u32))
 }
 
+/// The form shippers write (`2026-10-01T08:03:12.345Z`: Filebeat, Elastic Agent, Winlogbeat) in
+/// one pass, with [`parse_rfc3339_ms`]'s checks; `None` for any other text, which the general
+/// parser then reads.
+fn parse_shipper_form(b: &[u8]) -> Option<i64> {
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let mut d = [0u32; 24];
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22] {
+        let digit = b[i].wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        d[i] = u32::from(digit);
+    }
+    let year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
+    let (month, day) = (d[5] * 10 + d[6], d[8] * 10 + d[9]);
+    let (h, mi, sec) = (d[11] * 10 + d[12], d[14] * 10 + d[15], d[17] * 10 + d[18]);
+    let ms = d[20] * 100 + d[21] * 10 + d[22];
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some(epoch_ms(i64::from(year), month, day, h, mi, sec.min(59), ms))
+}
+
 /// Parses an RFC 3339 / ISO-8601 timestamp (`2026-10-01T08:03:12.5Z`, `…+02:00`, a space instead
 /// of `T`, or a date alone) to epoch milliseconds. Fractions beyond milliseconds are truncated;
 /// a missing zone means UTC.
@@ -59,6 +92,11 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     } else {
         s.trim().as_bytes()
     };
+    parse_shipper_form(b).or_else(|| parse_any_form(b))
+}
+
+/// [`parse_rfc3339_ms`] of trimmed text, every form.
+fn parse_any_form(b: &[u8]) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -198,6 +236,46 @@ pub fn parse_duration_ms(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipper_form_shortcut_agrees_with_the_general_parser() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let template = b"2026-10-01T08:03:12.345Z";
+        let mut answered = 0;
+        for i in 0..300_000 {
+            let mut b = template.to_vec();
+            // Change one to three characters: digits, separators, letters, or drop the last.
+            for _ in 0..=(next() % 3) {
+                let at = (next() % 24) as usize;
+                b[at] = b"0123456789-T:.Z +t"[(next() % 18) as usize];
+            }
+            if i % 7 == 0 {
+                b.truncate((next() % 25) as usize);
+            }
+            if let Some(ms) = parse_shipper_form(&b) {
+                assert_eq!(Some(ms), parse_any_form(&b), "{}", String::from_utf8_lossy(&b));
+                answered += 1;
+            }
+        }
+        assert!(answered > 20_000, "{answered}");
+        for edge in [
+            "2026-12-31T23:59:60.999Z",
+            "0000-01-01T00:00:00.000Z",
+            "2026-02-31T00:00:00.000Z",
+        ] {
+            assert_eq!(
+                parse_shipper_form(edge.as_bytes()),
+                parse_any_form(edge.as_bytes()),
+                "{edge}"
+            );
+        }
+    }
 
     #[test]
     fn parses_common_shapes() {
