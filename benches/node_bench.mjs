@@ -21,11 +21,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
+import { baseline as jsBaseline, jsonLines, lineAlignedChunks } from "./support/ndjson.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
 const RARE_IP = "auth_rare_source_ip_for_a_user";
-const CHUNK = 1 << 20;
 
 const args = process.argv.slice(2);
 const noNative = args.includes("--no-native");
@@ -54,16 +54,7 @@ if (!file) {
   }
 }
 const bytes = readFileSync(file);
-const chunks = [];
-for (let start = 0; start < bytes.length; ) {
-  let end = Math.min(start + CHUNK, bytes.length);
-  if (end < bytes.length) {
-    const nl = bytes.indexOf(0x0a, end);
-    end = nl < 0 ? bytes.length : nl + 1;
-  }
-  chunks.push(bytes.subarray(start, end));
-  start = end;
-}
+const chunks = lineAlignedChunks(bytes);
 let lines = 0;
 for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) lines++;
 if (bytes.length && bytes[bytes.length - 1] !== 0x0a) lines++;
@@ -118,64 +109,16 @@ function wasmNdjson(config) {
   return { events: Number(s.events), accepted: Number(s.accepted), out };
 }
 
-const decoder = new TextDecoder();
-function* jsonLines() {
-  for (const c of chunks) {
-    const text = decoder.decode(c);
-    let from = 0;
-    for (;;) {
-      const nl = text.indexOf("\n", from);
-      const line = nl < 0 ? text.slice(from) : text.slice(from, nl);
-      if (line.trim()) yield line;
-      if (nl < 0) break;
-      from = nl + 1;
-    }
-  }
-}
-
 function wasmObjects() {
   const d = new Detector({ jobs: [RARE_IP] });
   let n = 0;
-  for (const line of jsonLines()) {
+  for (const line of jsonLines(chunks)) {
     d.push(JSON.parse(line));
     n++;
   }
   d.flush();
   d.free();
   return { events: n };
-}
-
-// The baseline: what one would write in an afternoon. First-seen (user, ip) pairs among successful
-// authentication events, nested or dotted keys.
-function field(o, nested, dotted) {
-  const v = nested !== undefined ? nested : o[dotted];
-  return Array.isArray(v) ? v[0] : v;
-}
-function baseline() {
-  const seen = new Map();
-  let events = 0;
-  let firstSeen = 0;
-  for (const line of jsonLines()) {
-    events++;
-    let o;
-    try {
-      o = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const category = o.event?.category ?? o["event.category"];
-    const isAuth = Array.isArray(category) ? category.includes("authentication") : category === "authentication";
-    if (!isAuth || field(o, o.event?.outcome, "event.outcome") !== "success") continue;
-    const user = field(o, o.user?.name, "user.name");
-    const ip = field(o, o.source?.ip, "source.ip");
-    if (!user || !ip) continue;
-    let ips = seen.get(user);
-    if (!ips) seen.set(user, (ips = new Map()));
-    const count = ips.get(ip);
-    if (count === undefined) firstSeen++;
-    ips.set(ip, (count ?? 0) + 1);
-  }
-  return { events, firstSeen, users: seen.size };
 }
 
 function native(jobs) {
@@ -201,7 +144,7 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const rareWasm = best(() => wasmNdjson({ jobs: [RARE_IP] }));
 const allWasm = best(() => wasmNdjson({}));
 const objects = best(wasmObjects);
-const base = best(baseline);
+const base = best(() => jsBaseline(chunks));
 const nativeRare = noNative ? null : native(RARE_IP);
 const nativeAll = noNative ? null : native(null);
 
