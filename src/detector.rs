@@ -637,7 +637,7 @@ impl Detector {
                     .state
                     .model
                     .user(uid)
-                    .is_some_and(|u| u.addresses.iter().any(|a| n.cidrs.iter().any(|c| c.contains(a.ip))));
+                    .is_some_and(|u| u.addresses().any(|a| n.cidrs.iter().any(|c| c.contains(a.ip))));
                 (n.name.clone(), used)
             });
         AssessContext { allow, known_network }
@@ -701,8 +701,9 @@ impl Detector {
         let mut sightings = self.state.sightings.take();
         // (user, address) is unique in the bucket, so an unstable sort gives the one order.
         crate::sort::sort_by(&mut sightings, |a, b| {
-            let ua = self.state.model.user(a.user).map(|u| &*u.name).unwrap_or("");
-            let ub = self.state.model.user(b.user).map(|u| &*u.name).unwrap_or("");
+            // Names compared as bytes: the same order as `str`'s, without a UTF-8 check each.
+            let ua = self.state.model.user(a.user).map_or(&[][..], |u| u.name_bytes());
+            let ub = self.state.model.user(b.user).map_or(&[][..], |u| u.name_bytes());
             ua.cmp(ub).then(a.ip.cmp(&b.ip))
         });
         self.state.stats.buckets_closed += 1;
@@ -788,11 +789,7 @@ impl Detector {
         record.source_ip.iter().find_map(|ip| {
             let key = IpKey::from_ip(ip.parse().ok()?);
             let site = key.network(crate::net::NetLevel::Site);
-            let days = user
-                .sites
-                .iter()
-                .find(|n| n.net == site)
-                .map_or(0, |n| n.days_seen);
+            let days = user.network(site, crate::net::NetLevel::Site).map_or(0, |n| n.days_seen);
             (days <= TRIP_NETWORK_MAX_DAYS).then(|| {
                 format!(
                     "{ip} is in a network {name} has used on {days} day(s): a new place, whose time zone explains the hour; the rare-address job judges the place"
@@ -830,20 +827,20 @@ impl Detector {
             };
             // Most sightings are of known addresses or of users still learning and produce no
             // record: rule them out with the score alone before building any evidence text.
-            if self.surely_unrecorded(&user.name, s.user, s.ip, bucket_index) {
+            if self.surely_unrecorded(user.name(), s.user, s.ip, bucket_index) {
                 #[cfg(debug_assertions)]
                 {
-                    let a = self.assess(&user.name, s.user, s.ip, bucket_index, false);
+                    let a = self.assess(user.name(), s.user, s.ip, bucket_index, false);
                     assert!(
                         !self.record_worthy(&a),
                         "surely_unrecorded disagrees with assess for {} / {}: {a:?}",
-                        user.name,
+                        user.name(),
                         s.ip
                     );
                 }
                 continue;
             }
-            let name = user.name.clone();
+            let name = user.name().to_string();
             let a = self.assess(&name, s.user, s.ip, bucket_index, false);
             if a.evidence.state == AssessmentState::Allowlisted {
                 let why = a

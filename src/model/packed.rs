@@ -1,0 +1,451 @@
+//! A user's name, addresses, subnets and sites in one allocation, IPv4 keys narrow.
+//!
+//! Millions of users each hold a handful of entries: four allocations per user (the name and three
+//! lists) cost a fat pointer each plus the allocator's per-chunk overhead, and a 16-byte key spends
+//! 12 bytes on the IPv4-mapped prefix. Here one boxed byte string holds, in order:
+//! - a 7-byte header: the three list lengths (u16 each: `max_addresses_per_user` is at most
+//!   65 535, and learning clamps to [`MAX_ENTRIES`]) and one bit per list saying whether its keys
+//!   are stored wide;
+//! - the address records, then the subnet records, then the site records, fixed size per list;
+//! - the name (the rest).
+//!
+//! A list's keys are narrow when every key in it is IPv4 (4 bytes for an address, 3 for a /24, 2
+//! for a /16: the host bits of a network are zero), otherwise all 16 bytes wide. The lists keep
+//! their order exactly (snapshots and the Elastic profile's sums depend on it), so a user with
+//! both families simply pays the wide form for that list. Records are decoded into
+//! [`AddressHistory`] / [`NetworkHistory`] values to read them, and edited as decoded [`Lists`]
+//! that are encoded back (in place when the layout is unchanged, so a steady stream allocates
+//! nothing).
+
+use super::rare_ip::{AddressHistory, NetworkHistory};
+use crate::net::IpKey;
+
+/// Most entries a list can hold (its length is stored in a u16).
+pub const MAX_ENTRIES: usize = u16::MAX as usize;
+
+/// The IPv4-mapped prefix of an IPv4 key.
+const V4_PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
+/// Header bytes: three u16 lengths and the wide-key bits.
+const HEADER: usize = 7;
+
+/// One of the three lists in a user's record.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Section {
+    Addresses,
+    Subnets,
+    Sites,
+}
+
+impl Section {
+    const ALL: [Section; 3] = [Section::Addresses, Section::Subnets, Section::Sites];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Key bytes of an IPv4 entry: the address, or the network bits only.
+    fn narrow_key(self) -> usize {
+        match self {
+            Section::Addresses => 4,
+            Section::Subnets => 3,
+            Section::Sites => 2,
+        }
+    }
+
+    /// Record bytes after the key.
+    fn fields(self) -> usize {
+        match self {
+            // first_bucket, last_bucket, days_seen, buckets_seen, concentration
+            Section::Addresses => 4 + 4 + 2 + 4 + 4,
+            // last_bucket, days_seen
+            Section::Subnets | Section::Sites => 4 + 2,
+        }
+    }
+
+    /// The narrow form of `key` if it has one: IPv4-mapped, with zeros past the narrow bytes.
+    fn narrow_of(self, key: &IpKey) -> Option<&[u8]> {
+        let (prefix, v4) = key.0.split_at(12);
+        let (kept, dropped) = v4.split_at(self.narrow_key());
+        (prefix == V4_PREFIX && dropped.iter().all(|&b| b == 0)).then_some(kept)
+    }
+}
+
+/// A user's lists decoded, to be edited and encoded back with [`PackedUser::encode`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lists {
+    /// Addresses, in the user's order.
+    pub addresses: Vec<AddressHistory>,
+    /// /24 (v6 /64) networks.
+    pub subnets: Vec<NetworkHistory>,
+    /// /16 (v6 /48) networks.
+    pub sites: Vec<NetworkHistory>,
+}
+
+impl Lists {
+    /// Empties the lists, keeping their capacity.
+    pub fn clear(&mut self) {
+        self.addresses.clear();
+        self.subnets.clear();
+        self.sites.clear();
+    }
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// The 16-byte key of a stored key (narrow or wide).
+fn key_of(stored: &[u8]) -> IpKey {
+    let mut k = [0u8; 16];
+    if stored.len() == 16 {
+        k.copy_from_slice(stored);
+    } else {
+        k[..12].copy_from_slice(&V4_PREFIX);
+        k[12..12 + stored.len()].copy_from_slice(stored);
+    }
+    IpKey(k)
+}
+
+/// A user's name and lists in one boxed byte string (see the module documentation).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PackedUser(Box<[u8]>);
+
+impl PackedUser {
+    /// A user with empty lists.
+    pub fn new(name: &str) -> Self {
+        let mut b = Vec::with_capacity(HEADER + name.len());
+        b.extend_from_slice(&[0; HEADER]);
+        b.extend_from_slice(name.as_bytes());
+        PackedUser(b.into_boxed_slice())
+    }
+
+    /// A user with `name` and `lists`.
+    pub fn with_lists(name: &str, lists: &Lists) -> Self {
+        let mut p = PackedUser::new(name);
+        p.encode(lists);
+        p
+    }
+
+    fn count(&self, s: Section) -> usize {
+        u16_at(&self.0, 2 * s.index()) as usize
+    }
+
+    fn key_len(&self, s: Section) -> usize {
+        if self.0[6] & (1 << s.index()) != 0 {
+            16
+        } else {
+            s.narrow_key()
+        }
+    }
+
+    /// Record size and byte range of a list.
+    fn section(&self, s: Section) -> (usize, std::ops::Range<usize>) {
+        let mut start = HEADER;
+        for t in Section::ALL {
+            let stride = self.key_len(t) + t.fields();
+            let end = start + self.count(t) * stride;
+            if t == s {
+                return (stride, start..end);
+            }
+            start = end;
+        }
+        (1, start..start)
+    }
+
+    fn records(&self, s: Section) -> (usize, std::slice::ChunksExact<'_, u8>) {
+        let (stride, range) = self.section(s);
+        (stride - s.fields(), self.0[range].chunks_exact(stride))
+    }
+
+    /// The name's bytes (valid UTF-8: only [`Self::new`] writes them, from a `&str`).
+    pub fn name_bytes(&self) -> &[u8] {
+        let (_, range) = self.section(Section::Sites);
+        &self.0[range.end..]
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        std::str::from_utf8(self.name_bytes()).unwrap_or_default()
+    }
+
+    /// Number of addresses.
+    pub fn address_count(&self) -> usize {
+        self.count(Section::Addresses)
+    }
+
+    /// The addresses, in order.
+    pub fn addresses(&self) -> impl ExactSizeIterator<Item = AddressHistory> + Clone + '_ {
+        let (k, records) = self.records(Section::Addresses);
+        records.map(move |r| decode_address(r, k))
+    }
+
+    /// The /16 (v6 /48) networks if `site`, else the /24 (v6 /64) ones, in order.
+    pub fn networks(&self, site: bool) -> impl ExactSizeIterator<Item = NetworkHistory> + Clone + '_ {
+        let (k, records) = self.records(if site { Section::Sites } else { Section::Subnets });
+        records.map(move |r| decode_network(r, k))
+    }
+
+    /// The /24 (v6 /64) networks, in order.
+    pub fn subnets(&self) -> impl ExactSizeIterator<Item = NetworkHistory> + Clone + '_ {
+        self.networks(false)
+    }
+
+    /// The /16 (v6 /48) networks, in order.
+    pub fn sites(&self) -> impl ExactSizeIterator<Item = NetworkHistory> + Clone + '_ {
+        self.networks(true)
+    }
+
+    /// The record whose key is `key`, compared in stored form (no decoding on the way).
+    fn find(&self, s: Section, key: &IpKey) -> Option<&[u8]> {
+        let (k, mut records) = self.records(s);
+        if k == 16 {
+            records.find(|r| r[..16] == key.0)
+        } else {
+            let narrow = s.narrow_of(key)?;
+            records.find(|r| &r[..k] == narrow)
+        }
+    }
+
+    /// The history of address `ip`.
+    pub fn address(&self, ip: &IpKey) -> Option<AddressHistory> {
+        let k = self.key_len(Section::Addresses);
+        self.find(Section::Addresses, ip).map(|r| decode_address(r, k))
+    }
+
+    /// The history of subnet (`site` false) or site network `net`.
+    pub fn network(&self, site: bool, net: &IpKey) -> Option<NetworkHistory> {
+        let s = if site { Section::Sites } else { Section::Subnets };
+        let k = self.key_len(s);
+        self.find(s, net).map(|r| decode_network(r, k))
+    }
+
+    /// Decodes every list into `out` (cleared first; its capacity is reused).
+    pub fn decode_into(&self, out: &mut Lists) {
+        out.clear();
+        out.addresses.extend(self.addresses());
+        out.subnets.extend(self.subnets());
+        out.sites.extend(self.sites());
+    }
+
+    /// Stores `lists` (each at most [`MAX_ENTRIES`] long; any excess is not stored), keeping the
+    /// name: in place when the lengths and key widths are unchanged, else in one new allocation
+    /// of exactly the size needed.
+    pub fn encode(&mut self, lists: &Lists) {
+        let counts = [
+            lists.addresses.len().min(MAX_ENTRIES),
+            lists.subnets.len().min(MAX_ENTRIES),
+            lists.sites.len().min(MAX_ENTRIES),
+        ];
+        let wide = [
+            lists.addresses[..counts[0]]
+                .iter()
+                .any(|a| Section::Addresses.narrow_of(&a.ip).is_none()),
+            lists.subnets[..counts[1]]
+                .iter()
+                .any(|n| Section::Subnets.narrow_of(&n.net).is_none()),
+            lists.sites[..counts[2]]
+                .iter()
+                .any(|n| Section::Sites.narrow_of(&n.net).is_none()),
+        ];
+        let mut header = [0u8; HEADER];
+        for (i, c) in counts.iter().enumerate() {
+            header[2 * i..2 * i + 2].copy_from_slice(&(*c as u16).to_le_bytes());
+            header[6] |= u8::from(wide[i]) << i;
+        }
+        let mut records = 0;
+        for (i, s) in Section::ALL.into_iter().enumerate() {
+            let k = if wide[i] { 16 } else { s.narrow_key() };
+            records += counts[i] * (k + s.fields());
+        }
+        let name = self.name_bytes();
+        if self.0[..HEADER] == header {
+            // Same layout: overwrite the records, the name stays where it is.
+            write_records(&mut self.0[HEADER..HEADER + records], lists, counts, wide);
+            return;
+        }
+        let mut b = vec![0u8; HEADER + records + name.len()];
+        b[..HEADER].copy_from_slice(&header);
+        b[HEADER + records..].copy_from_slice(name);
+        write_records(&mut b[HEADER..HEADER + records], lists, counts, wide);
+        self.0 = b.into_boxed_slice();
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Writes the records of `lists` into `out`, which is exactly their size.
+fn write_records(out: &mut [u8], lists: &Lists, counts: [usize; 3], wide: [bool; 3]) {
+    let key = |s: Section, wide: bool, k: &IpKey| -> [u8; 16] {
+        let mut b = [0u8; 16];
+        if wide {
+            b = k.0;
+        } else {
+            let n = s.narrow_key();
+            b[..n].copy_from_slice(&k.0[12..12 + n]);
+        }
+        b
+    };
+    let mut at = 0;
+    let s = Section::Addresses;
+    let k = if wide[0] { 16 } else { s.narrow_key() };
+    for a in &lists.addresses[..counts[0]] {
+        let r = &mut out[at..at + k + s.fields()];
+        r[..k].copy_from_slice(&key(s, wide[0], &a.ip)[..k]);
+        r[k..k + 4].copy_from_slice(&a.first_bucket.to_le_bytes());
+        r[k + 4..k + 8].copy_from_slice(&a.last_bucket.to_le_bytes());
+        r[k + 8..k + 10].copy_from_slice(&a.days_seen.to_le_bytes());
+        r[k + 10..k + 14].copy_from_slice(&a.buckets_seen.to_le_bytes());
+        r[k + 14..k + 18].copy_from_slice(&a.concentration.to_bits().to_le_bytes());
+        at += k + s.fields();
+    }
+    for (i, (s, list)) in [(Section::Subnets, &lists.subnets), (Section::Sites, &lists.sites)]
+        .into_iter()
+        .enumerate()
+    {
+        let w = wide[i + 1];
+        let k = if w { 16 } else { s.narrow_key() };
+        for n in &list[..counts[i + 1]] {
+            let r = &mut out[at..at + k + s.fields()];
+            r[..k].copy_from_slice(&key(s, w, &n.net)[..k]);
+            r[k..k + 4].copy_from_slice(&n.last_bucket.to_le_bytes());
+            r[k + 4..k + 6].copy_from_slice(&n.days_seen.to_le_bytes());
+            at += k + s.fields();
+        }
+    }
+}
+
+fn decode_address(r: &[u8], k: usize) -> AddressHistory {
+    AddressHistory {
+        ip: key_of(&r[..k]),
+        first_bucket: u32_at(r, k) as i32,
+        last_bucket: u32_at(r, k + 4) as i32,
+        days_seen: u16_at(r, k + 8),
+        buckets_seen: u32_at(r, k + 10),
+        concentration: f32::from_bits(u32_at(r, k + 14)),
+    }
+}
+
+fn decode_network(r: &[u8], k: usize) -> NetworkHistory {
+    NetworkHistory {
+        net: key_of(&r[..k]),
+        last_bucket: u32_at(r, k) as i32,
+        days_seen: u16_at(r, k + 4),
+    }
+}
+
+impl std::fmt::Debug for PackedUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackedUser")
+            .field("name", &self.name())
+            .field("addresses", &self.addresses().collect::<Vec<_>>())
+            .field("subnets", &self.subnets().collect::<Vec<_>>())
+            .field("sites", &self.sites().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> IpKey {
+        IpKey::from_ip(text.parse().expect("address"))
+    }
+
+    fn address(ip: &str, n: i32) -> AddressHistory {
+        AddressHistory {
+            ip: key(ip),
+            first_bucket: -n,
+            last_bucket: n,
+            days_seen: n as u16,
+            buckets_seen: 3 * n as u32,
+            concentration: n as f32 / 3.0,
+        }
+    }
+
+    fn network(ip: &str, site: bool, n: i32) -> NetworkHistory {
+        let level = if site {
+            crate::net::NetLevel::Site
+        } else {
+            crate::net::NetLevel::Subnet
+        };
+        NetworkHistory {
+            net: key(ip).network(level),
+            last_bucket: n,
+            days_seen: n as u16,
+        }
+    }
+
+    #[test]
+    fn ipv4_lists_are_narrow_and_one_allocation() {
+        let lists = Lists {
+            addresses: vec![address("10.1.2.3", 1), address("10.1.2.4", 2), address("10.1.2.5", 3)],
+            subnets: vec![network("10.1.2.3", false, 4)],
+            sites: vec![network("10.1.2.3", true, 5)],
+        };
+        let p = PackedUser::with_lists("user00000001", &lists);
+        assert_eq!(p.heap_bytes(), HEADER + 3 * 22 + 9 + 8 + 12);
+        assert_eq!(p.name(), "user00000001");
+        let mut back = Lists::default();
+        p.decode_into(&mut back);
+        assert_eq!(back, lists);
+        assert_eq!(p.address(&key("10.1.2.4")), Some(lists.addresses[1]));
+        assert_eq!(p.address(&key("10.1.2.6")), None);
+        assert_eq!(p.address(&key("2001:db8::1")), None);
+        assert_eq!(p.network(true, &lists.sites[0].net), Some(lists.sites[0]));
+        assert_eq!(p.network(false, &key("10.1.2.3")), None, "host bits set: not the /24");
+    }
+
+    #[test]
+    fn a_list_with_ipv6_is_wide_and_keeps_its_order() {
+        let lists = Lists {
+            addresses: vec![
+                address("10.0.0.1", 1),
+                address("2001:db8::1", 2),
+                address("10.0.0.2", 3),
+            ],
+            subnets: vec![network("10.0.0.1", false, 4)],
+            sites: vec![network("2001:db8::1", true, 5), network("10.0.0.1", true, 6)],
+        };
+        let p = PackedUser::with_lists("bob", &lists);
+        assert_eq!(p.heap_bytes(), HEADER + 3 * 34 + 9 + 2 * 22 + 3);
+        assert_eq!(p.addresses().collect::<Vec<_>>(), lists.addresses);
+        assert_eq!(p.sites().collect::<Vec<_>>(), lists.sites);
+        assert_eq!(p.address(&key("10.0.0.2")), Some(lists.addresses[2]));
+        assert_eq!(p.address(&key("2001:db8::1")), Some(lists.addresses[1]));
+        assert_eq!(p.network(true, &lists.sites[1].net), Some(lists.sites[1]));
+    }
+
+    #[test]
+    fn an_update_of_the_same_shape_is_written_in_place() {
+        let mut lists = Lists {
+            addresses: vec![address("10.0.0.1", 1)],
+            subnets: vec![network("10.0.0.1", false, 1)],
+            sites: vec![network("10.0.0.1", true, 1)],
+        };
+        let mut p = PackedUser::with_lists("carol", &lists);
+        let before = p.0.as_ptr();
+        lists.addresses[0].days_seen = 9;
+        lists.sites[0].last_bucket = 77;
+        p.encode(&lists);
+        assert_eq!(p.0.as_ptr(), before);
+        assert_eq!(p.addresses().next(), Some(lists.addresses[0]));
+        assert_eq!(p.sites().next(), Some(lists.sites[0]));
+        assert_eq!(p.name(), "carol");
+        lists.addresses.push(address("2001:db8::1", 2));
+        p.encode(&lists);
+        assert_eq!(p.addresses().collect::<Vec<_>>(), lists.addresses);
+        assert_eq!(p.name(), "carol");
+        lists.clear();
+        p.encode(&lists);
+        assert_eq!((p.heap_bytes(), p.name()), (HEADER + 5, "carol"));
+    }
+}
