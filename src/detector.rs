@@ -827,7 +827,7 @@ impl Detector {
             };
             // Most sightings are of known addresses or of users still learning and produce no
             // record: rule them out with the score alone before building any evidence text.
-            if self.surely_unrecorded(user.name(), s.user, s.ip, bucket_index) {
+            if self.surely_unrecorded(s.user, s.ip, bucket_index) {
                 #[cfg(debug_assertions)]
                 {
                     let a = self.assess(user.name(), s.user, s.ip, bucket_index, false);
@@ -887,15 +887,17 @@ impl Detector {
     /// pairs, new addresses, known addresses scoring high enough). Mirrors
     /// `RareIpModel::assess_adaptive` and `ElasticRareState::assess`; debug builds check every
     /// answer against them.
-    fn surely_unrecorded(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32) -> bool {
+    fn surely_unrecorded(&self, uid: u32, ip: IpKey, bucket_index: i32) -> bool {
         let config = &self.state.config;
+        // The name only when a name rule exists (it is decoded from the model's packed record).
+        let user_name = || self.state.model.user(uid).map_or("", |u| u.name());
         let allowlisted = config.allowlist.iter().any(|c| c.contains(ip))
-            || config.allowlist_users.iter().any(|p| glob_match(p, user_name))
+            || config.allowlist_users.iter().any(|p| glob_match(p, user_name()))
             || self
                 .state
                 .benign
                 .iter()
-                .any(|(u, c, _)| u == user_name && c.contains(ip));
+                .any(|(u, c, _)| u == user_name() && c.contains(ip));
         if allowlisted {
             // Counted in `allowlist_hits` from the reason text: take the full path.
             return false;

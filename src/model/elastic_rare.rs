@@ -99,8 +99,8 @@ impl ElasticRareState {
         let Some(user) = model.user(uid) else {
             return (Vec::new(), None);
         };
-        let mut conc: Vec<f64> = user.addresses().map(|a| a.concentration as f64).collect();
-        let mut idx = user.addresses().position(|a| a.ip == ip);
+        let (values, mut idx) = user.concentrations(ip);
+        let mut conc: Vec<f64> = values.map(f64::from).collect();
         if hypothetical {
             match idx {
                 Some(i) => conc[i] += 1.0,

@@ -6,8 +6,9 @@
 //! - a 7-byte header: the three list lengths (u16 each: `max_addresses_per_user` is at most
 //!   65 535, and learning clamps to [`MAX_ENTRIES`]) and one bit per list saying whether its keys
 //!   are stored wide;
-//! - the address records, then the subnet records, then the site records, fixed size per list;
-//! - the name (the rest).
+//! - the name's length (one byte; 255 and a u32 for longer names) and the name: first, so that
+//!   reading it (the name index, the bucket's sort by name) takes no arithmetic over the lists;
+//! - the address records, then the subnet records, then the site records, fixed size per list.
 //!
 //! A list's keys are narrow when every key in it is IPv4 (4 bytes for an address, 3 for a /24, 2
 //! for a /16: the host bits of a network are zero), otherwise all 16 bytes wide. The lists keep
@@ -28,6 +29,8 @@ const V4_PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
 
 /// Header bytes: three u16 lengths and the wide-key bits.
 const HEADER: usize = 7;
+/// The name's length byte that says a u32 length follows (names of 255 bytes or more).
+const LONG_NAME: u8 = u8::MAX;
 
 /// One of the three lists in a user's record.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -91,24 +94,40 @@ impl Lists {
     }
 }
 
+#[inline]
+// One range check per read (indexing byte by byte checks each byte). Records are cut to size by
+// the layout, so the fallback never happens.
 fn u16_at(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-/// The 16-byte key of a stored key (narrow or wide).
-fn key_of(stored: &[u8]) -> IpKey {
-    let mut k = [0u8; 16];
-    if stored.len() == 16 {
-        k.copy_from_slice(stored);
-    } else {
-        k[..12].copy_from_slice(&V4_PREFIX);
-        k[12..12 + stored.len()].copy_from_slice(stored);
+    match b.get(at..at + 2) {
+        Some(&[x, y]) => u16::from_le_bytes([x, y]),
+        _ => 0,
     }
-    IpKey(k)
+}
+
+#[inline]
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at + 4) {
+        Some(&[w, x, y, z]) => u32::from_le_bytes([w, x, y, z]),
+        _ => 0,
+    }
+}
+
+/// The 16-byte key of a stored key (narrow or wide); fixed-size copies (a copy of run-time
+/// length calls memcpy).
+#[inline]
+fn key_of(stored: &[u8]) -> IpKey {
+    let v4 = |a: [u8; 4]| {
+        let mut k = [0u8; 16];
+        k[..12].copy_from_slice(&V4_PREFIX);
+        k[12..].copy_from_slice(&a);
+        IpKey(k)
+    };
+    match *stored {
+        [a, b, c, d] => v4([a, b, c, d]),
+        [a, b, c] => v4([a, b, c, 0]),
+        [a, b] => v4([a, b, 0, 0]),
+        _ => IpKey(<[u8; 16]>::try_from(stored).unwrap_or_default()),
+    }
 }
 
 /// A user's name and lists in one boxed byte string (see the module documentation).
@@ -118,8 +137,16 @@ pub struct PackedUser(Box<[u8]>);
 impl PackedUser {
     /// A user with empty lists.
     pub fn new(name: &str) -> Self {
-        let mut b = Vec::with_capacity(HEADER + name.len());
+        let mut b = Vec::with_capacity(HEADER + 5 + name.len());
         b.extend_from_slice(&[0; HEADER]);
+        match u8::try_from(name.len()) {
+            Ok(short) if short < LONG_NAME => b.push(short),
+            // Lines are at most 64 MiB, so a name's length fits in 32 bits.
+            _ => {
+                b.push(LONG_NAME);
+                b.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            }
+        }
         b.extend_from_slice(name.as_bytes());
         PackedUser(b.into_boxed_slice())
     }
@@ -131,10 +158,12 @@ impl PackedUser {
         p
     }
 
+    #[inline]
     fn count(&self, s: Section) -> usize {
         u16_at(&self.0, 2 * s.index()) as usize
     }
 
+    #[inline]
     fn key_len(&self, s: Section) -> usize {
         if self.0[6] & (1 << s.index()) != 0 {
             16
@@ -143,29 +172,48 @@ impl PackedUser {
         }
     }
 
-    /// Record size and byte range of a list.
-    fn section(&self, s: Section) -> (usize, std::ops::Range<usize>) {
-        let mut start = HEADER;
-        for t in Section::ALL {
-            let stride = self.key_len(t) + t.fields();
-            let end = start + self.count(t) * stride;
-            if t == s {
-                return (stride, start..end);
-            }
-            start = end;
-        }
-        (1, start..start)
+    #[inline]
+    fn stride(&self, s: Section) -> usize {
+        self.key_len(s) + s.fields()
     }
 
+    /// Where the name is: after the header and its length (one byte, or 255 and four bytes).
+    #[inline]
+    fn name_range(&self) -> std::ops::Range<usize> {
+        match self.0.get(HEADER) {
+            Some(&LONG_NAME) => {
+                let start = HEADER + 5;
+                start..start + u32_at(&self.0, HEADER + 1) as usize
+            }
+            Some(&short) => HEADER + 1..HEADER + 1 + short as usize,
+            None => HEADER..HEADER,
+        }
+    }
+
+    /// Record size and byte range of a list.
+    #[inline]
+    fn section(&self, s: Section) -> (usize, std::ops::Range<usize>) {
+        let first = self.name_range().end;
+        let addresses = first + self.count(Section::Addresses) * self.stride(Section::Addresses);
+        let start = match s {
+            Section::Addresses => first,
+            Section::Subnets => addresses,
+            Section::Sites => addresses + self.count(Section::Subnets) * self.stride(Section::Subnets),
+        };
+        let stride = self.stride(s);
+        (stride, start..start + self.count(s) * stride)
+    }
+
+    #[inline]
     fn records(&self, s: Section) -> (usize, std::slice::ChunksExact<'_, u8>) {
         let (stride, range) = self.section(s);
         (stride - s.fields(), self.0[range].chunks_exact(stride))
     }
 
     /// The name's bytes (valid UTF-8: only [`Self::new`] writes them, from a `&str`).
+    #[inline]
     pub fn name_bytes(&self) -> &[u8] {
-        let (_, range) = self.section(Section::Sites);
-        &self.0[range.end..]
+        &self.0[self.name_range()]
     }
 
     /// The name.
@@ -200,15 +248,107 @@ impl PackedUser {
         self.networks(true)
     }
 
-    /// The record whose key is `key`, compared in stored form (no decoding on the way).
-    fn find(&self, s: Section, key: &IpKey) -> Option<&[u8]> {
-        let (k, mut records) = self.records(s);
-        if k == 16 {
-            records.find(|r| r[..16] == key.0)
+    /// The byte offset of the record whose key is `key`, compared in stored form (no decoding on
+    /// the way).
+    #[inline]
+    fn find_at(&self, s: Section, key: &IpKey) -> Option<usize> {
+        let (stride, range) = self.section(s);
+        let start = range.start;
+        let mut records = self.0[range].chunks_exact(stride);
+        // Keys compared as one integer (a slice comparison of run-time length calls memcmp).
+        let i = if stride - s.fields() == 16 {
+            let want = u128::from_le_bytes(key.0);
+            records.position(|r| {
+                let mut k = [0u8; 16];
+                k.copy_from_slice(&r[..16]);
+                u128::from_le_bytes(k) == want
+            })
         } else {
             let narrow = s.narrow_of(key)?;
-            records.find(|r| &r[..k] == narrow)
+            let mut w = [0u8; 4];
+            w[..narrow.len()].copy_from_slice(narrow);
+            let want = u32::from_le_bytes(w);
+            match s {
+                Section::Addresses => records.position(|r| u32_at(r, 0) == want),
+                Section::Subnets => records.position(|r| u32::from_le_bytes([r[0], r[1], r[2], 0]) == want),
+                Section::Sites => records.position(|r| u32::from(u16_at(r, 0)) == want),
+            }
+        }?;
+        Some(start + i * stride)
+    }
+
+    /// The record whose key is `key`.
+    fn find(&self, s: Section, key: &IpKey) -> Option<&[u8]> {
+        let at = self.find_at(s, key)?;
+        Some(&self.0[at..at + self.stride(s)])
+    }
+
+    /// Where address `ip`'s record is, for [`Self::update_address_at`]: valid until the lists
+    /// are next encoded.
+    pub fn address_at(&self, ip: &IpKey) -> Option<usize> {
+        self.find_at(Section::Addresses, ip)
+    }
+
+    /// Where the record of subnet (`site` false) or site network `net` is, for
+    /// [`Self::update_network_at`]: valid until the lists are next encoded.
+    pub fn network_at(&self, site: bool, net: &IpKey) -> Option<usize> {
+        self.find_at(if site { Section::Sites } else { Section::Subnets }, net)
+    }
+
+    /// Edits the address record at `at` (from [`Self::address_at`]) in place; its key stays.
+    pub fn update_address_at(&mut self, at: usize, edit: impl FnOnce(&mut AddressHistory)) {
+        let s = Section::Addresses;
+        let k = self.key_len(s);
+        let r = &mut self.0[at..at + k + s.fields()];
+        let mut a = decode_address(r, k);
+        edit(&mut a);
+        write_address_fields(&mut r[k..], &a);
+    }
+
+    /// Edits the network record at `at` (from [`Self::network_at`] with the same `site`) in
+    /// place; its key stays.
+    pub fn update_network_at(&mut self, site: bool, at: usize, edit: impl FnOnce(&mut NetworkHistory)) {
+        let s = if site { Section::Sites } else { Section::Subnets };
+        let k = self.key_len(s);
+        let r = &mut self.0[at..at + k + s.fields()];
+        let mut n = decode_network(r, k);
+        edit(&mut n);
+        write_network_fields(&mut r[k..], &n);
+    }
+
+    /// Every address's concentration, in order, and the position of `ip` among them (reads only
+    /// those fields).
+    pub fn concentrations(&self, ip: &IpKey) -> (impl ExactSizeIterator<Item = f32> + '_, Option<usize>) {
+        let s = Section::Addresses;
+        let (stride, range) = self.section(s);
+        let position = self.find_at(s, ip).map(|at| (at - range.start) / stride);
+        let at = stride - 4;
+        let values = self.0[range]
+            .chunks_exact(stride)
+            .map(move |r| f32::from_bits(u32_at(r, at)));
+        (values, position)
+    }
+
+    /// Multiplies every address's concentration by `factor`, in order, in place.
+    pub fn scale_concentrations(&mut self, factor: f32) {
+        let s = Section::Addresses;
+        let (stride, range) = self.section(s);
+        for r in self.0[range].chunks_exact_mut(stride) {
+            let at = stride - 4;
+            let c = f32::from_bits(u32_at(r, at)) * factor;
+            r[at..].copy_from_slice(&c.to_bits().to_le_bytes());
         }
+    }
+
+    /// Whether every entry of every list was seen at or after `bucket` (reads only that field).
+    pub fn all_seen_since(&self, bucket: i32) -> bool {
+        Section::ALL.into_iter().all(|s| {
+            let (stride, range) = self.section(s);
+            let at = stride - s.fields() + if s == Section::Addresses { 4 } else { 0 };
+            self.0[range]
+                .chunks_exact(stride)
+                .all(|r| u32_at(r, at) as i32 >= bucket)
+        })
     }
 
     /// The history of address `ip`.
@@ -262,16 +402,17 @@ impl PackedUser {
             let k = if wide[i] { 16 } else { s.narrow_key() };
             records += counts[i] * (k + s.fields());
         }
-        let name = self.name_bytes();
+        // The name and its length stay as they are.
+        let first = self.name_range().end;
         if self.0[..HEADER] == header {
-            // Same layout: overwrite the records, the name stays where it is.
-            write_records(&mut self.0[HEADER..HEADER + records], lists, counts, wide);
+            // Same layout: overwrite the records in place.
+            write_records(&mut self.0[first..first + records], lists, counts, wide);
             return;
         }
-        let mut b = vec![0u8; HEADER + records + name.len()];
+        let mut b = vec![0u8; first + records];
         b[..HEADER].copy_from_slice(&header);
-        b[HEADER + records..].copy_from_slice(name);
-        write_records(&mut b[HEADER..HEADER + records], lists, counts, wide);
+        b[HEADER..first].copy_from_slice(&self.0[HEADER..first]);
+        write_records(&mut b[first..], lists, counts, wide);
         self.0 = b.into_boxed_slice();
     }
 
@@ -299,11 +440,7 @@ fn write_records(out: &mut [u8], lists: &Lists, counts: [usize; 3], wide: [bool;
     for a in &lists.addresses[..counts[0]] {
         let r = &mut out[at..at + k + s.fields()];
         r[..k].copy_from_slice(&key(s, wide[0], &a.ip)[..k]);
-        r[k..k + 4].copy_from_slice(&a.first_bucket.to_le_bytes());
-        r[k + 4..k + 8].copy_from_slice(&a.last_bucket.to_le_bytes());
-        r[k + 8..k + 10].copy_from_slice(&a.days_seen.to_le_bytes());
-        r[k + 10..k + 14].copy_from_slice(&a.buckets_seen.to_le_bytes());
-        r[k + 14..k + 18].copy_from_slice(&a.concentration.to_bits().to_le_bytes());
+        write_address_fields(&mut r[k..], a);
         at += k + s.fields();
     }
     for (i, (s, list)) in [(Section::Subnets, &lists.subnets), (Section::Sites, &lists.sites)]
@@ -315,29 +452,51 @@ fn write_records(out: &mut [u8], lists: &Lists, counts: [usize; 3], wide: [bool;
         for n in &list[..counts[i + 1]] {
             let r = &mut out[at..at + k + s.fields()];
             r[..k].copy_from_slice(&key(s, w, &n.net)[..k]);
-            r[k..k + 4].copy_from_slice(&n.last_bucket.to_le_bytes());
-            r[k + 4..k + 6].copy_from_slice(&n.days_seen.to_le_bytes());
+            write_network_fields(&mut r[k..], n);
             at += k + s.fields();
         }
     }
 }
 
+/// Writes an address record's fields after its key (`r` is exactly their 18 bytes).
+fn write_address_fields(r: &mut [u8], a: &AddressHistory) {
+    r[0..4].copy_from_slice(&a.first_bucket.to_le_bytes());
+    r[4..8].copy_from_slice(&a.last_bucket.to_le_bytes());
+    r[8..10].copy_from_slice(&a.days_seen.to_le_bytes());
+    r[10..14].copy_from_slice(&a.buckets_seen.to_le_bytes());
+    r[14..18].copy_from_slice(&a.concentration.to_bits().to_le_bytes());
+}
+
+/// Writes a network record's fields after its key (`r` is exactly their 6 bytes).
+fn write_network_fields(r: &mut [u8], n: &NetworkHistory) {
+    r[0..4].copy_from_slice(&n.last_bucket.to_le_bytes());
+    r[4..6].copy_from_slice(&n.days_seen.to_le_bytes());
+}
+
+#[inline]
 fn decode_address(r: &[u8], k: usize) -> AddressHistory {
+    let (key, fields) = r.split_at(k.min(r.len()));
+    // A fixed-size copy: the field reads below need no range checks.
+    let f: [u8; 18] = fields.try_into().unwrap_or([0; 18]);
+    let w = |i: usize| u32::from_le_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]);
     AddressHistory {
-        ip: key_of(&r[..k]),
-        first_bucket: u32_at(r, k) as i32,
-        last_bucket: u32_at(r, k + 4) as i32,
-        days_seen: u16_at(r, k + 8),
-        buckets_seen: u32_at(r, k + 10),
-        concentration: f32::from_bits(u32_at(r, k + 14)),
+        ip: key_of(key),
+        first_bucket: w(0) as i32,
+        last_bucket: w(4) as i32,
+        days_seen: u16::from_le_bytes([f[8], f[9]]),
+        buckets_seen: w(10),
+        concentration: f32::from_bits(w(14)),
     }
 }
 
+#[inline]
 fn decode_network(r: &[u8], k: usize) -> NetworkHistory {
+    let (key, fields) = r.split_at(k.min(r.len()));
+    let f: [u8; 6] = fields.try_into().unwrap_or([0; 6]);
     NetworkHistory {
-        net: key_of(&r[..k]),
-        last_bucket: u32_at(r, k) as i32,
-        days_seen: u16_at(r, k + 4),
+        net: key_of(key),
+        last_bucket: i32::from_le_bytes([f[0], f[1], f[2], f[3]]),
+        days_seen: u16::from_le_bytes([f[4], f[5]]),
     }
 }
 
@@ -392,7 +551,7 @@ mod tests {
             sites: vec![network("10.1.2.3", true, 5)],
         };
         let p = PackedUser::with_lists("user00000001", &lists);
-        assert_eq!(p.heap_bytes(), HEADER + 3 * 22 + 9 + 8 + 12);
+        assert_eq!(p.heap_bytes(), HEADER + 1 + 12 + 3 * 22 + 9 + 8);
         assert_eq!(p.name(), "user00000001");
         let mut back = Lists::default();
         p.decode_into(&mut back);
@@ -416,7 +575,7 @@ mod tests {
             sites: vec![network("2001:db8::1", true, 5), network("10.0.0.1", true, 6)],
         };
         let p = PackedUser::with_lists("bob", &lists);
-        assert_eq!(p.heap_bytes(), HEADER + 3 * 34 + 9 + 2 * 22 + 3);
+        assert_eq!(p.heap_bytes(), HEADER + 1 + 3 + 3 * 34 + 9 + 2 * 22);
         assert_eq!(p.addresses().collect::<Vec<_>>(), lists.addresses);
         assert_eq!(p.sites().collect::<Vec<_>>(), lists.sites);
         assert_eq!(p.address(&key("10.0.0.2")), Some(lists.addresses[2]));
@@ -446,6 +605,26 @@ mod tests {
         assert_eq!(p.name(), "carol");
         lists.clear();
         p.encode(&lists);
-        assert_eq!((p.heap_bytes(), p.name()), (HEADER + 5, "carol"));
+        assert_eq!((p.heap_bytes(), p.name()), (HEADER + 1 + 5, "carol"));
+    }
+
+    #[test]
+    fn long_and_empty_names() {
+        let lists = Lists {
+            addresses: vec![address("10.0.0.1", 1)],
+            subnets: vec![network("10.0.0.1", false, 1)],
+            sites: vec![network("10.0.0.1", true, 1)],
+        };
+        for len in [0, 1, 254, 255, 256, 70_000] {
+            let name: String = "é".repeat(len / 2) + &"x".repeat(len % 2);
+            let mut p = PackedUser::new(&name);
+            assert_eq!(p.name(), name);
+            p.encode(&lists);
+            assert_eq!(p.name(), name);
+            assert_eq!(p.addresses().collect::<Vec<_>>(), lists.addresses);
+            assert_eq!(p.sites().collect::<Vec<_>>(), lists.sites);
+            let extra = if name.len() < 255 { 1 } else { 5 };
+            assert_eq!(p.heap_bytes(), HEADER + extra + name.len() + 22 + 9 + 8);
+        }
     }
 }

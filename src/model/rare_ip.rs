@@ -331,6 +331,12 @@ impl UserHistory {
         self.packed.sites()
     }
 
+    /// Elastic profile: every address's concentration, in order, and the position of `ip` among
+    /// them.
+    pub fn concentrations(&self, ip: IpKey) -> (impl ExactSizeIterator<Item = f32> + '_, Option<usize>) {
+        self.packed.concentrations(&ip)
+    }
+
     /// Number of addresses the user holds.
     pub fn address_count(&self) -> usize {
         self.packed.address_count()
@@ -385,6 +391,24 @@ impl UserHistory {
         };
         self.good_turing(level).max(recent)
     }
+}
+
+/// A known address seen again in `bucket` (of `day`).
+fn touch_address(a: &mut AddressHistory, day: i32, bucket: i32) {
+    if a.last_bucket.div_euclid(BUCKETS_PER_DAY) != day {
+        a.days_seen = a.days_seen.saturating_add(1);
+    }
+    a.last_bucket = bucket;
+    a.buckets_seen = a.buckets_seen.saturating_add(1);
+    a.concentration += 1.0;
+}
+
+/// A known network seen again in `bucket` (of `day`).
+fn touch_network(n: &mut NetworkHistory, day: i32, bucket: i32) {
+    if n.last_bucket.div_euclid(BUCKETS_PER_DAY) != day {
+        n.days_seen = n.days_seen.saturating_add(1);
+    }
+    n.last_bucket = bucket;
 }
 
 /// Which users use an address (organisation-wide).
@@ -628,6 +652,33 @@ impl RareIpModel {
         user.last_active_day = day;
         user.active_buckets += 1;
         user.last_bucket = bucket;
+        // The usual bucket: every address and network is known, so the lists keep their shape and
+        // are updated in place, with the steps of the general path below in its order. At the
+        // first address that is new somewhere, the general path takes over from there.
+        let p = &mut user.packed;
+        let mut known = 0;
+        for ip in ips {
+            let (subnet, site) = (ip.network(NetLevel::Subnet), ip.network(NetLevel::Site));
+            let (Some(a), Some(n), Some(s)) = (
+                p.address_at(ip),
+                p.network_at(false, &subnet),
+                p.network_at(true, &site),
+            ) else {
+                break;
+            };
+            p.update_address_at(a, |a| touch_address(a, day, bucket));
+            user.total_concentration += 1.0;
+            p.update_network_at(false, n, |n| touch_network(n, day, bucket));
+            p.update_network_at(true, s, |n| touch_network(n, day, bucket));
+            known += 1;
+        }
+        let Some(ips) = ips.get(known..).filter(|rest| !rest.is_empty()) else {
+            if elastic_decay < 1.0 {
+                p.scale_concentrations(elastic_decay);
+                user.total_concentration = (user.total_concentration * elastic_decay).max(0.0);
+            }
+            return;
+        };
         let mut lists = std::mem::take(&mut self.scratch);
         user.packed.decode_into(&mut lists);
         // Lengths are stored in 16 bits; the configuration allows at most that anyway.
@@ -638,14 +689,7 @@ impl RareIpModel {
         let mut removed_sites: Vec<IpKey> = Vec::new();
         for &ip in ips {
             match lists.addresses.iter_mut().find(|a| a.ip == ip) {
-                Some(a) => {
-                    if a.last_bucket.div_euclid(BUCKETS_PER_DAY) != day {
-                        a.days_seen = a.days_seen.saturating_add(1);
-                    }
-                    a.last_bucket = bucket;
-                    a.buckets_seen = a.buckets_seen.saturating_add(1);
-                    a.concentration += 1.0;
-                }
+                Some(a) => touch_address(a, day, bucket),
                 None => {
                     if lists.addresses.len() >= max_entries {
                         // Forget the least recently used address; it is new again if it returns.
@@ -679,12 +723,7 @@ impl RareIpModel {
                     NetLevel::Site => (&mut lists.sites, &mut user.site_novelty),
                 };
                 match list.iter_mut().find(|n| n.net == net) {
-                    Some(n) => {
-                        if n.last_bucket.div_euclid(BUCKETS_PER_DAY) != day {
-                            n.days_seen = n.days_seen.saturating_add(1);
-                        }
-                        n.last_bucket = bucket;
-                    }
+                    Some(n) => touch_network(n, day, bucket),
                     None => {
                         if list.len() >= max_entries {
                             if let Some((i, _)) = list.iter().enumerate().min_by_key(|(_, n)| (n.last_bucket, n.net)) {
@@ -846,10 +885,7 @@ impl RareIpModel {
         for (uid, user) in self.users.iter_mut().enumerate() {
             if user.last_bucket >= cutoff {
                 // Fast path: only users with some idle entry need work.
-                if user.addresses().all(|a| a.last_bucket >= cutoff)
-                    && user.sites().all(|n| n.last_bucket >= cutoff)
-                    && user.subnets().all(|n| n.last_bucket >= cutoff)
-                {
+                if user.packed.all_seen_since(cutoff) {
                     continue;
                 }
             }
@@ -1207,30 +1243,50 @@ fn novelty_of(user: Option<&UserHistory>, ip: IpKey) -> Novelty {
     }
 }
 
+/// The first three of `items` in the order `cmp` (a total order: its ties are broken by a unique
+/// key), as a full sort would give them, without sorting (or collecting) the rest: a VPN user
+/// holds hundreds of addresses.
+fn first_three<T: Copy>(items: impl Iterator<Item = T>, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    let mut top: [Option<T>; 3] = [None; 3];
+    for item in items {
+        let mut carry = Some(item);
+        for slot in top.iter_mut() {
+            match (slot.as_ref(), carry.as_ref()) {
+                (_, None) => break,
+                (None, Some(_)) => {
+                    *slot = carry.take();
+                }
+                (Some(held), Some(c)) => {
+                    if cmp(c, held) == std::cmp::Ordering::Less {
+                        carry = slot.replace(*c);
+                    }
+                }
+            }
+        }
+    }
+    top.into_iter().flatten().collect()
+}
+
 fn typical_addresses(u: &UserHistory) -> Vec<TypicalAddress> {
-    let mut v: Vec<AddressHistory> = u.addresses().collect();
-    crate::sort::sort_by(&mut v, |a, b| {
+    first_three(u.addresses(), |a, b| {
         b.days_seen
             .cmp(&a.days_seen)
             .then(b.last_bucket.cmp(&a.last_bucket))
             .then(a.ip.cmp(&b.ip))
-    });
-    v.into_iter()
-        .take(3)
-        .map(|a| TypicalAddress {
-            ip: a.ip.to_string(),
-            days_seen: a.days_seen,
-            first_seen: format_rfc3339_ms(a.first_bucket as i64 * BUCKET_MS),
-            last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
-        })
-        .collect()
+    })
+    .into_iter()
+    .map(|a| TypicalAddress {
+        ip: a.ip.to_string(),
+        days_seen: a.days_seen,
+        first_seen: format_rfc3339_ms(a.first_bucket as i64 * BUCKET_MS),
+        last_seen: format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS),
+    })
+    .collect()
 }
 
 fn typical_networks(u: &UserHistory) -> Vec<TypicalNetwork> {
-    let mut v: Vec<NetworkHistory> = u.sites().collect();
-    crate::sort::sort_by(&mut v, |a, b| b.days_seen.cmp(&a.days_seen).then(a.net.cmp(&b.net)));
-    v.into_iter()
-        .take(3)
+    first_three(u.sites(), |a, b| b.days_seen.cmp(&a.days_seen).then(a.net.cmp(&b.net)))
+        .into_iter()
         .map(|n| TypicalNetwork {
             network: format_network(n.net, NetLevel::Site),
             days_seen: n.days_seen,
@@ -1437,12 +1493,30 @@ mod tests {
             m.learn_bucket(uid, 0, &ips, &limits, 1.0);
         }
         assert_eq!(m.pairs, 3000);
-        // 64 inline + one allocation of 7 (header) + 3 × 22 (addresses) + 9 (/24) + 8 (/16) + 9
-        // (name) = 163 per user, plus the name index and the organisation's address map (hash
+        // 64 inline + one allocation of 7 (header) + 1 + 9 (name) + 3 × 22 (addresses) + 9 (/24)
+        // + 8 (/16) = 164 per user, plus the name index and the organisation's address map (hash
         // tables: capacity depends on the table's growth steps).
-        assert_eq!(m.users.iter().map(UserHistory::memory_bytes).sum::<usize>(), 163 * 1000);
+        assert_eq!(m.users.iter().map(UserHistory::memory_bytes).sum::<usize>(), 164 * 1000);
         let per_pair = m.memory_bytes() as f64 / m.pairs as f64;
         assert!((70.0..85.0).contains(&per_pair), "{per_pair}");
+    }
+
+    #[test]
+    fn first_three_is_a_sorts_first_three() {
+        let mut seed = 7u32;
+        for len in 0..40usize {
+            let v: Vec<(u8, u32)> = (0..len as u32)
+                .map(|i| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    ((seed >> 16) as u8 % 4, i)
+                })
+                .collect();
+            let cmp = |a: &(u8, u32), b: &(u8, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+            let mut sorted = v.clone();
+            sorted.sort_by(cmp);
+            sorted.truncate(3);
+            assert_eq!(first_three(v.into_iter(), cmp), sorted, "{len}");
+        }
     }
 
     #[test]
