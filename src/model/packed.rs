@@ -137,12 +137,14 @@ pub struct PackedUser(Box<[u8]>);
 impl PackedUser {
     /// A user with empty lists.
     pub fn new(name: &str) -> Self {
-        let mut b = Vec::with_capacity(HEADER + 5 + name.len());
+        let short = u8::try_from(name.len()).ok().filter(|&n| n < LONG_NAME);
+        // Exactly the size needed: `into_boxed_slice` then keeps the allocation as it is.
+        let mut b = Vec::with_capacity(HEADER + if short.is_some() { 1 } else { 5 } + name.len());
         b.extend_from_slice(&[0; HEADER]);
-        match u8::try_from(name.len()) {
-            Ok(short) if short < LONG_NAME => b.push(short),
+        match short {
+            Some(n) => b.push(n),
             // Lines are at most 64 MiB, so a name's length fits in 32 bits.
-            _ => {
+            None => {
                 b.push(LONG_NAME);
                 b.extend_from_slice(&(name.len() as u32).to_le_bytes());
             }
