@@ -889,7 +889,7 @@ impl Detector {
     /// answer against them.
     fn surely_unrecorded(&self, uid: u32, ip: IpKey, bucket_index: i32) -> bool {
         let config = &self.state.config;
-        // The name only when a name rule exists (it is decoded from the model's packed record).
+        // The name is only read (a UTF-8 check of the packed bytes) when a name rule exists.
         let user_name = || self.state.model.user(uid).map_or("", |u| u.name());
         let allowlisted = config.allowlist.iter().any(|c| c.contains(ip))
             || config.allowlist_users.iter().any(|p| glob_match(p, user_name()))
