@@ -420,6 +420,120 @@ pub struct AddressUsers {
     pub count: u16,
 }
 
+/// Which users use each address (organisation-wide), as an `IpMap<AddressUsers>` would hold it
+/// but in 12 bytes an IPv4 entry instead of 16: the count is stored apart, only where it is not
+/// the number of filled slots (an address shared by three or more users, or one whose slot was
+/// emptied while other users remain), which few addresses are.
+///
+/// Serialises exactly like an `IpMap<AddressUsers>`, so snapshots do not change.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AddressUsersMap {
+    /// The two user slots of every address with users.
+    slots: IpMap<[u32; 2]>,
+    /// The count of an address where it differs from its filled slots.
+    counts: IpMap<u16>,
+}
+
+fn filled(users: &[u32; 2]) -> u16 {
+    users.iter().filter(|&&u| u != u32::MAX).count() as u16
+}
+
+impl AddressUsersMap {
+    /// The users of `ip`.
+    pub fn get(&self, ip: &IpKey) -> Option<AddressUsers> {
+        let users = *self.slots.get(ip)?;
+        let apart = if self.counts.is_empty() {
+            None
+        } else {
+            self.counts.get(ip).copied()
+        };
+        Some(AddressUsers {
+            users,
+            count: apart.unwrap_or_else(|| filled(&users)),
+        })
+    }
+
+    /// Stores `e` as the users of `ip`.
+    pub fn put(&mut self, ip: IpKey, e: AddressUsers) {
+        *self.slots.get_or_insert_with(ip, || e.users) = e.users;
+        if e.count == filled(&e.users) {
+            if !self.counts.is_empty() {
+                self.counts.remove(&ip);
+            }
+        } else {
+            *self.counts.get_or_insert_with(ip, || e.count) = e.count;
+        }
+    }
+
+    /// Forgets `ip`.
+    pub fn remove(&mut self, ip: &IpKey) {
+        self.slots.remove(ip);
+        if !self.counts.is_empty() {
+            self.counts.remove(ip);
+        }
+    }
+
+    /// Number of addresses.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether no address has users.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Replaces every filled slot's id by `new_id(id)` (`u32::MAX` empties it), counts unchanged.
+    pub fn remap_users(&mut self, new_id: impl Fn(u32) -> u32) {
+        let mut recount: Vec<(IpKey, u16)> = Vec::new();
+        for (ip, users) in self.slots.iter_mut() {
+            let before = filled(users);
+            for slot in users.iter_mut() {
+                if *slot != u32::MAX {
+                    *slot = new_id(*slot);
+                }
+            }
+            if filled(users) != before {
+                let count = self.counts.get(&ip).copied().unwrap_or(before);
+                recount.push((ip, count));
+            }
+        }
+        for (ip, count) in recount {
+            if let Some(&users) = self.slots.get(&ip) {
+                self.put(ip, AddressUsers { users, count });
+            }
+        }
+    }
+
+    /// Gives back spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.slots.shrink_to_fit();
+        self.counts.shrink_to_fit();
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.slots.heap_bytes() + self.counts.heap_bytes()
+    }
+}
+
+impl Serialize for AddressUsersMap {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.slots.iter().map(|(ip, _)| (ip, self.get(&ip).unwrap_or_default())))
+    }
+}
+
+impl<'de> Deserialize<'de> for AddressUsersMap {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let all = IpMap::<AddressUsers>::deserialize(deserializer)?;
+        let mut map = AddressUsersMap::default();
+        for (ip, e) in all.iter() {
+            map.put(ip, e.clone());
+        }
+        Ok(map)
+    }
+}
+
 /// The name of user `id`, as bytes (the index compares bytes: no UTF-8 check per probe); empty if
 /// out of range (the index only holds ids it was given).
 fn name_of(users: &[UserHistory], id: u32) -> &[u8] {
@@ -557,7 +671,7 @@ pub struct RareIpModel {
     #[serde(skip)]
     scratch: Lists,
     /// Address → users who use it.
-    pub address_users: IpMap<AddressUsers>,
+    pub address_users: AddressUsersMap,
     /// Site network → number of users who use it.
     pub site_users: IpMap<u16>,
     /// Tracked (user, address) pairs.
@@ -763,7 +877,7 @@ impl RareIpModel {
         self.pairs += new_addresses.len();
         self.pairs -= removed.len().min(self.pairs);
         for ip in new_addresses {
-            let e = self.address_users.get_or_insert_with(ip, || AddressUsers {
+            let mut e = self.address_users.get(&ip).unwrap_or(AddressUsers {
                 users: [u32::MAX; 2],
                 count: 0,
             });
@@ -771,6 +885,7 @@ impl RareIpModel {
             if let Some(slot) = e.users.iter_mut().find(|s| **s == u32::MAX) {
                 *slot = uid;
             }
+            self.address_users.put(ip, e);
         }
         for ip in removed {
             self.release_address(uid, ip);
@@ -785,7 +900,7 @@ impl RareIpModel {
     }
 
     fn release_address(&mut self, uid: u32, ip: IpKey) {
-        if let Some(e) = self.address_users.get_mut(&ip) {
+        if let Some(mut e) = self.address_users.get(&ip) {
             e.count = e.count.saturating_sub(1);
             for s in e.users.iter_mut() {
                 if *s == uid {
@@ -794,6 +909,8 @@ impl RareIpModel {
             }
             if e.count == 0 {
                 self.address_users.remove(&ip);
+            } else {
+                self.address_users.put(ip, e);
             }
         }
     }
@@ -831,10 +948,9 @@ impl RareIpModel {
             if u.address_count() > 0 && bytes <= target_bytes {
                 break;
             }
-            // Each address also holds an organisation-index entry (4-byte key for IPv4).
-            bytes = bytes.saturating_sub(
-                u.memory_bytes() + u.address_count() * (std::mem::size_of::<(u32, AddressUsers)>() + 1),
-            );
+            // Each address also holds an organisation-index entry (4-byte key for IPv4, 12 bytes).
+            bytes = bytes
+                .saturating_sub(u.memory_bytes() + u.address_count() * (std::mem::size_of::<(u32, [u32; 2])>() + 1));
             evict[uid as usize] = true;
             evicted += 1;
         }
@@ -862,13 +978,8 @@ impl RareIpModel {
         for net in released_sites {
             self.release_site(net);
         }
-        for e in self.address_users.values_mut() {
-            for slot in e.users.iter_mut() {
-                if *slot != u32::MAX {
-                    *slot = remap.get(*slot as usize).copied().unwrap_or(u32::MAX);
-                }
-            }
-        }
+        self.address_users
+            .remap_users(|id| remap.get(id as usize).copied().unwrap_or(u32::MAX));
         self.address_users.shrink_to_fit();
         self.users.shrink_to_fit();
         self.rebuild_index();
@@ -1325,7 +1436,8 @@ mod tests {
     fn per_user_layout_stays_compact() {
         // A 16-byte box (name and lists, see `packed`), nine 4-byte counters.
         assert_eq!(std::mem::size_of::<UserHistory>(), 64);
-        assert_eq!(std::mem::size_of::<(u32, AddressUsers)>(), 16);
+        // An IPv4 address's organisation entry: key and two user slots (the count apart).
+        assert_eq!(std::mem::size_of::<(u32, [u32; 2])>(), 12);
         // Decoded (transient) forms; stored in 22 / 9 / 8 bytes for IPv4 (see `packed`).
         assert_eq!(std::mem::size_of::<AddressHistory>(), 36);
         assert_eq!(std::mem::size_of::<NetworkHistory>(), 24);
@@ -1499,6 +1611,77 @@ mod tests {
         assert_eq!(m.users.iter().map(UserHistory::memory_bytes).sum::<usize>(), 164 * 1000);
         let per_pair = m.memory_bytes() as f64 / m.pairs as f64;
         assert!((70.0..85.0).contains(&per_pair), "{per_pair}");
+    }
+
+    #[test]
+    fn address_users_keep_counts_apart_and_encode_like_an_ip_map() {
+        let key = |t: &str| IpKey::from_ip(t.parse().expect("address"));
+        let cases = [
+            ("10.0.0.1", [7, u32::MAX], 1),
+            ("10.0.0.2", [7, 9], 2),
+            ("10.0.0.3", [7, 9], 40),
+            ("10.0.0.4", [u32::MAX, 9], 2),
+            ("10.0.0.5", [u32::MAX, u32::MAX], 3),
+            ("10.0.0.6", [u32::MAX, u32::MAX], 0),
+            ("2001:db8::1", [3, u32::MAX], 1),
+            ("2001:db8::2", [3, 4], u16::MAX),
+        ];
+        let mut map = AddressUsersMap::default();
+        let mut plain: IpMap<AddressUsers> = IpMap::default();
+        for (ip, users, count) in cases {
+            let e = AddressUsers { users, count };
+            map.put(key(ip), e.clone());
+            *plain.get_or_insert_with(key(ip), || e.clone()) = e;
+        }
+        for (ip, users, count) in cases {
+            assert_eq!(map.get(&key(ip)), Some(AddressUsers { users, count }), "{ip}");
+        }
+        // Only the counts that are not the filled slots are stored apart.
+        assert_eq!(map.counts.len(), 5);
+        for (ip, _, _) in cases {
+            let one = |m: &AddressUsersMap| {
+                let mut single = AddressUsersMap::default();
+                single.put(key(ip), m.get(&key(ip)).expect("present"));
+                postcard::to_allocvec(&single).expect("encode")
+            };
+            let mut single_plain: IpMap<AddressUsers> = IpMap::default();
+            single_plain.get_or_insert_with(key(ip), || plain.get(&key(ip)).cloned().expect("present"));
+            assert_eq!(
+                one(&map),
+                postcard::to_allocvec(&single_plain).expect("encode plain"),
+                "{ip}"
+            );
+        }
+        let bytes = postcard::to_allocvec(&plain).expect("encode plain");
+        let back: AddressUsersMap = postcard::from_bytes(&bytes).expect("decode");
+        assert_eq!(back, map);
+        assert_eq!(postcard::to_allocvec(&back).expect("encode").len(), bytes.len());
+        // A count falls back to the filled slots: stored apart no more.
+        map.put(
+            key("10.0.0.3"),
+            AddressUsers {
+                users: [7, 9],
+                count: 2,
+            },
+        );
+        assert_eq!(map.counts.len(), 4);
+        map.remap_users(|id| if id == 9 { u32::MAX } else { id + 100 });
+        assert_eq!(
+            map.get(&key("10.0.0.2")),
+            Some(AddressUsers {
+                users: [107, u32::MAX],
+                count: 2
+            })
+        );
+        assert_eq!(
+            map.get(&key("10.0.0.1")),
+            Some(AddressUsers {
+                users: [107, u32::MAX],
+                count: 1
+            })
+        );
+        map.remove(&key("10.0.0.5"));
+        assert_eq!((map.get(&key("10.0.0.5")), map.len()), (None, 7));
     }
 
     #[test]
