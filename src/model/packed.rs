@@ -66,11 +66,16 @@ impl Section {
         }
     }
 
-    /// The narrow form of `key` if it has one: IPv4-mapped, with zeros past the narrow bytes.
-    fn narrow_of(self, key: &IpKey) -> Option<&[u8]> {
-        let (prefix, v4) = key.0.split_at(12);
-        let (kept, dropped) = v4.split_at(self.narrow_key());
-        (prefix == V4_PREFIX && dropped.iter().all(|&b| b == 0)).then_some(kept)
+    /// The narrow form of `key` if it has one (IPv4-mapped, with zeros past the narrow bytes),
+    /// as the little-endian u32 of its bytes padded with zeros: integer arithmetic, no copies of
+    /// run-time length.
+    #[inline]
+    fn narrow_of(self, key: &IpKey) -> Option<u32> {
+        let k = u128::from_be_bytes(key.0);
+        let v4 = k as u32;
+        let host_bits = 32 - 8 * self.narrow_key() as u32;
+        let host = v4.checked_shl(32 - host_bits).unwrap_or(0);
+        (k >> 32 == 0xffff && host == 0).then_some(v4.swap_bytes())
     }
 }
 
@@ -266,10 +271,7 @@ impl PackedUser {
                 u128::from_le_bytes(k) == want
             })
         } else {
-            let narrow = s.narrow_of(key)?;
-            let mut w = [0u8; 4];
-            w[..narrow.len()].copy_from_slice(narrow);
-            let want = u32::from_le_bytes(w);
+            let want = s.narrow_of(key)?;
             match s {
                 Section::Addresses => records.position(|r| u32_at(r, 0) == want),
                 Section::Subnets => records.position(|r| u32::from_le_bytes([r[0], r[1], r[2], 0]) == want),

@@ -1631,13 +1631,13 @@ mod tests {
         for (ip, users, count) in cases {
             let e = AddressUsers { users, count };
             map.put(key(ip), e.clone());
-            *plain.get_or_insert_with(key(ip), || e.clone()) = e;
+            plain.get_or_insert_with(key(ip), || e);
         }
         for (ip, users, count) in cases {
             assert_eq!(map.get(&key(ip)), Some(AddressUsers { users, count }), "{ip}");
         }
         // Only the counts that are not the filled slots are stored apart.
-        assert_eq!(map.counts.len(), 5);
+        assert_eq!(map.counts.len(), 4);
         for (ip, _, _) in cases {
             let one = |m: &AddressUsersMap| {
                 let mut single = AddressUsersMap::default();
@@ -1664,7 +1664,7 @@ mod tests {
                 count: 2,
             },
         );
-        assert_eq!(map.counts.len(), 4);
+        assert_eq!(map.counts.len(), 3);
         map.remap_users(|id| if id == 9 { u32::MAX } else { id + 100 });
         assert_eq!(
             map.get(&key("10.0.0.2")),
