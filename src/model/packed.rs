@@ -14,9 +14,10 @@
 //! for a /16: the host bits of a network are zero), otherwise all 16 bytes wide. The lists keep
 //! their order exactly (snapshots and the Elastic profile's sums depend on it), so a user with
 //! both families simply pays the wide form for that list. Records are decoded into
-//! [`AddressHistory`] / [`NetworkHistory`] values to read them, and edited as decoded [`Lists`]
-//! that are encoded back (in place when the layout is unchanged, so a steady stream allocates
-//! nothing).
+//! [`AddressHistory`] / [`NetworkHistory`] values to read them. Known entries are updated in
+//! place (a bucket of known addresses, the usual one, decodes and allocates nothing); adding or
+//! removing entries edits them as decoded [`Lists`] that are encoded back (in place when the
+//! layout is unchanged, else into one new allocation of exactly the size needed).
 
 use super::rare_ip::{AddressHistory, NetworkHistory};
 use crate::net::IpKey;
@@ -99,9 +100,9 @@ impl Lists {
     }
 }
 
-#[inline]
 // One range check per read (indexing byte by byte checks each byte). Records are cut to size by
 // the layout, so the fallback never happens.
+#[inline]
 fn u16_at(b: &[u8], at: usize) -> u16 {
     match b.get(at..at + 2) {
         Some(&[x, y]) => u16::from_le_bytes([x, y]),
