@@ -8,7 +8,8 @@
 //!   are stored wide;
 //! - the name's length (one byte; 255 and a u32 for longer names) and the name: first, so that
 //!   reading it (the name index, the bucket's sort by name) takes no arithmetic over the lists;
-//! - the address records, then the subnet records, then the site records, fixed size per list.
+//! - the addresses, then the subnets, then the sites: per list, all its keys (contiguous, so that a
+//!   lookup scans packed integers), then all its entries' other fields, fixed size per list.
 //!
 //! A list's keys are narrow when every key in it is IPv4 (4 bytes for an address, 3 for a /24, 2
 //! for a /16: the host bits of a network are zero), otherwise all 16 bytes wide. The lists keep
@@ -136,6 +137,46 @@ fn key_of(stored: &[u8]) -> IpKey {
     }
 }
 
+/// Offset of an address's concentration in its fields.
+const CONCENTRATION: usize = 14;
+
+/// Where one list is: `n` keys of `key` bytes from `at`, then `n` fields of `fields` bytes.
+#[derive(Clone, Copy)]
+struct Columns {
+    n: usize,
+    key: usize,
+    fields: usize,
+    at: usize,
+}
+
+impl Columns {
+    fn keys(self) -> std::ops::Range<usize> {
+        self.at..self.at + self.n * self.key
+    }
+
+    fn all_fields(self) -> std::ops::Range<usize> {
+        let start = self.keys().end;
+        start..start + self.n * self.fields
+    }
+
+    fn end(self) -> usize {
+        self.all_fields().end
+    }
+
+    fn key_of(self, i: usize) -> std::ops::Range<usize> {
+        let start = self.at + i * self.key;
+        start..start + self.key
+    }
+
+    fn fields_of(self, i: usize) -> std::ops::Range<usize> {
+        let start = self.keys().end + i * self.fields;
+        start..start + self.fields
+    }
+}
+
+/// A list's (key, fields) pairs.
+type Rows<'a> = std::iter::Zip<std::slice::ChunksExact<'a, u8>, std::slice::ChunksExact<'a, u8>>;
+
 /// A user's name and lists in one boxed byte string (see the module documentation).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PackedUser(Box<[u8]>);
@@ -166,25 +207,6 @@ impl PackedUser {
         p
     }
 
-    #[inline]
-    fn count(&self, s: Section) -> usize {
-        u16_at(&self.0, 2 * s.index()) as usize
-    }
-
-    #[inline]
-    fn key_len(&self, s: Section) -> usize {
-        if self.0[6] & (1 << s.index()) != 0 {
-            16
-        } else {
-            s.narrow_key()
-        }
-    }
-
-    #[inline]
-    fn stride(&self, s: Section) -> usize {
-        self.key_len(s) + s.fields()
-    }
-
     /// Where the name is: after the header and its length (one byte, or 255 and four bytes).
     #[inline]
     fn name_range(&self) -> std::ops::Range<usize> {
@@ -198,24 +220,46 @@ impl PackedUser {
         }
     }
 
-    /// Record size and byte range of a list.
+    /// Where the three lists' keys and fields are, from the header read once.
     #[inline]
-    fn section(&self, s: Section) -> (usize, std::ops::Range<usize>) {
-        let first = self.name_range().end;
-        let addresses = first + self.count(Section::Addresses) * self.stride(Section::Addresses);
-        let start = match s {
-            Section::Addresses => first,
-            Section::Subnets => addresses,
-            Section::Sites => addresses + self.count(Section::Subnets) * self.stride(Section::Subnets),
+    fn layout(&self) -> [Columns; 3] {
+        // Header and the name's length byte (every record has both).
+        let mut h = [0u8; HEADER + 1];
+        if let Some(header) = self.0.get(..HEADER + 1) {
+            h.copy_from_slice(header);
+        }
+        let name_end = if h[HEADER] == LONG_NAME {
+            HEADER + 5 + u32_at(&self.0, HEADER + 1) as usize
+        } else {
+            HEADER + 1 + h[HEADER] as usize
         };
-        let stride = self.stride(s);
-        (stride, start..start + self.count(s) * stride)
+        let list = |s: Section, at: usize| {
+            let i = s.index();
+            Columns {
+                n: u16::from_le_bytes([h[2 * i], h[2 * i + 1]]) as usize,
+                key: if h[6] & (1 << i) != 0 { 16 } else { s.narrow_key() },
+                fields: s.fields(),
+                at,
+            }
+        };
+        let addresses = list(Section::Addresses, name_end);
+        let subnets = list(Section::Subnets, addresses.end());
+        let sites = list(Section::Sites, subnets.end());
+        [addresses, subnets, sites]
     }
 
+    /// Where list `s`'s keys and fields are.
     #[inline]
-    fn records(&self, s: Section) -> (usize, std::slice::ChunksExact<'_, u8>) {
-        let (stride, range) = self.section(s);
-        (stride - s.fields(), self.0[range].chunks_exact(stride))
+    fn columns(&self, s: Section) -> Columns {
+        self.layout()[s.index()]
+    }
+
+    /// List `s`: its key width, and its (key, fields) pairs in order.
+    #[inline]
+    fn rows(&self, s: Section) -> (usize, Rows<'_>) {
+        let c = self.columns(s);
+        let keys = self.0[c.keys()].chunks_exact(c.key);
+        (c.key, keys.zip(self.0[c.all_fields()].chunks_exact(c.fields)))
     }
 
     /// The name's bytes (valid UTF-8: only [`Self::new`] writes them, from a `&str`).
@@ -231,19 +275,18 @@ impl PackedUser {
 
     /// Number of addresses.
     pub fn address_count(&self) -> usize {
-        self.count(Section::Addresses)
+        self.columns(Section::Addresses).n
     }
 
     /// The addresses, in order.
     pub fn addresses(&self) -> impl ExactSizeIterator<Item = AddressHistory> + Clone + '_ {
-        let (k, records) = self.records(Section::Addresses);
-        records.map(move |r| decode_address(r, k))
+        self.rows(Section::Addresses).1.map(|(k, f)| decode_address(k, f))
     }
 
     /// The /16 (v6 /48) networks if `site`, else the /24 (v6 /64) ones, in order.
     pub fn networks(&self, site: bool) -> impl ExactSizeIterator<Item = NetworkHistory> + Clone + '_ {
-        let (k, records) = self.records(if site { Section::Sites } else { Section::Subnets });
-        records.map(move |r| decode_network(r, k))
+        let s = if site { Section::Sites } else { Section::Subnets };
+        self.rows(s).1.map(|(k, f)| decode_network(k, f))
     }
 
     /// The /24 (v6 /64) networks, in order.
@@ -256,117 +299,109 @@ impl PackedUser {
         self.networks(true)
     }
 
-    /// The byte offset of the record whose key is `key`, compared in stored form (no decoding on
-    /// the way).
+    /// The position in list `s` (at `c`) of `key`, compared in stored form: the keys are
+    /// contiguous, so this is a scan of 4-byte (IPv4 address), 3-, 2- or 16-byte integers.
     #[inline]
-    fn find_at(&self, s: Section, key: &IpKey) -> Option<usize> {
-        let (stride, range) = self.section(s);
-        let start = range.start;
-        let mut records = self.0[range].chunks_exact(stride);
-        // Keys compared as one integer (a slice comparison of run-time length calls memcmp).
-        let i = if stride - s.fields() == 16 {
+    fn find_in(&self, c: Columns, s: Section, key: &IpKey) -> Option<usize> {
+        let keys = &self.0[c.keys()];
+        if c.key == 16 {
             let want = u128::from_le_bytes(key.0);
-            records.position(|r| {
-                let mut k = [0u8; 16];
-                k.copy_from_slice(&r[..16]);
-                u128::from_le_bytes(k) == want
-            })
-        } else {
-            let want = s.narrow_of(key)?;
-            match s {
-                Section::Addresses => records.position(|r| u32_at(r, 0) == want),
-                Section::Subnets => records.position(|r| u32::from_le_bytes([r[0], r[1], r[2], 0]) == want),
-                Section::Sites => records.position(|r| u32::from(u16_at(r, 0)) == want),
-            }
-        }?;
-        Some(start + i * stride)
+            return keys.chunks_exact(16).position(|k| {
+                let mut b = [0u8; 16];
+                b.copy_from_slice(k);
+                u128::from_le_bytes(b) == want
+            });
+        }
+        let want = s.narrow_of(key)?;
+        match s {
+            Section::Addresses => keys.chunks_exact(4).position(|k| u32_at(k, 0) == want),
+            Section::Subnets => keys
+                .chunks_exact(3)
+                .position(|k| matches!(*k, [a, b, c] if u32::from_le_bytes([a, b, c, 0]) == want)),
+            Section::Sites => keys.chunks_exact(2).position(|k| u32::from(u16_at(k, 0)) == want),
+        }
     }
 
-    /// The record whose key is `key`.
-    fn find(&self, s: Section, key: &IpKey) -> Option<&[u8]> {
-        let at = self.find_at(s, key)?;
-        Some(&self.0[at..at + self.stride(s)])
+    /// The position in list `s` of `key`.
+    #[inline]
+    fn find(&self, s: Section, key: &IpKey) -> Option<usize> {
+        self.find_in(self.columns(s), s, key)
     }
 
-    /// Where address `ip`'s record is, for [`Self::update_address_at`]: valid until the lists
-    /// are next encoded.
-    pub fn address_at(&self, ip: &IpKey) -> Option<usize> {
-        self.find_at(Section::Addresses, ip)
-    }
-
-    /// Where the record of subnet (`site` false) or site network `net` is, for
-    /// [`Self::update_network_at`]: valid until the lists are next encoded.
-    pub fn network_at(&self, site: bool, net: &IpKey) -> Option<usize> {
-        self.find_at(if site { Section::Sites } else { Section::Subnets }, net)
-    }
-
-    /// Edits the address record at `at` (from [`Self::address_at`]) in place; its key stays.
-    pub fn update_address_at(&mut self, at: usize, edit: impl FnOnce(&mut AddressHistory)) {
-        let s = Section::Addresses;
-        let k = self.key_len(s);
-        let r = &mut self.0[at..at + k + s.fields()];
-        let mut a = decode_address(r, k);
-        edit(&mut a);
-        write_address_fields(&mut r[k..], &a);
-    }
-
-    /// Edits the network record at `at` (from [`Self::network_at`] with the same `site`) in
-    /// place; its key stays.
-    pub fn update_network_at(&mut self, site: bool, at: usize, edit: impl FnOnce(&mut NetworkHistory)) {
-        let s = if site { Section::Sites } else { Section::Subnets };
-        let k = self.key_len(s);
-        let r = &mut self.0[at..at + k + s.fields()];
-        let mut n = decode_network(r, k);
-        edit(&mut n);
-        write_network_fields(&mut r[k..], &n);
+    /// If the user holds address `ip` and its networks `subnet` and `site`, edits the three in
+    /// place (keys stay) and says so; otherwise changes nothing. A bucket of known addresses (the
+    /// usual one) is learnt this way, without decoding the lists.
+    pub fn update_known(
+        &mut self,
+        ip: &IpKey,
+        subnet: &IpKey,
+        site: &IpKey,
+        edit_address: impl FnOnce(&mut AddressHistory),
+        mut edit_network: impl FnMut(&mut NetworkHistory),
+    ) -> bool {
+        let [a, n, s] = self.layout();
+        let (Some(ai), Some(ni), Some(si)) = (
+            self.find_in(a, Section::Addresses, ip),
+            self.find_in(n, Section::Subnets, subnet),
+            self.find_in(s, Section::Sites, site),
+        ) else {
+            return false;
+        };
+        let mut address = decode_address(&self.0[a.key_of(ai)], &self.0[a.fields_of(ai)]);
+        edit_address(&mut address);
+        write_address_fields(&mut self.0[a.fields_of(ai)], &address);
+        for (c, i) in [(n, ni), (s, si)] {
+            let mut net = decode_network(&self.0[c.key_of(i)], &self.0[c.fields_of(i)]);
+            edit_network(&mut net);
+            write_network_fields(&mut self.0[c.fields_of(i)], &net);
+        }
+        true
     }
 
     /// Every address's concentration, in order, and the position of `ip` among them (reads only
     /// those fields).
     pub fn concentrations(&self, ip: &IpKey) -> (impl ExactSizeIterator<Item = f32> + '_, Option<usize>) {
-        let s = Section::Addresses;
-        let (stride, range) = self.section(s);
-        let position = self.find_at(s, ip).map(|at| (at - range.start) / stride);
-        let at = stride - 4;
-        let values = self.0[range]
-            .chunks_exact(stride)
-            .map(move |r| f32::from_bits(u32_at(r, at)));
-        (values, position)
+        let c = self.columns(Section::Addresses);
+        let values = self.0[c.all_fields()]
+            .chunks_exact(c.fields)
+            .map(|f| f32::from_bits(u32_at(f, CONCENTRATION)));
+        (values, self.find(Section::Addresses, ip))
     }
 
     /// Multiplies every address's concentration by `factor`, in order, in place.
     pub fn scale_concentrations(&mut self, factor: f32) {
-        let s = Section::Addresses;
-        let (stride, range) = self.section(s);
-        for r in self.0[range].chunks_exact_mut(stride) {
-            let at = stride - 4;
-            let c = f32::from_bits(u32_at(r, at)) * factor;
-            r[at..].copy_from_slice(&c.to_bits().to_le_bytes());
+        let c = self.columns(Section::Addresses);
+        for f in self.0[c.all_fields()].chunks_exact_mut(c.fields) {
+            let v = f32::from_bits(u32_at(f, CONCENTRATION)) * factor;
+            f[CONCENTRATION..CONCENTRATION + 4].copy_from_slice(&v.to_bits().to_le_bytes());
         }
     }
 
     /// Whether every entry of every list was seen at or after `bucket` (reads only that field).
     pub fn all_seen_since(&self, bucket: i32) -> bool {
         Section::ALL.into_iter().all(|s| {
-            let (stride, range) = self.section(s);
-            let at = stride - s.fields() + if s == Section::Addresses { 4 } else { 0 };
-            self.0[range]
-                .chunks_exact(stride)
-                .all(|r| u32_at(r, at) as i32 >= bucket)
+            let c = self.columns(s);
+            let at = if s == Section::Addresses { 4 } else { 0 };
+            self.0[c.all_fields()]
+                .chunks_exact(c.fields)
+                .all(|f| u32_at(f, at) as i32 >= bucket)
         })
     }
 
     /// The history of address `ip`.
     pub fn address(&self, ip: &IpKey) -> Option<AddressHistory> {
-        let k = self.key_len(Section::Addresses);
-        self.find(Section::Addresses, ip).map(|r| decode_address(r, k))
+        let s = Section::Addresses;
+        let c = self.columns(s);
+        let i = self.find_in(c, s, ip)?;
+        Some(decode_address(&self.0[c.key_of(i)], &self.0[c.fields_of(i)]))
     }
 
     /// The history of subnet (`site` false) or site network `net`.
     pub fn network(&self, site: bool, net: &IpKey) -> Option<NetworkHistory> {
         let s = if site { Section::Sites } else { Section::Subnets };
-        let k = self.key_len(s);
-        self.find(s, net).map(|r| decode_network(r, k))
+        let c = self.columns(s);
+        let i = self.find_in(c, s, net)?;
+        Some(decode_network(&self.0[c.key_of(i)], &self.0[c.fields_of(i)]))
     }
 
     /// Decodes every list into `out` (cleared first; its capacity is reused).
@@ -427,26 +462,26 @@ impl PackedUser {
     }
 }
 
-/// Writes the records of `lists` into `out`, which is exactly their size.
+/// Writes the lists into `out`, which is exactly their size: per list, its keys, then its fields.
 fn write_records(out: &mut [u8], lists: &Lists, counts: [usize; 3], wide: [bool; 3]) {
-    let key = |s: Section, wide: bool, k: &IpKey| -> [u8; 16] {
-        let mut b = [0u8; 16];
+    let key = |s: Section, wide: bool, k: &IpKey, out: &mut [u8]| {
         if wide {
-            b = k.0;
+            out.copy_from_slice(&k.0);
         } else {
-            let n = s.narrow_key();
-            b[..n].copy_from_slice(&k.0[12..12 + n]);
+            out.copy_from_slice(&k.0[12..12 + s.narrow_key()]);
         }
-        b
     };
     let mut at = 0;
     let s = Section::Addresses;
     let k = if wide[0] { 16 } else { s.narrow_key() };
-    for a in &lists.addresses[..counts[0]] {
-        let r = &mut out[at..at + k + s.fields()];
-        r[..k].copy_from_slice(&key(s, wide[0], &a.ip)[..k]);
-        write_address_fields(&mut r[k..], a);
-        at += k + s.fields();
+    let list = &lists.addresses[..counts[0]];
+    for a in list {
+        key(s, wide[0], &a.ip, &mut out[at..at + k]);
+        at += k;
+    }
+    for a in list {
+        write_address_fields(&mut out[at..at + s.fields()], a);
+        at += s.fields();
     }
     for (i, (s, list)) in [(Section::Subnets, &lists.subnets), (Section::Sites, &lists.sites)]
         .into_iter()
@@ -454,11 +489,14 @@ fn write_records(out: &mut [u8], lists: &Lists, counts: [usize; 3], wide: [bool;
     {
         let w = wide[i + 1];
         let k = if w { 16 } else { s.narrow_key() };
-        for n in &list[..counts[i + 1]] {
-            let r = &mut out[at..at + k + s.fields()];
-            r[..k].copy_from_slice(&key(s, w, &n.net)[..k]);
-            write_network_fields(&mut r[k..], n);
-            at += k + s.fields();
+        let list = &list[..counts[i + 1]];
+        for n in list {
+            key(s, w, &n.net, &mut out[at..at + k]);
+            at += k;
+        }
+        for n in list {
+            write_network_fields(&mut out[at..at + s.fields()], n);
+            at += s.fields();
         }
     }
 }
@@ -479,8 +517,7 @@ fn write_network_fields(r: &mut [u8], n: &NetworkHistory) {
 }
 
 #[inline]
-fn decode_address(r: &[u8], k: usize) -> AddressHistory {
-    let (key, fields) = r.split_at(k.min(r.len()));
+fn decode_address(key: &[u8], fields: &[u8]) -> AddressHistory {
     // A fixed-size copy: the field reads below need no range checks.
     let f: [u8; 18] = fields.try_into().unwrap_or([0; 18]);
     let w = |i: usize| u32::from_le_bytes([f[i], f[i + 1], f[i + 2], f[i + 3]]);
@@ -490,13 +527,12 @@ fn decode_address(r: &[u8], k: usize) -> AddressHistory {
         last_bucket: w(4) as i32,
         days_seen: u16::from_le_bytes([f[8], f[9]]),
         buckets_seen: w(10),
-        concentration: f32::from_bits(w(14)),
+        concentration: f32::from_bits(w(CONCENTRATION)),
     }
 }
 
 #[inline]
-fn decode_network(r: &[u8], k: usize) -> NetworkHistory {
-    let (key, fields) = r.split_at(k.min(r.len()));
+fn decode_network(key: &[u8], fields: &[u8]) -> NetworkHistory {
     let f: [u8; 6] = fields.try_into().unwrap_or([0; 6]);
     NetworkHistory {
         net: key_of(key),

@@ -773,17 +773,11 @@ impl RareIpModel {
         let mut known = 0;
         for ip in ips {
             let (subnet, site) = (ip.network(NetLevel::Subnet), ip.network(NetLevel::Site));
-            let (Some(a), Some(n), Some(s)) = (
-                p.address_at(ip),
-                p.network_at(false, &subnet),
-                p.network_at(true, &site),
-            ) else {
+            let touch_net = |n: &mut NetworkHistory| touch_network(n, day, bucket);
+            if !p.update_known(ip, &subnet, &site, |a| touch_address(a, day, bucket), touch_net) {
                 break;
-            };
-            p.update_address_at(a, |a| touch_address(a, day, bucket));
+            }
             user.total_concentration += 1.0;
-            p.update_network_at(false, n, |n| touch_network(n, day, bucket));
-            p.update_network_at(true, s, |n| touch_network(n, day, bucket));
             known += 1;
         }
         let Some(ips) = ips.get(known..).filter(|rest| !rest.is_empty()) else {
