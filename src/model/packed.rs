@@ -254,12 +254,12 @@ impl PackedUser {
         self.layout()[s.index()]
     }
 
-    /// List `s`: its key width, and its (key, fields) pairs in order.
+    /// List `s`'s (key, fields) pairs, in order.
     #[inline]
-    fn rows(&self, s: Section) -> (usize, Rows<'_>) {
+    fn rows(&self, s: Section) -> Rows<'_> {
         let c = self.columns(s);
         let keys = self.0[c.keys()].chunks_exact(c.key);
-        (c.key, keys.zip(self.0[c.all_fields()].chunks_exact(c.fields)))
+        keys.zip(self.0[c.all_fields()].chunks_exact(c.fields))
     }
 
     /// The name's bytes (valid UTF-8: only [`Self::new`] writes them, from a `&str`).
@@ -280,13 +280,13 @@ impl PackedUser {
 
     /// The addresses, in order.
     pub fn addresses(&self) -> impl ExactSizeIterator<Item = AddressHistory> + Clone + '_ {
-        self.rows(Section::Addresses).1.map(|(k, f)| decode_address(k, f))
+        self.rows(Section::Addresses).map(|(k, f)| decode_address(k, f))
     }
 
     /// The /16 (v6 /48) networks if `site`, else the /24 (v6 /64) ones, in order.
     pub fn networks(&self, site: bool) -> impl ExactSizeIterator<Item = NetworkHistory> + Clone + '_ {
         let s = if site { Section::Sites } else { Section::Subnets };
-        self.rows(s).1.map(|(k, f)| decode_network(k, f))
+        self.rows(s).map(|(k, f)| decode_network(k, f))
     }
 
     /// The /24 (v6 /64) networks, in order.
