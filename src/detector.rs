@@ -641,7 +641,7 @@ impl Detector {
                     .state
                     .model
                     .user(uid)
-                    .is_some_and(|u| u.addresses.iter().any(|a| n.cidrs.iter().any(|c| c.contains(a.ip))));
+                    .is_some_and(|u| u.addresses().any(|a| n.cidrs.iter().any(|c| c.contains(a.ip))));
                 (n.name.clone(), used)
             });
         AssessContext { allow, known_network }
@@ -705,8 +705,9 @@ impl Detector {
         let mut sightings = self.state.sightings.take();
         // (user, address) is unique in the bucket, so an unstable sort gives the one order.
         crate::sort::sort_by(&mut sightings, |a, b| {
-            let ua = self.state.model.user(a.user).map(|u| &*u.name).unwrap_or("");
-            let ub = self.state.model.user(b.user).map(|u| &*u.name).unwrap_or("");
+            // Names compared as bytes: the same order as `str`'s, without a UTF-8 check each.
+            let ua = self.state.model.user(a.user).map_or(&[][..], |u| u.name_bytes());
+            let ub = self.state.model.user(b.user).map_or(&[][..], |u| u.name_bytes());
             ua.cmp(ub).then(a.ip.cmp(&b.ip))
         });
         self.state.stats.buckets_closed += 1;
@@ -792,11 +793,7 @@ impl Detector {
         record.source_ip.iter().find_map(|ip| {
             let key = IpKey::from_ip(ip.parse().ok()?);
             let site = key.network(crate::net::NetLevel::Site);
-            let days = user
-                .sites
-                .iter()
-                .find(|n| n.net == site)
-                .map_or(0, |n| n.days_seen);
+            let days = user.network(site, crate::net::NetLevel::Site).map_or(0, |n| n.days_seen);
             (days <= TRIP_NETWORK_MAX_DAYS).then(|| {
                 format!(
                     "{ip} is in a network {name} has used on {days} day(s): a new place, whose time zone explains the hour; the rare-address job judges the place"
@@ -834,20 +831,20 @@ impl Detector {
             };
             // Most sightings are of known addresses or of users still learning and produce no
             // record: rule them out with the score alone before building any evidence text.
-            if self.surely_unrecorded(&user.name, s.user, s.ip, bucket_index) {
+            if self.surely_unrecorded(s.user, s.ip, bucket_index) {
                 #[cfg(debug_assertions)]
                 {
-                    let a = self.assess(&user.name, s.user, s.ip, bucket_index, false);
+                    let a = self.assess(user.name(), s.user, s.ip, bucket_index, false);
                     assert!(
                         !self.record_worthy(&a),
                         "surely_unrecorded disagrees with assess for {} / {}: {a:?}",
-                        user.name,
+                        user.name(),
                         s.ip
                     );
                 }
                 continue;
             }
-            let name = user.name.clone();
+            let name = user.name().to_string();
             let a = self.assess(&name, s.user, s.ip, bucket_index, false);
             if a.evidence.state == AssessmentState::Allowlisted {
                 let why = a
@@ -894,15 +891,17 @@ impl Detector {
     /// pairs, new addresses, known addresses scoring high enough). Mirrors
     /// `RareIpModel::assess_adaptive` and `ElasticRareState::assess`; debug builds check every
     /// answer against them.
-    fn surely_unrecorded(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32) -> bool {
+    fn surely_unrecorded(&self, uid: u32, ip: IpKey, bucket_index: i32) -> bool {
         let config = &self.state.config;
+        // The name is only read (a UTF-8 check of the packed bytes) when a name rule exists.
+        let user_name = || self.state.model.user(uid).map_or("", |u| u.name());
         let allowlisted = config.allowlist.iter().any(|c| c.contains(ip))
-            || config.allowlist_users.iter().any(|p| glob_match(p, user_name))
+            || config.allowlist_users.iter().any(|p| glob_match(p, user_name()))
             || self
                 .state
                 .benign
                 .iter()
-                .any(|(u, c, _)| u == user_name && c.contains(ip));
+                .any(|(u, c, _)| u == user_name() && c.contains(ip));
         if allowlisted {
             // Counted in `allowlist_hits` from the reason text: take the full path.
             return false;

@@ -266,6 +266,14 @@ impl<V> IpMap<V> {
         self.v4.values_mut().chain(self.v6.values_mut())
     }
 
+    /// Every entry, values mutably, keys as 16-byte keys (unordered).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (IpKey, &mut V)> {
+        self.v4
+            .iter_mut()
+            .map(|(a, v)| (key_of_v4(*a), v))
+            .chain(self.v6.iter_mut().map(|(k, v)| (*k, v)))
+    }
+
     /// Every entry, keys as 16-byte keys (unordered).
     pub fn iter(&self) -> impl Iterator<Item = (IpKey, &V)> {
         self.v4

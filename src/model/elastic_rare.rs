@@ -99,8 +99,8 @@ impl ElasticRareState {
         let Some(user) = model.user(uid) else {
             return (Vec::new(), None);
         };
-        let mut conc: Vec<f64> = user.addresses.iter().map(|a| a.concentration as f64).collect();
-        let mut idx = user.addresses.iter().position(|a| a.ip == ip);
+        let (values, mut idx) = user.concentrations(ip);
+        let mut conc: Vec<f64> = values.map(f64::from).collect();
         if hypothetical {
             match idx {
                 Some(i) => conc[i] += 1.0,
@@ -175,7 +175,7 @@ impl ElasticRareState {
     pub fn observe_bucket(&mut self, model: &RareIpModel, sightings: &[(u32, IpKey)]) {
         for &(uid, ip) in sightings {
             let p = Self::probability(model, uid, ip, false);
-            let name = model.user(uid).map_or("", |u| &*u.name);
+            let name = model.user(uid).map_or("", |u| u.name());
             self.normalizer.observe(normalizer_raw_score(p), scope_key(name, ip));
         }
     }
@@ -212,7 +212,7 @@ impl ElasticRareState {
             };
         }
         let p = Self::probability(model, uid, ip, interim);
-        let name = model.user(uid).map_or("", |u| &*u.name);
+        let name = model.user(uid).map_or("", |u| u.name());
         let raw = normalizer_raw_score(p);
         let score = self.normalizer.normalize(raw, p, scope_key(name, ip));
         // Elastic has no learning state: every user is scored.
