@@ -59,6 +59,9 @@ use crate::event::{AuthEvent, LineEvent, Outcome};
 use crate::net::{is_unusable_source, parse_ip};
 use crate::time::parse_rfc3339_ms;
 
+#[path = "windows_scan.rs"]
+mod scan;
+
 /// `event.dataset` of events made from Windows Security logs (Elastic's `system.security`).
 const DATASET: &str = "system.security";
 
@@ -424,35 +427,35 @@ mod fast {
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
 
-    const N: usize = 28;
-    const WINLOG_EVENT_ID: usize = 0;
-    const EVENT_CODE: usize = 1;
-    const TIMESTAMP: usize = 2;
-    const TIMESTAMP_PLAIN: usize = 3;
-    const TIME_CREATED: usize = 4;
-    const DATA_USER: usize = 5;
-    const DATA_DOMAIN: usize = 6;
-    const DATA_IP: usize = 7;
-    const DATA_PROCESS: usize = 8;
-    const DATA_LOGON_TYPE: usize = 9;
-    const DATA_PORT: usize = 10;
-    const DATA_PID: usize = 11;
-    const USER_NAME: usize = 12;
-    const USER_DOMAIN: usize = 13;
-    const SOURCE_IP: usize = 14;
-    const SOURCE_PORT: usize = 15;
-    const PROCESS_EXECUTABLE: usize = 16;
-    const PROCESS_NAME: usize = 17;
-    const PROCESS_PID: usize = 18;
-    const COMPUTER_NAME: usize = 19;
-    const HOST_NAME: usize = 20;
-    const HOST_HOSTNAME: usize = 21;
-    const CATEGORY: usize = 22;
-    const OUTCOME: usize = 23;
-    const ACTION: usize = 24;
-    const DATASET: usize = 25;
-    const DATA_STREAM_DATASET: usize = 26;
-    const EVENT_ID: usize = 27;
+    pub(super) const N: usize = 28;
+    pub(super) const WINLOG_EVENT_ID: usize = 0;
+    pub(super) const EVENT_CODE: usize = 1;
+    pub(super) const TIMESTAMP: usize = 2;
+    pub(super) const TIMESTAMP_PLAIN: usize = 3;
+    pub(super) const TIME_CREATED: usize = 4;
+    pub(super) const DATA_USER: usize = 5;
+    pub(super) const DATA_DOMAIN: usize = 6;
+    pub(super) const DATA_IP: usize = 7;
+    pub(super) const DATA_PROCESS: usize = 8;
+    pub(super) const DATA_LOGON_TYPE: usize = 9;
+    pub(super) const DATA_PORT: usize = 10;
+    pub(super) const DATA_PID: usize = 11;
+    pub(super) const USER_NAME: usize = 12;
+    pub(super) const USER_DOMAIN: usize = 13;
+    pub(super) const SOURCE_IP: usize = 14;
+    pub(super) const SOURCE_PORT: usize = 15;
+    pub(super) const PROCESS_EXECUTABLE: usize = 16;
+    pub(super) const PROCESS_NAME: usize = 17;
+    pub(super) const PROCESS_PID: usize = 18;
+    pub(super) const COMPUTER_NAME: usize = 19;
+    pub(super) const HOST_NAME: usize = 20;
+    pub(super) const HOST_HOSTNAME: usize = 21;
+    pub(super) const CATEGORY: usize = 22;
+    pub(super) const OUTCOME: usize = 23;
+    pub(super) const ACTION: usize = 24;
+    pub(super) const DATASET: usize = 25;
+    pub(super) const DATA_STREAM_DATASET: usize = 26;
+    pub(super) const EVENT_ID: usize = 27;
 
     /// The [`super::lookup`] paths [`super::from_winlogbeat`] reads; a target is an index into this
     /// list. [`NODES`] is written out by hand and checked against it (`tests::trie_is_complete`).
@@ -566,41 +569,54 @@ mod fast {
     ];
 
     /// [`NODES`] with its index.
-    static TRIE: KeyTrie = KeyTrie {
+    pub(super) static TRIE: KeyTrie = KeyTrie {
         nodes: &NODES,
         index: &key_trie::index(&NODES),
     };
 
     /// What [`super::from_winlogbeat`] makes of a target's value, reduced while it is read.
     #[derive(Debug)]
-    enum Captured<'de> {
+    pub(super) enum Captured<'de> {
         /// `event_code` of the value (`winlog.event_id`, `event.code`).
         Code(Option<u32>),
         /// `time_ms` of the value (`@timestamp`, `timestamp`, `winlog.time_created`).
         Time(Result<i64, RejectReason>),
         /// `text` of the value (every other target but `event.category`).
         Text(Option<Cow<'de, str>>),
+        /// `text` of the value, a string the scanner unescaped: bytes `start..end` of the line's
+        /// decoded text (see [`super::scan`]), not of the line.
+        Decoded(usize, usize),
         /// `has_value(v, "authentication")` (`event.category`).
         Category(bool),
     }
 
-    /// What the visitor found so far.
-    struct Found<'de> {
+    /// What the visitor (or the scanner) found so far.
+    pub(super) struct Found<'de> {
         /// Per target, its value (present: the key exists, whatever its value).
-        slots: [Option<Captured<'de>>; N],
+        pub(super) slots: [Option<Captured<'de>>; N],
         /// The visitor met something it does not replicate with certainty and stopped.
         unsure: bool,
     }
 
     impl<'de> Found<'de> {
+        /// Nothing found yet.
+        pub(super) fn new() -> Self {
+            Found {
+                slots: [const { None }; N],
+                unsure: false,
+            }
+        }
+
         fn take(&mut self, target: usize) -> Option<Captured<'de>> {
             self.slots[target].take()
         }
 
-        /// `text` of a target; `None` when absent, or when present without a text.
-        fn text(&mut self, target: usize) -> Option<Cow<'de, str>> {
+        /// `text` of a target; `None` when absent, or when present without a text. `decoded`:
+        /// the text [`Captured::Decoded`] points into.
+        fn text(&mut self, target: usize, decoded: &'de str) -> Option<Cow<'de, str>> {
             match self.take(target)? {
                 Captured::Text(text) => text,
+                Captured::Decoded(start, end) => decoded.get(start..end).map(Cow::Borrowed),
                 _ => None,
             }
         }
@@ -612,19 +628,32 @@ mod fast {
         E::custom("not handled by the winlogbeat fast path")
     }
 
-    /// The answer for one line: `None` when the visitor gave up.
+    /// The answer for one line: `None` when neither the scanner nor the visitor is sure.
     pub(super) fn event_from_text(text: &str, out: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
         // `evtx_dump` writes every record as `{"Event":…`: the visitor would give up at the first
         // key anyway, after building an error (about 2 000 instructions a line).
         if text.trim_start().starts_with("{\"Event\"") {
             return None;
         }
-        let mut found = Found {
-            slots: [const { None }; N],
-            unsure: false,
-        };
+        // The unescaped strings go to the line event's buffer, reused from line to line; it is
+        // moved out meanwhile because the captures borrow it while `out` is written.
+        let mut decoded = std::mem::take(&mut out.decoded);
+        decoded.clear();
+        let answer = scan_then_visit(text, &mut decoded, out);
+        out.decoded = decoded;
+        answer
+    }
+
+    /// The hand-written scanner's answer, or the visitor's for what the scanner is not sure of.
+    fn scan_then_visit(text: &str, decoded: &mut String, out: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
+        let mut found = Found::new();
+        if super::scan::scan_document(text, &mut found, decoded).is_some() {
+            return Some(decide(&mut found, decoded, out));
+        }
+        // Partial captures of the scanner are dropped: the visitor starts over.
+        let mut found = Found::new();
         match key_trie::read_document(text, &mut found) {
-            Ok(true) => Some(decide(&mut found, out)),
+            Ok(true) => Some(decide(&mut found, "", out)),
             // Not reached: `not_an_object` gives up.
             Ok(false) => None,
             Err(_) if found.unsure => None,
@@ -633,8 +662,9 @@ mod fast {
         }
     }
 
-    /// [`super::from_winlogbeat`]'s decisions, on the values the visitor kept.
-    fn decide(found: &mut Found<'_>, out: &mut LineEvent) -> Result<bool, RejectReason> {
+    /// [`super::from_winlogbeat`]'s decisions, on the values the visitor or the scanner kept
+    /// (`decoded`: the scanner's unescaped strings).
+    fn decide<'de>(found: &mut Found<'de>, decoded: &'de str, out: &mut LineEvent) -> Result<bool, RejectReason> {
         // The first *present* path decides (`or_else` on the lookups, not on their meaning).
         let code = match found.take(WINLOG_EVENT_ID).or_else(|| found.take(EVENT_CODE)) {
             Some(Captured::Code(code)) => code,
@@ -656,32 +686,32 @@ mod fast {
         };
         let category_has_auth = found.take(CATEGORY).map(|c| matches!(c, Captured::Category(true)));
         let dataset = if found.slots[DATASET].is_some() {
-            found.text(DATASET)
+            found.text(DATASET, decoded)
         } else {
-            found.text(DATA_STREAM_DATASET)
+            found.text(DATA_STREAM_DATASET, decoded)
         };
         let fields = Fields {
             code,
             timestamp_ms,
-            user: found.text(DATA_USER).or_else(|| found.text(USER_NAME)),
-            domain: found.text(DATA_DOMAIN).or_else(|| found.text(USER_DOMAIN)),
-            ip: found.text(DATA_IP).or_else(|| found.text(SOURCE_IP)),
+            user: found.text(DATA_USER, decoded).or_else(|| found.text(USER_NAME, decoded)),
+            domain: found.text(DATA_DOMAIN, decoded).or_else(|| found.text(USER_DOMAIN, decoded)),
+            ip: found.text(DATA_IP, decoded).or_else(|| found.text(SOURCE_IP, decoded)),
             host: found
-                .text(COMPUTER_NAME)
-                .or_else(|| found.text(HOST_NAME))
-                .or_else(|| found.text(HOST_HOSTNAME)),
+                .text(COMPUTER_NAME, decoded)
+                .or_else(|| found.text(HOST_NAME, decoded))
+                .or_else(|| found.text(HOST_HOSTNAME, decoded)),
             process: found
-                .text(DATA_PROCESS)
-                .or_else(|| found.text(PROCESS_EXECUTABLE))
-                .or_else(|| found.text(PROCESS_NAME)),
-            logon_type: found.text(DATA_LOGON_TYPE),
+                .text(DATA_PROCESS, decoded)
+                .or_else(|| found.text(PROCESS_EXECUTABLE, decoded))
+                .or_else(|| found.text(PROCESS_NAME, decoded)),
+            logon_type: found.text(DATA_LOGON_TYPE, decoded),
             category_has_auth,
-            outcome: found.text(OUTCOME).map(|s| Outcome::parse(&s)),
-            action: found.text(ACTION),
+            outcome: found.text(OUTCOME, decoded).map(|s| Outcome::parse(&s)),
+            action: found.text(ACTION, decoded),
             dataset,
-            event_id: found.text(EVENT_ID),
-            port: found.text(DATA_PORT).or_else(|| found.text(SOURCE_PORT)),
-            pid: found.text(DATA_PID).or_else(|| found.text(PROCESS_PID)),
+            event_id: found.text(EVENT_ID, decoded),
+            port: found.text(DATA_PORT, decoded).or_else(|| found.text(SOURCE_PORT, decoded)),
+            pid: found.text(DATA_PID, decoded).or_else(|| found.text(PROCESS_PID, decoded)),
         };
         fill(fields, out);
         Ok(true)
