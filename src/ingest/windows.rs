@@ -124,7 +124,15 @@ pub fn winlogbeat_event_from_text(text: &str) -> Option<Result<Option<AuthEvent>
 /// per stream): `Ok(true)` when the line is a logon and `event` holds it, `Ok(false)` when it is
 /// not a logon.
 pub(crate) fn winlogbeat_event_into(text: &str, event: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
-    fast::event_from_text(text, event)
+    fast::event_from_text(text, event, true)
+}
+
+/// [`winlogbeat_event_from_text`] by the hand-written scanner alone, `None` for all it leaves to
+/// the serde visitor: for the equivalence tests and the fuzz target, which check it on its own.
+#[doc(hidden)]
+pub fn winlogbeat_event_from_text_scanned(text: &str) -> Option<Result<Option<AuthEvent>, RejectReason>> {
+    let mut line = LineEvent::default();
+    Some(fast::event_from_text(text, &mut line, false)?.map(|is_logon| is_logon.then_some(line.event)))
 }
 
 /// One Windows Security line (text): [`winlogbeat_event_from_text`], and for what it is not sure
@@ -628,8 +636,9 @@ mod fast {
         E::custom("not handled by the winlogbeat fast path")
     }
 
-    /// The answer for one line: `None` when neither the scanner nor the visitor is sure.
-    pub(super) fn event_from_text(text: &str, out: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
+    /// The answer for one line: `None` when neither the scanner nor (if `visit`) the visitor is
+    /// sure.
+    pub(super) fn event_from_text(text: &str, out: &mut LineEvent, visit: bool) -> Option<Result<bool, RejectReason>> {
         // `evtx_dump` writes every record as `{"Event":…`: the visitor would give up at the first
         // key anyway, after building an error (about 2 000 instructions a line).
         if text.trim_start().starts_with("{\"Event\"") {
@@ -639,16 +648,24 @@ mod fast {
         // moved out meanwhile because the captures borrow it while `out` is written.
         let mut decoded = std::mem::take(&mut out.decoded);
         decoded.clear();
-        let answer = scan_then_visit(text, &mut decoded, out);
+        let answer = scan_then_visit(text, &mut decoded, out, visit);
         out.decoded = decoded;
         answer
     }
 
     /// The hand-written scanner's answer, or the visitor's for what the scanner is not sure of.
-    fn scan_then_visit(text: &str, decoded: &mut String, out: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
+    fn scan_then_visit(
+        text: &str,
+        decoded: &mut String,
+        out: &mut LineEvent,
+        visit: bool,
+    ) -> Option<Result<bool, RejectReason>> {
         let mut found = Found::new();
         if super::scan::scan_document(text, &mut found, decoded).is_some() {
             return Some(decide(&mut found, decoded, out));
+        }
+        if !visit {
+            return None;
         }
         // Partial captures of the scanner are dropped: the visitor starts over.
         let mut found = Found::new();
