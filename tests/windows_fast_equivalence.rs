@@ -47,7 +47,11 @@ fn check_scanned(doc: &str) -> Result<(bool, bool), TestCaseError> {
     if let Some(answer) = &fast {
         prop_assert_eq!(answer, &expected, "fast path, document: {}", doc);
     }
-    prop_assert!(fast.is_some() || scanned.is_none(), "the scanner answered, the fast path not: {}", doc);
+    prop_assert!(
+        fast.is_some() || scanned.is_none(),
+        "the scanner answered, the fast path not: {}",
+        doc
+    );
     prop_assert_eq!(event_from_windows_text(doc), expected, "document: {}", doc);
     Ok((fast.is_some(), scanned.is_some()))
 }
@@ -820,7 +824,11 @@ fn simulated_organisation() {
     for line in text.lines().filter(|l| sniff(l.as_bytes()) == InputFormat::Evtx) {
         let expected = reference(line);
         assert!(matches!(expected, Ok(Some(_))), "{line}");
-        assert_eq!(winlogbeat_event_from_text_scanned(line), Some(expected.clone()), "{line}");
+        assert_eq!(
+            winlogbeat_event_from_text_scanned(line),
+            Some(expected.clone()),
+            "{line}"
+        );
         assert_eq!(winlogbeat_event_from_text(line), Some(expected), "{line}");
         n += 1;
     }

@@ -34,10 +34,19 @@
 //!
 //! - [`event_from_windows_json`] / [`windows_logon`] read an already-parsed [`Value`] (the
 //!   reference; every shape above).
-//! - [`winlogbeat_event_from_text`] parses the text of a winlogbeat line in one pass, with a serde
-//!   visitor over a key trie that keeps only the fields read here and never builds a `Value`
-//!   (6 heap allocations per simulated line, the event's own strings, instead of 50). It answers
-//!   only when it is certain to give what `serde_json::from_str::<Value>` then
+//! - [`winlogbeat_event_from_text`] reads the text of a winlogbeat line in one pass, keeping only
+//!   the fields read here over a key trie, and never builds a `Value` (6 heap allocations per
+//!   simulated line, the event's own strings, instead of 50; none when the detector reuses its
+//!   event). Two readers fill the same captures:
+//!   - a hand-written scanner (`windows_scan.rs`, like `ecs_scan.rs` for ECS) answers the common
+//!     shapes: it unescapes strings with escapes (a Windows path in `ProcessName`) as serde_json
+//!     does, into a buffer the line event keeps from line to line, and leaves to the visitor any
+//!     string serde_json would reject, numbers it would read as floats where a number is reduced
+//!     (times, texts), exponents, deep nesting and anything malformed, so it never reproduces
+//!     serde_json's errors;
+//!   - a serde visitor (`mod fast`) reads the rest, invalid JSON included.
+//!
+//!   It answers only when it is certain to give what `serde_json::from_str::<Value>` then
 //!   [`event_from_windows_json`] gives: the same event, `Ok(None)` or the same [`RejectReason`],
 //!   `InvalidJson` included. It returns `None` ("not sure": the caller parses a `Value`) for evtx
 //!   records (a top-level `Event` key; `evtx_dump`'s `{"Event":…` is recognised before parsing),
@@ -47,7 +56,8 @@
 //!   not an object. Every skipped value is validated as building a `Value` would validate it.
 //! - [`event_from_windows_text`] is both in one call (what `Detector` does for each `evtx` line).
 //!
-//! `tests/windows_fast_equivalence.rs` and the `windows_fast` fuzz target check that the two agree.
+//! `tests/windows_fast_equivalence.rs` and the `windows_fast` fuzz target check that the two agree,
+//! and that the scanner alone (`winlogbeat_event_from_text_scanned`) agrees wherever it answers.
 
 use std::borrow::Cow;
 
@@ -435,35 +445,35 @@ mod fast {
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
 
-    pub(super) const N: usize = 28;
+    const N: usize = 28;
     pub(super) const WINLOG_EVENT_ID: usize = 0;
     pub(super) const EVENT_CODE: usize = 1;
     pub(super) const TIMESTAMP: usize = 2;
     pub(super) const TIMESTAMP_PLAIN: usize = 3;
     pub(super) const TIME_CREATED: usize = 4;
-    pub(super) const DATA_USER: usize = 5;
-    pub(super) const DATA_DOMAIN: usize = 6;
-    pub(super) const DATA_IP: usize = 7;
-    pub(super) const DATA_PROCESS: usize = 8;
-    pub(super) const DATA_LOGON_TYPE: usize = 9;
-    pub(super) const DATA_PORT: usize = 10;
-    pub(super) const DATA_PID: usize = 11;
-    pub(super) const USER_NAME: usize = 12;
-    pub(super) const USER_DOMAIN: usize = 13;
-    pub(super) const SOURCE_IP: usize = 14;
-    pub(super) const SOURCE_PORT: usize = 15;
-    pub(super) const PROCESS_EXECUTABLE: usize = 16;
-    pub(super) const PROCESS_NAME: usize = 17;
-    pub(super) const PROCESS_PID: usize = 18;
-    pub(super) const COMPUTER_NAME: usize = 19;
-    pub(super) const HOST_NAME: usize = 20;
-    pub(super) const HOST_HOSTNAME: usize = 21;
+    const DATA_USER: usize = 5;
+    const DATA_DOMAIN: usize = 6;
+    const DATA_IP: usize = 7;
+    const DATA_PROCESS: usize = 8;
+    const DATA_LOGON_TYPE: usize = 9;
+    const DATA_PORT: usize = 10;
+    const DATA_PID: usize = 11;
+    const USER_NAME: usize = 12;
+    const USER_DOMAIN: usize = 13;
+    const SOURCE_IP: usize = 14;
+    const SOURCE_PORT: usize = 15;
+    const PROCESS_EXECUTABLE: usize = 16;
+    const PROCESS_NAME: usize = 17;
+    const PROCESS_PID: usize = 18;
+    const COMPUTER_NAME: usize = 19;
+    const HOST_NAME: usize = 20;
+    const HOST_HOSTNAME: usize = 21;
     pub(super) const CATEGORY: usize = 22;
-    pub(super) const OUTCOME: usize = 23;
-    pub(super) const ACTION: usize = 24;
-    pub(super) const DATASET: usize = 25;
-    pub(super) const DATA_STREAM_DATASET: usize = 26;
-    pub(super) const EVENT_ID: usize = 27;
+    const OUTCOME: usize = 23;
+    const ACTION: usize = 24;
+    const DATASET: usize = 25;
+    const DATA_STREAM_DATASET: usize = 26;
+    const EVENT_ID: usize = 27;
 
     /// The [`super::lookup`] paths [`super::from_winlogbeat`] reads; a target is an index into this
     /// list. [`NODES`] is written out by hand and checked against it (`tests::trie_is_complete`).
@@ -710,8 +720,12 @@ mod fast {
         let fields = Fields {
             code,
             timestamp_ms,
-            user: found.text(DATA_USER, decoded).or_else(|| found.text(USER_NAME, decoded)),
-            domain: found.text(DATA_DOMAIN, decoded).or_else(|| found.text(USER_DOMAIN, decoded)),
+            user: found
+                .text(DATA_USER, decoded)
+                .or_else(|| found.text(USER_NAME, decoded)),
+            domain: found
+                .text(DATA_DOMAIN, decoded)
+                .or_else(|| found.text(USER_DOMAIN, decoded)),
             ip: found.text(DATA_IP, decoded).or_else(|| found.text(SOURCE_IP, decoded)),
             host: found
                 .text(COMPUTER_NAME, decoded)
@@ -727,8 +741,12 @@ mod fast {
             action: found.text(ACTION, decoded),
             dataset,
             event_id: found.text(EVENT_ID, decoded),
-            port: found.text(DATA_PORT, decoded).or_else(|| found.text(SOURCE_PORT, decoded)),
-            pid: found.text(DATA_PID, decoded).or_else(|| found.text(PROCESS_PID, decoded)),
+            port: found
+                .text(DATA_PORT, decoded)
+                .or_else(|| found.text(SOURCE_PORT, decoded)),
+            pid: found
+                .text(DATA_PID, decoded)
+                .or_else(|| found.text(PROCESS_PID, decoded)),
         };
         fill(fields, out);
         Ok(true)

@@ -111,6 +111,7 @@ impl<'de> WinScanner<'de, '_> {
     }
 
     /// The text of a string read by [`Self::string`].
+    #[cfg(test)]
     fn resolve(&self, s: Str<'de>) -> &str {
         match s {
             Str::Input(s) => s,
@@ -120,24 +121,28 @@ impl<'de> WinScanner<'de, '_> {
 
     /// A string, after its opening quote: borrowed when it has no escape, else unescaped at the
     /// end of the decoded buffer.
+    #[inline]
     fn string(&mut self) -> Option<Str<'de>> {
         let start = self.at;
         let rest = self.bytes.get(start..)?;
         let len = string_stop(rest)?;
-        match rest[len] {
-            b'"' => {
-                self.at = start + len + 1;
-                // Quotes are ASCII, so both ends are character boundaries.
-                self.text.get(start..start + len).map(Str::Input)
-            }
-            b'\\' => self.escaped(start, start + len),
-            // A control character: serde_json rejects it.
-            _ => None,
+        if rest[len] == b'"' {
+            self.at = start + len + 1;
+            // Quotes are ASCII, so both ends are character boundaries.
+            return self.text.get(start..start + len).map(Str::Input);
         }
+        self.escaped(start, start + len)
     }
 
-    /// The rest of a string from `start` (its first byte) whose first escape is at `backslash`.
+    /// The rest of a string from `start` (its first byte) whose first stop byte, at `backslash`,
+    /// is not its closing quote: an escape, or a control character (`None`). Out of line: most
+    /// strings have no escape.
+    #[cold]
+    #[inline(never)]
     fn escaped(&mut self, start: usize, mut backslash: usize) -> Option<Str<'de>> {
+        if self.bytes.get(backslash) != Some(&b'\\') {
+            return None;
+        }
         let from = self.decoded.len();
         self.decoded.push_str(self.text.get(start..backslash)?);
         loop {
@@ -204,12 +209,17 @@ impl<'de> WinScanner<'de, '_> {
     }
 
     /// A string, after its opening quote, given to `f` and dropped.
+    #[inline]
     fn with_string<R>(&mut self, f: impl FnOnce(&str) -> R) -> Option<R> {
-        let from = self.decoded.len();
-        let s = self.string()?;
-        let r = f(self.resolve(s));
-        self.decoded.truncate(from);
-        Some(r)
+        Some(match self.string()? {
+            Str::Input(s) => f(s),
+            // Unescaped at the end of the buffer, where `start` was its end.
+            Str::Decoded(start, end) => {
+                let r = f(self.decoded.get(start..end).unwrap_or_default());
+                self.decoded.truncate(start);
+                r
+            }
+        })
     }
 
     /// After an element of an object or array: `Some(false)` past a `,` (another follows),
@@ -592,18 +602,18 @@ mod tests {
     #[test]
     fn leaves_the_rest_to_the_visitor() {
         for doc in [
-            r#"{"@timestamp":1.5,"event.code":4624}"#,           // a fractional time
-            r#"{"@timestamp":{"SystemTime":"x"}}"#,              // a time as an object
-            r#"{"user.name":2.5}"#,                              // a fractional text
-            r#"{"user.name":-0}"#,                               // `-0` as a text
-            r#"{"x":1e5}"#,                                      // exponent
-            r#"{"user":{"name":"a"},"user":{"name":"b"}}"#,      // a key that matters, twice
-            r#"{"user":{"name":"a"},"user.name":"b"}"#,          // a target at two places
-            r#"{"Event":{}}"#,                                   // evtx
-            r#"{"winlog":{"event_data":{"Data":[]}}}"#,          // XML-style data
-            r#"[{"user":{"name":"a"}}]"#,                        // not an object
-            r#"{"a":1,}"#,                                       // malformed
-            r#"{"a":"\ud800"}"#,                                 // lone surrogate, skipped
+            r#"{"@timestamp":1.5,"event.code":4624}"#,      // a fractional time
+            r#"{"@timestamp":{"SystemTime":"x"}}"#,         // a time as an object
+            r#"{"user.name":2.5}"#,                         // a fractional text
+            r#"{"user.name":-0}"#,                          // `-0` as a text
+            r#"{"x":1e5}"#,                                 // exponent
+            r#"{"user":{"name":"a"},"user":{"name":"b"}}"#, // a key that matters, twice
+            r#"{"user":{"name":"a"},"user.name":"b"}"#,     // a target at two places
+            r#"{"Event":{}}"#,                              // evtx
+            r#"{"winlog":{"event_data":{"Data":[]}}}"#,     // XML-style data
+            r#"[{"user":{"name":"a"}}]"#,                   // not an object
+            r#"{"a":1,}"#,                                  // malformed
+            r#"{"a":"\ud800"}"#,                            // lone surrogate, skipped
             r#"{"a":"x"} y"#,
         ] {
             assert!(!answers(doc), "{doc}");
