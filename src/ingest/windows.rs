@@ -71,6 +71,7 @@ use crate::time::parse_rfc3339_ms;
 
 #[path = "windows_scan.rs"]
 mod scan;
+pub(crate) use scan::ScanState;
 
 /// `event.dataset` of events made from Windows Security logs (Elastic's `system.security`).
 const DATASET: &str = "system.security";
@@ -439,7 +440,7 @@ mod fast {
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use serde_json::Number;
 
-    use super::{fill, logon_kind, Fields};
+    use super::{fill, logon_kind, Fields, ScanState};
     use crate::event::{LineEvent, Outcome};
     use crate::ingest::key_trie::{self, skip_map, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
     use crate::ingest::RejectReason;
@@ -654,25 +655,26 @@ mod fast {
         if text.trim_start().starts_with("{\"Event\"") {
             return None;
         }
-        // The unescaped strings go to the line event's buffer, reused from line to line; it is
-        // moved out meanwhile because the captures borrow it while `out` is written.
-        let mut decoded = std::mem::take(&mut out.decoded);
-        decoded.clear();
-        let answer = scan_then_visit(text, &mut decoded, out, visit);
-        out.decoded = decoded;
+        // The scanner's state (the unescaped strings' buffer, the last line's keys) is the line
+        // event's, kept from line to line; it is moved out meanwhile because the captures borrow
+        // it while `out` is written.
+        let mut state = std::mem::take(&mut out.winlogbeat);
+        state.decoded.clear();
+        let answer = scan_then_visit(text, &mut state, out, visit);
+        out.winlogbeat = state;
         answer
     }
 
     /// The hand-written scanner's answer, or the visitor's for what the scanner is not sure of.
     fn scan_then_visit(
         text: &str,
-        decoded: &mut String,
+        state: &mut ScanState,
         out: &mut LineEvent,
         visit: bool,
     ) -> Option<Result<bool, RejectReason>> {
         let mut found = Found::new();
-        if super::scan::scan_document(text, &mut found, decoded).is_some() {
-            return Some(decide(&mut found, decoded, out));
+        if super::scan::scan_document(text, &mut found, state).is_some() {
+            return Some(decide(&mut found, &state.decoded, out));
         }
         if !visit {
             return None;
@@ -1175,6 +1177,45 @@ mod tests {
         assert_eq!(e.host_name.as_deref(), Some("ws"));
         let v = json!({"winlog":{"event_id":4624}});
         assert_eq!(event_from_windows_json(&v), Err(RejectReason::MissingTimestamp));
+    }
+
+    /// One line event for a stream of lines of many layouts, in a pseudo-random order: the
+    /// scanner's memory of the last line (its keys, its unescaped strings) never changes an
+    /// answer, which is the reference's whenever the fast path gives one.
+    #[test]
+    fn a_stream_of_mixed_layouts_gets_the_references_answers() {
+        let lines = [
+            r#"{"@timestamp":"2026-10-01T00:04:31.853Z","event":{"category":["authentication"],"action":"logged-in","outcome":"success","kind":"event","dataset":"system.security","code":"4624"},"user":{"name":"svc-legacy-sync","domain":"CORP"},"source":{"ip":"10.10.0.49"},"host":{"name":"fs-01"},"winlog":{"event_data":{"LogonType":"3"}}}"#,
+            r#"{"@timestamp":"2026-10-01T00:04:31.853Z","event":{"category":["authentication"],"action":"logon-failed","outcome":"failure","kind":"event","dataset":"system.security","code":"4625"},"user":{"name":"bob"},"source":{"ip":"203.0.113.9"},"host":{"name":"fs-02"},"winlog":{"event_data":{"LogonType":"10"}}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00.000Z","event":{"code":"4624","category":["authentication"]},"winlog":{"event_id":"4624","computer_name":"dc01.corp.example","event_data":{"TargetUserName":"carol","TargetDomainName":"CORP","IpAddress":"10.1.2.3","IpPort":"51000","LogonType":"3","ProcessName":"C:\\Windows\\System32\\lsass.exe"}}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00.000Z","event":{"code":"4625","category":["authentication"]},"winlog":{"event_id":"4625","computer_name":"dc01.corp.example","event_data":{"TargetUserName":"d\u0061ve","TargetDomainName":"CORP","IpAddress":"10.1.2.4","IpPort":"51001","LogonType":"3","ProcessName":"C:\\Windows\\explorer.exe"}}}"#,
+            r#"{"@timestamp":1714557600000,"winlog.event_id":4625,"winlog.event_data.TargetUserName":"erin","source.ip":"10.1.1.1","event.outcome":"failure","event.category":["authentication"],"host.name":"ws"}"#,
+            r#"{"@timestamp":1714557600000,"event":{"code":4624,"codes":1},"user":{"nam":"x","name":"y"},"winlog":{"event_data":{"Target\u0055serName":"z"}}}"#,
+            r#"{"@timestamp":0,"event.code":4624,"user":{"name":"a"},"user.name":"b"}"#,
+            r##"{"@timestamp":0,"winlog":{"event_id":4625,"event_data":{"Data":[{"@Name":"TargetUserName","#text":"carol"}]}}}"##,
+            r#"{"event":{"code":"4624"},"@timestamp":"2024-05-01T10:00:00Z","user":{"domain":"D","name":"after"}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"code":"4634"}}"#,
+            r#"{"@timestamp":"soon","event":{"code":"4624"}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"code":"4624"},"user":{"name":"\ud800"}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"code":"4624"},"user":{"name":"x"},}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"code":"4624"},"user":{"name":"x"}} x"#,
+        ];
+        let reference = |text: &str| -> Result<Option<AuthEvent>, RejectReason> {
+            let value: Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
+            event_from_windows_json(&value)
+        };
+        let mut line = LineEvent::default();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let text = lines[(seed % lines.len() as u64) as usize];
+            if let Some(answer) = winlogbeat_event_into(text, &mut line) {
+                let answer = answer.map(|is_logon| is_logon.then(|| line.event.clone()));
+                assert_eq!(answer, reference(text), "{text}");
+            }
+        }
     }
 
     #[test]

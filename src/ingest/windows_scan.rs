@@ -21,6 +21,10 @@
 //!   there too, and the `Value` reference decides;
 //! - a top-level value that is not an object, and anything malformed.
 //!
+//! A stream's lines mostly share one layout: the scanner tries, for each key of the trie's
+//! objects, the key the last line had at the same place (a comparison of its bytes followed by the
+//! closing quote) before reading the key as a string and finding it in the trie ([`ScanState`]).
+//!
 //! Every document it answers is valid JSON and yields exactly what the visitor would yield
 //! (`tests/windows_fast_equivalence.rs` compares both with the `Value` reference).
 
@@ -41,6 +45,28 @@ const MAX_INTEGER_DIGITS: usize = 18;
 /// Object levels whose keys are looked up in the trie (the visitor's `LEVELS`): a node key below
 /// them holds no target.
 const LEVELS: usize = 4;
+/// Keys of the trie's objects whose last place is remembered, per line (in text order).
+const REMEMBERED_KEYS: usize = 64;
+
+/// What the scanner keeps from line to line (the detector keeps it in its line event, so it
+/// allocates nothing once warm).
+#[derive(Debug)]
+pub(crate) struct ScanState {
+    /// The unescaped strings of the line at hand that its captures point into.
+    pub(super) decoded: String,
+    /// Per key read in the trie's objects on the last line, in text order: its node (high byte)
+    /// and its index there plus one (low byte; 0: not a key of the trie, so not tried).
+    keys: [u16; REMEMBERED_KEYS],
+}
+
+impl Default for ScanState {
+    fn default() -> Self {
+        ScanState {
+            decoded: String::new(),
+            keys: [0; REMEMBERED_KEYS],
+        }
+    }
+}
 
 /// A string of the line: borrowed when it has no escape, else bytes `start..end` of the decoded
 /// buffer.
@@ -50,16 +76,18 @@ enum Str<'de> {
     Decoded(usize, usize),
 }
 
-/// Scans `text` into `found`, unescaping into `decoded` (appended to) the strings the captures
-/// point into. `Some(())`: a valid JSON object whose fields are in `found`; `None`: not decided
-/// here (`found` may hold partial results: start over with a fresh one).
-pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>, decoded: &mut String) -> Option<()> {
+/// Scans `text` into `found`, unescaping into `state.decoded` (appended to) the strings the
+/// captures point into. `Some(())`: a valid JSON object whose fields are in `found`; `None`: not
+/// decided here (`found` may hold partial results: start over with a fresh one).
+pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>, state: &mut ScanState) -> Option<()> {
     let mut s = WinScanner {
         text,
         bytes: text.as_bytes(),
         at: 0,
         depth: 0,
-        decoded,
+        decoded: &mut state.decoded,
+        keys: &mut state.keys,
+        key: 0,
     };
     s.skip_ws();
     s.expect(b'{')?;
@@ -75,6 +103,10 @@ struct WinScanner<'de, 'd> {
     /// Containers open around the scanner.
     depth: u32,
     decoded: &'d mut String,
+    /// [`ScanState::keys`]: the last line's, replaced by this line's as they are read.
+    keys: &'d mut [u16; REMEMBERED_KEYS],
+    /// Keys read in the trie's objects so far.
+    key: usize,
 }
 
 impl<'de> WinScanner<'de, '_> {
@@ -287,27 +319,67 @@ impl<'de> WinScanner<'de, '_> {
     /// visitor's `visit_object`.
     fn object(&mut self, found: &mut Found<'de>, node: usize, level: usize) -> Option<()> {
         let mut seen = 0u64;
-        self.members(
-            |key| TRIE.find(node, key.as_bytes()),
-            |s, index| {
-                let Some(index) = index else {
-                    return s.skip_value();
-                };
-                if seen & (1 << index) != 0 {
-                    return None;
-                }
-                seen |= 1 << index;
-                match TRIE.step(node, index, level, 0).0 {
-                    Entry::Target(target) => s.target(found, usize::from(target)),
-                    Entry::Node(child) if level + 1 < LEVELS && s.peek() == Some(b'{') => {
-                        s.at += 1;
-                        s.object(found, usize::from(child), level + 1)
+        self.enter()?;
+        self.skip_ws();
+        if self.peek()? == b'}' {
+            self.at += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            self.expect(b'"')?;
+            let index = self.trie_key(node)?;
+            self.skip_ws();
+            self.expect(b':')?;
+            self.skip_ws();
+            match index {
+                None => self.skip_value()?,
+                Some(index) => {
+                    if seen & (1 << index) != 0 {
+                        return None;
                     }
-                    Entry::Node(_) => s.skip_value(),
-                    Entry::Unsure => None,
+                    seen |= 1 << index;
+                    match TRIE.step(node, index, level, 0).0 {
+                        Entry::Target(target) => self.target(found, usize::from(target))?,
+                        Entry::Node(child) if level + 1 < LEVELS && self.peek() == Some(b'{') => {
+                            self.at += 1;
+                            self.object(found, usize::from(child), level + 1)?;
+                        }
+                        Entry::Node(_) => self.skip_value()?,
+                        Entry::Unsure => return None,
+                    }
                 }
-            },
-        )
+            }
+            if self.next_or_close(b'}')? {
+                return Some(());
+            }
+        }
+    }
+
+    /// The key after its opening quote, in an object at trie node `node`: its index among the
+    /// node's keys, `None` when it is not one. The key the last line had here is tried first:
+    /// trie keys have no byte a string must escape, so when the text is that key's bytes then a
+    /// quote, the string is that key.
+    fn trie_key(&mut self, node: usize) -> Option<Option<usize>> {
+        let place = self.key;
+        self.key += 1;
+        let remembered = self.keys.get(place).copied().unwrap_or(0);
+        if usize::from(remembered >> 8) == node && remembered & 0xff != 0 {
+            let index = usize::from(remembered & 0xff) - 1;
+            if let Some((key, _)) = TRIE.nodes.get(node).and_then(|(_, keys)| keys.get(index)) {
+                let end = self.at + key.len();
+                if self.bytes.get(self.at..end) == Some(key.as_bytes()) && self.bytes.get(end) == Some(&b'"') {
+                    self.at = end + 1;
+                    return Some(Some(index));
+                }
+            }
+        }
+        let index = self.with_string(|key| TRIE.find(node, key.as_bytes()))?;
+        if let Some(slot) = self.keys.get_mut(place) {
+            // Nodes and key indexes are small (checked by the tests), so both fit a byte.
+            *slot = ((node as u16) << 8) | index.map_or(0, |i| i as u16 + 1);
+        }
+        Some(index)
     }
 
     /// A target's value, reduced as the visitor's `read_target` reduces it; a second candidate
@@ -513,19 +585,21 @@ mod tests {
     use super::*;
 
     fn answers(doc: &str) -> bool {
-        scan_document(doc, &mut Found::new(), &mut String::new()).is_some()
+        scan_document(doc, &mut Found::new(), &mut ScanState::default()).is_some()
     }
 
     /// The unescaped text of a JSON string literal, as the scanner reads it.
     fn unescaped(literal: &str) -> Option<String> {
-        let mut decoded = String::new();
+        let mut state = ScanState::default();
         let doc = literal;
         let mut s = WinScanner {
             text: doc,
             bytes: doc.as_bytes(),
             at: 1,
             depth: 0,
-            decoded: &mut decoded,
+            decoded: &mut state.decoded,
+            keys: &mut state.keys,
+            key: 0,
         };
         let read = s.string()?;
         let text = s.resolve(read).to_owned();
@@ -575,8 +649,9 @@ mod tests {
     fn answers_winlogbeat_lines_with_escapes() {
         let line = r#"{"@timestamp":"2024-05-01T10:00:00.000Z","event":{"code":"4624","category":["authentication"]},"winlog":{"event_id":"4624","computer_name":"dc01","event_data":{"TargetUserName":"b\u006fb","IpAddress":"10.0.0.1","ProcessName":"C:\\Windows\\System32\\lsass.exe"}},"message":"An account was logged on.\n\n\tSubject:\t\"x\""}"#;
         let mut found = Found::new();
-        let mut decoded = String::new();
-        assert!(scan_document(line, &mut found, &mut decoded).is_some());
+        let mut state = ScanState::default();
+        assert!(scan_document(line, &mut found, &mut state).is_some());
+        let decoded = &state.decoded;
         let text = |t: usize| match &found.slots[t] {
             Some(Captured::Decoded(start, end)) => decoded[*start..*end].to_owned(),
             other => panic!("{other:?}"),
@@ -586,6 +661,19 @@ mod tests {
         assert_eq!(text(8), r"C:\Windows\System32\lsass.exe");
         // Only the captured texts stay in the buffer.
         assert_eq!(decoded, r"bobC:\Windows\System32\lsass.exe");
+    }
+
+    /// What [`WinScanner::trie_key`] relies on to compare a remembered key as bytes, and to keep
+    /// its node and index in a byte each.
+    #[test]
+    fn trie_keys_can_be_compared_as_bytes() {
+        assert!(TRIE.nodes.len() < 256);
+        for (_, keys) in TRIE.nodes {
+            assert!(keys.len() < 255);
+            for (key, _) in keys.iter() {
+                assert!(key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'), "{key}");
+            }
+        }
     }
 
     #[test]
