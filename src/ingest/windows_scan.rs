@@ -72,7 +72,9 @@ impl Default for ScanState {
 /// buffer.
 #[derive(Clone, Copy)]
 enum Str<'de> {
+    /// Borrowed from the line: it has no escape.
     Input(&'de str),
+    /// Unescaped: bytes `start..end` of the decoded buffer.
     Decoded(usize, usize),
 }
 
@@ -96,12 +98,14 @@ pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>, state: 
     (s.at == s.bytes.len()).then_some(())
 }
 
+/// The scanner over one line, at byte `at` of it.
 struct WinScanner<'de, 'd> {
     text: &'de str,
     bytes: &'de [u8],
     at: usize,
     /// Containers open around the scanner.
     depth: u32,
+    /// [`ScanState::decoded`].
     decoded: &'d mut String,
     /// [`ScanState::keys`]: the last line's, replaced by this line's as they are read.
     keys: &'d mut [u16; REMEMBERED_KEYS],
