@@ -1,7 +1,9 @@
 //! Windows ingest alone: `cargo run --release --example parse_windows -- FILE [ROUNDS]
 //! [fast|value|ignored]` parses every Windows line of FILE (winlogbeat and evtx JSON: the lines
-//! the detector reads as `evtx`) with the text fast path (`event_from_windows_text`: the one-pass
-//! visitor, and a `Value` for what it is not sure of), with the `serde_json::Value` path, or into
+//! the detector reads as `evtx`) with the text fast path (`event_from_windows_text`: the
+//! hand-written scanner, then the one-pass visitor, then a `Value` for what neither is sure of; a
+//! fresh line event per line, so without the detector's memory of the last line's keys and
+//! buffers), with the `serde_json::Value` path, or into
 //! `IgnoredAny` (serde_json's floor), and prints lines/s of CPU time for each and how many lines
 //! the fast path answered itself, and heap allocations per line (a counting global allocator).
 //! Instructions per line: run under cachegrind with two ROUNDS counts and divide the difference.

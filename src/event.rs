@@ -89,6 +89,9 @@ impl AuthEvent {
 pub(crate) struct LineEvent {
     pub(crate) event: AuthEvent,
     spare: StringPool,
+    /// The winlogbeat scanner's state: the line's unescaped strings (one buffer for every line,
+    /// so that unescaping allocates nothing) and the last line's keys.
+    pub(crate) winlogbeat: crate::ingest::windows::ScanState,
 }
 
 impl Default for LineEvent {
@@ -98,6 +101,7 @@ impl Default for LineEvent {
             // Every buffer is a field's or the pool's, so the pool never needs more than one per
             // field; a long value's buffer is kept like any other (lines are bounded).
             spare: StringPool::new(TEXT_FIELDS, usize::MAX),
+            winlogbeat: Default::default(),
         }
     }
 }

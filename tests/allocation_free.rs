@@ -135,19 +135,20 @@ fn a_steady_ecs_stream_does_not_allocate_per_event() {
     );
 }
 
-/// A winlogbeat line's `ProcessName` is a Windows path, so its JSON has escapes: serde_json
-/// unescapes into a buffer of its own per document (grown three times for a 30-byte path) and the
-/// visitor keeps the unescaped copy. Four allocations per such line, nothing else.
+/// A winlogbeat line's `ProcessName` is a Windows path, so its JSON has escapes: the winlogbeat
+/// scanner unescapes it into the line event's buffer, reused from line to line (serde_json
+/// unescaped into a buffer of its own per document, four allocations per such line). So a
+/// winlogbeat line allocates no more than an ECS line: nothing per event.
 #[test]
 #[cfg_attr(
     debug_assertions,
     ignore = "debug builds cross-check skipped assessments (allocating): make test runs this with --release"
 )]
-fn a_steady_mixed_stream_allocates_only_for_escaped_windows_paths() {
+fn a_steady_mixed_stream_with_escaped_windows_paths_does_not_allocate_per_event() {
     let (spent, events, winlogbeat_lines, buckets) = measure(true);
     assert!(winlogbeat_lines >= 200, "{winlogbeat_lines} winlogbeat lines");
     assert!(
-        spent <= 4 * winlogbeat_lines + 4 * buckets,
+        spent <= 4 * buckets,
         "{spent} allocations for {events} events ({winlogbeat_lines} winlogbeat) and {buckets} closed buckets"
     );
 }

@@ -10,7 +10,9 @@
 #![cfg(not(target_arch = "wasm32"))] // native suite: wasm-pack builds every test target
 
 use auth_anomaly::ingest::detect::{sniff, InputFormat};
-use auth_anomaly::ingest::windows::{event_from_windows_json, event_from_windows_text, winlogbeat_event_from_text};
+use auth_anomaly::ingest::windows::{
+    event_from_windows_json, event_from_windows_text, winlogbeat_event_from_text, winlogbeat_event_from_text_scanned,
+};
 use auth_anomaly::{AuthEvent, RejectReason};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -28,16 +30,85 @@ fn reference(doc: &str) -> Answer {
     event_from_windows_json(&value)
 }
 
-/// Checks both entry points against the reference; returns whether the fast path answered.
+/// Checks both entry points and the hand-written scanner alone against the reference; returns
+/// whether the fast path answered.
 fn check(doc: &str) -> Result<bool, TestCaseError> {
+    Ok(check_scanned(doc)?.0)
+}
+
+/// [`check`]; also returns whether the scanner answered by itself (without the serde visitor).
+fn check_scanned(doc: &str) -> Result<(bool, bool), TestCaseError> {
     let expected = reference(doc);
+    let scanned = winlogbeat_event_from_text_scanned(doc);
+    if let Some(answer) = &scanned {
+        prop_assert_eq!(answer, &expected, "scanner, document: {}", doc);
+    }
     let fast = winlogbeat_event_from_text(doc);
     if let Some(answer) = &fast {
         prop_assert_eq!(answer, &expected, "fast path, document: {}", doc);
     }
+    prop_assert!(
+        fast.is_some() || scanned.is_none(),
+        "the scanner answered, the fast path not: {}",
+        doc
+    );
     prop_assert_eq!(event_from_windows_text(doc), expected, "document: {}", doc);
-    Ok(fast.is_some())
+    Ok((fast.is_some(), scanned.is_some()))
 }
+
+/// `text` as the inside of a JSON string, each character written as itself where JSON allows it
+/// or escaped (`\uXXXX` in either case, a surrogate pair past the BMP, the short escapes), as
+/// `pick` (a pseudo-random number per character) chooses.
+fn escaped(text: &str, mut pick: u64) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        pick = pick
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let short = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '/' => Some("\\/"),
+            '\u{8}' => Some("\\b"),
+            '\u{c}' => Some("\\f"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            _ => None,
+        };
+        let must_escape = c == '"' || c == '\\' || c < ' ';
+        match ((pick >> 33) % 4, short) {
+            (0, _) if !must_escape => out.push(c),
+            (1, Some(e)) => out.push_str(e),
+            (1, None) if !must_escape => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    if (pick >> 40) & 1 == 0 {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    } else {
+                        out.push_str(&format!("\\u{unit:04X}"));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Escapes serde_json rejects, in a string.
+const INVALID_ESCAPES: [&str; 10] = [
+    "\\x",
+    "\\ud800",
+    "\\udbff\\u0041",
+    "\\ud800\\ud800",
+    "\\udc00",
+    "\\u12",
+    "\\u12g4",
+    "\\U0041",
+    "\u{1}",
+    "\t",
+];
 
 /// Key segments: every segment of the paths the Windows mapping reads, the keys of the shapes it
 /// leaves to the reference (`Event`, `Data`), near misses and others.
@@ -457,6 +528,91 @@ proptest! {
         prop_assert!(check(&doc.to_string())? || doc.to_string().contains("\"Event\"") || doc.to_string().contains("\"Data\""));
     }
 
+    /// Every captured field (texts, ids, times, the category) and the keys as strings with escapes
+    /// of every kind, surrogate pairs included, and escaped strings in skipped values: the scanner
+    /// answers each such line itself, as the reference does. With one escape serde_json rejects in
+    /// any of those strings, the scanner leaves the line to the visitor (which finds it invalid).
+    #[test]
+    fn escapes_in_every_captured_field(
+        user in "\\PC{1,8}",
+        domain in "[A-Z]{1,6}|\\PC{1,4}",
+        host in "\\PC{1,10}",
+        extra in "\\PC{0,12}",
+        nested in any::<bool>(),
+        pick in any::<u64>(),
+        bad in 0usize..INVALID_ESCAPES.len(),
+        bad_at in 0usize..40,
+    ) {
+        let code = ["4624", "4625", "4648"][(pick % 3) as usize];
+        let fields: [(&str, &str, String); 17] = [
+            ("", "@timestamp", "2024-05-01T10:00:00.000Z".into()),
+            ("winlog", "event_id", code.into()),
+            ("winlog", "computer_name", host.clone()),
+            ("winlog.event_data", "TargetUserName", user.clone()),
+            ("winlog.event_data", "TargetDomainName", domain.clone()),
+            ("winlog.event_data", "IpAddress", "203.0.113.7".into()),
+            ("winlog.event_data", "IpPort", "50812".into()),
+            ("winlog.event_data", "LogonType", "3".into()),
+            ("winlog.event_data", "ProcessName", "C:\\Windows\\System32\\lsass.exe".into()),
+            ("winlog.event_data", "ProcessId", "0x1e4".into()),
+            ("event", "category", "authentication".into()),
+            ("event", "outcome", "success".into()),
+            ("event", "action", "logged-in".into()),
+            ("event", "dataset", "system.security".into()),
+            ("event", "id", extra.clone()),
+            ("event", "kind", format!("{extra}\n\t\"x\"")),
+            ("", "message", format!("An account was logged on.\r\n\tSubject:\t\"{extra}\"\\")),
+        ];
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (i, (outer, key, value)) in fields.iter().enumerate() {
+            let p = pick.rotate_left(i as u32 * 3);
+            let mut text = escaped(value, p);
+            if i == bad_at {
+                text.push_str(INVALID_ESCAPES[bad]);
+            }
+            let value = if *key == "category" { format!("[\"{text}\"]") } else { format!("\"{text}\"") };
+            let (group, key) = match (nested, *outer) {
+                (_, "") => (String::new(), key.to_string()),
+                (true, outer) => (outer.to_string(), key.to_string()),
+                (false, outer) => (String::new(), format!("{outer}.{key}")),
+            };
+            let member = format!("\"{}\":{value}", escaped(&key, p ^ 0x5555));
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, members)) => members.push(member),
+                None => groups.push((group, vec![member])),
+            }
+        }
+        // Nested groups: `winlog.event_data` inside `winlog`.
+        let mut top = Vec::new();
+        let data = groups.iter().find(|(g, _)| g == "winlog.event_data").map(|(_, m)| m.join(","));
+        for (group, members) in &groups {
+            match group.as_str() {
+                "" => top.extend(members.iter().cloned()),
+                "winlog.event_data" => {}
+                "winlog" => {
+                    let mut inner = members.clone();
+                    if let Some(data) = &data {
+                        inner.push(format!("\"event_data\":{{{data}}}"));
+                    }
+                    top.push(format!("\"winlog\":{{{}}}", inner.join(",")));
+                }
+                other => top.push(format!("\"{other}\":{{{}}}", members.join(","))),
+            }
+        }
+        let doc = format!("{{{}}}", top.join(","));
+        let (fast, scanned) = check_scanned(&doc)?;
+        prop_assert!(fast);
+        if bad_at < fields.len() {
+            prop_assert_eq!(reference(&doc), Err(RejectReason::InvalidJson), "{}", doc);
+            prop_assert!(!scanned, "{}", doc);
+        } else {
+            prop_assert!(scanned, "the scanner leaves it to the visitor: {}", doc);
+            let event = reference(&doc).ok().flatten();
+            prop_assert_eq!(event.as_ref().map(|e| e.user_name.as_str()), Some(user.as_str()), "{}", doc);
+            prop_assert_eq!(event.and_then(|e| e.process_name), Some("lsass.exe".to_string()), "{}", doc);
+        }
+    }
+
     /// Random bytes and mutated lines never panic, and the answer still agrees.
     #[test]
     fn random_text_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200), doc in object(), at in any::<prop::sample::Index>(), with in any::<u8>()) {
@@ -523,6 +679,27 @@ fn hand_picked_edges() {
         r##"{"@timestamp":0,"event.code":4624,}"##,
         r##"{"@timestamp":0,"event.code":4624} "##,
         r##"{"@timestamp":0,"event.code":4624} {}"##,
+        // Escapes, in every kind of captured value, in keys and in skipped values.
+        r##"{"@timestamp":"2024-05-01T10:00:00\u002e000Z","winlog":{"event_id":"46\u00324","event_data":{"ProcessName":"C:\\Windows\\System32\\lsass.exe","TargetUserName":"\ud83d\ude00\u00e9\/\"q\"","IpAddress":"10.0.0.\u0031"}}}"##,
+        r##"{"@timestamp":0,"winlog":{"event_id":4624,"event_data":{"Target\u0055serName":"a\b\f\n\r\tb","LogonType":"\u0033"}},"event":{"category":["authenticat\u0069on"],"outcome":"fail\u0075re"}}"##,
+        r##"{"@timestamp":0,"event.code":4624,"user.name":{"\u0023text":"x\\y","#text":"\uD83D\uDE00"},"message":"a\nb\u0000c"}"##,
+        r##"{"@timestamp":0,"event.code":4624,"user.name":["",{"#text":""},"\u0041"],"process":{"executable":"C:\\"}}"##,
+        r##"{"@timestamp":0,"event.code":4624,"user.name":"\ud800"}"##,
+        r##"{"@timestamp":0,"event.code":4624,"user.name":"\udc00\ud800"}"##,
+        r##"{"@timestamp":0,"event.code":4624,"user.name":"\ud800\u0041"}"##,
+        r##"{"@timestamp":0,"event.code":4624,"user.name":"\x"}"##,
+        r##"{"@timestamp":0,"event.code":4624,"message":"\u00g0"}"##,
+        r##"{"@timestamp":"\ud83d","event.code":4624}"##,
+        r##"{"@timestamp":0,"event.code":"\ude00"}"##,
+        // Numbers where they are reduced.
+        r##"{"@timestamp":-0,"event.code":4624,"user.name":-5,"user.domain":12345678901234567890}"##,
+        r##"{"@timestamp":-1714557600000,"event.code":"4624","winlog.event_data.LogonType":-0,"source.port":0}"##,
+        r##"{"@timestamp":0,"event.code":18446744073709551616}"##,
+        r##"{"@timestamp":0,"event.code":4294971920,"winlog.event_id":[[4624]]}"##,
+        r##"{"@timestamp":0,"winlog.event_id":4624.0}"##,
+        r##"{"@timestamp":0,"winlog.event_id":-4624}"##,
+        r##"{"@timestamp":9223372036854775807,"winlog.event_id":4624}"##,
+        r##"{"@timestamp":123456789012345678,"winlog.event_id":4624}"##,
         // Not objects.
         "[]",
         "[{\"@timestamp\":0}]",
@@ -573,7 +750,7 @@ fn every_windows_fixture() {
     }
     files.sort();
     files.dedup();
-    let (mut docs, mut logons, mut winlogbeat_logons, mut answered) = (0, 0, 0, 0);
+    let (mut docs, mut logons, mut winlogbeat_logons, mut answered, mut scanned) = (0, 0, 0, 0, 0);
     for file in &files {
         let name = file.display().to_string();
         let Ok(text) = std::fs::read_to_string(file) else {
@@ -597,7 +774,8 @@ fn every_windows_fixture() {
                 for text in [variant.to_string(), serde_json::to_string_pretty(&variant).unwrap()] {
                     let expected = event_from_windows_json(&variant);
                     assert_eq!(reference(&text), expected, "{name}: {text}");
-                    let fast = check(&text).unwrap();
+                    let (fast, by_scanner) = check_scanned(&text).unwrap();
+                    scanned += usize::from(by_scanner);
                     // Every document takes the fast path but evtx records (a top-level `Event`;
                     // flattened, they are just objects without a logon).
                     assert_eq!(fast, !is_evtx, "{name}: {text}");
@@ -612,7 +790,7 @@ fn every_windows_fixture() {
         }
     }
     eprintln!(
-        "{} files, {docs} documents; {logons} logons among the 6 variants of each ({winlogbeat_logons} winlogbeat); fast path answered {answered}",
+        "{} files, {docs} documents; {logons} logons among the 6 variants of each ({winlogbeat_logons} winlogbeat); fast path answered {answered}, the scanner alone {scanned}",
         files.len()
     );
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
@@ -632,7 +810,7 @@ fn every_windows_fixture() {
 }
 
 /// The simulator's winlogbeat lines (as in `benches/throughput.rs`): every one is a logon, and
-/// the fast path answers each one itself.
+/// the fast path answers each one itself, with the hand-written scanner.
 #[test]
 fn simulated_organisation() {
     let cfg = auth_anomaly_sim::Config {
@@ -646,6 +824,11 @@ fn simulated_organisation() {
     for line in text.lines().filter(|l| sniff(l.as_bytes()) == InputFormat::Evtx) {
         let expected = reference(line);
         assert!(matches!(expected, Ok(Some(_))), "{line}");
+        assert_eq!(
+            winlogbeat_event_from_text_scanned(line),
+            Some(expected.clone()),
+            "{line}"
+        );
         assert_eq!(winlogbeat_event_from_text(line), Some(expected), "{line}");
         n += 1;
     }
@@ -659,13 +842,14 @@ fn generator_reaches_every_outcome() {
     use proptest::strategy::ValueTree;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let mut counts = std::collections::BTreeMap::new();
-    let (mut users, mut ips, mut answered) = (0, 0, 0);
+    let (mut users, mut ips, mut answered, mut scanned) = (0, 0, 0, 0);
     let total = 3_000;
     for _ in 0..total {
         let doc = document().new_tree(&mut runner).unwrap().current();
         let r = reference(&doc);
         let fast = winlogbeat_event_from_text(&doc);
         answered += usize::from(fast.is_some());
+        scanned += usize::from(winlogbeat_event_from_text_scanned(&doc).is_some());
         let key = format!(
             "{:?} {}",
             r.as_ref().map(Option::is_some),
@@ -677,7 +861,7 @@ fn generator_reaches_every_outcome() {
             ips += usize::from(e.source_ip.is_some());
         }
     }
-    eprintln!("{counts:?}; with a user {users}, an address {ips}; fast path answered {answered} of {total}");
+    eprintln!("{counts:?}; with a user {users}, an address {ips}; fast path answered {answered} of {total}, the scanner alone {scanned}");
     for outcome in [
         "Ok(true) fast",
         "Ok(false) fast",
@@ -690,5 +874,7 @@ fn generator_reaches_every_outcome() {
         assert!(counts.get(outcome).copied().unwrap_or(0) >= 20, "{outcome}: {counts:?}");
     }
     assert!(answered * 2 > total, "{answered} of {total}");
+    // The scanner leaves floats, exponents and every invalid document to the visitor.
+    assert!(scanned * 6 > total, "the scanner alone: {scanned} of {total}");
     assert!(users >= 200 && ips >= 60, "{users} {ips}");
 }

@@ -1,9 +1,12 @@
 //! The winlogbeat text fast path against the `Value` path, on any text: whenever
-//! `winlogbeat_event_from_text` answers, its answer is `serde_json::from_str::<Value>` then
+//! `winlogbeat_event_from_text` (or its hand-written scanner alone,
+//! `winlogbeat_event_from_text_scanned`) answers, its answer is `serde_json::from_str::<Value>` then
 //! `event_from_windows_json`'s (the same event, `Ok(None)` or the same rejection), and
 //! `event_from_windows_text` (fast path, then the `Value` path) always is. Never a panic.
 #![no_main]
-use auth_anomaly::ingest::windows::{event_from_windows_json, event_from_windows_text, winlogbeat_event_from_text};
+use auth_anomaly::ingest::windows::{
+    event_from_windows_json, event_from_windows_text, winlogbeat_event_from_text, winlogbeat_event_from_text_scanned,
+};
 use auth_anomaly::RejectReason;
 use libfuzzer_sys::fuzz_target;
 
@@ -14,6 +17,9 @@ fuzz_target!(|data: &[u8]| {
     let reference = serde_json::from_str::<serde_json::Value>(text)
         .map_err(|_| RejectReason::InvalidJson)
         .and_then(|v| event_from_windows_json(&v));
+    if let Some(scanned) = winlogbeat_event_from_text_scanned(text) {
+        assert_eq!(scanned, reference, "scanner differs on {text:?}");
+    }
     if let Some(fast) = winlogbeat_event_from_text(text) {
         assert_eq!(fast, reference, "fast path differs on {text:?}");
     }

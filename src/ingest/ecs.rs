@@ -25,7 +25,7 @@ use super::RejectReason;
 use crate::event::{AuthEvent, LineEvent, Outcome};
 
 #[path = "ecs_scan.rs"]
-mod scan;
+pub(super) mod scan;
 #[path = "ecs_shape.rs"]
 mod shape;
 use crate::net::parse_ip;

@@ -43,7 +43,7 @@ static STRING_STOP: [bool; 256] = {
 };
 
 /// The position of the first [`STRING_STOP`] byte, eight bytes at a time.
-pub(super) fn string_stop(bytes: &[u8]) -> Option<usize> {
+pub(in crate::ingest) fn string_stop(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // The high bit of each zero byte of `x`; bits above the lowest may be false positives (a
@@ -69,10 +69,10 @@ pub(super) fn string_stop(bytes: &[u8]) -> Option<usize> {
         .map(|i| at + i)
 }
 
-pub(super) struct Scanner<'de, 't> {
+pub(in crate::ingest) struct Scanner<'de, 't> {
     text: &'de str,
     bytes: &'de [u8],
-    pub(super) at: usize,
+    pub(in crate::ingest) at: usize,
     depth: u32,
     /// When learning a shape: what each value of the document did (see `ecs_shape.rs`).
     trace: Option<&'t mut Vec<Note>>,
@@ -89,6 +89,13 @@ pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>) -> Opti
 pub(super) fn scan_document_traced<'de>(text: &'de str, found: &mut Found<'de>, trace: &mut Vec<Note>) -> Option<()> {
     trace.clear();
     Scanner::new(text, 0, 0, Some(trace)).document(found)
+}
+
+impl<'de> Scanner<'de, 'static> {
+    /// A scanner at byte `at` of `text` that notes nothing, for the other scanners' values.
+    pub(in crate::ingest) fn untraced(text: &'de str, at: usize) -> Self {
+        Scanner::new(text, at, 0, None)
+    }
 }
 
 impl<'de, 't> Scanner<'de, 't> {
@@ -144,7 +151,7 @@ impl<'de, 't> Scanner<'de, 't> {
     }
 
     /// A JSON number (grammar checked), as its text.
-    pub(super) fn number(&mut self) -> Option<&'de str> {
+    pub(in crate::ingest) fn number(&mut self) -> Option<&'de str> {
         let start = self.at;
         if self.peek() == Some(b'-') {
             self.at += 1;

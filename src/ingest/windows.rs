@@ -34,10 +34,19 @@
 //!
 //! - [`event_from_windows_json`] / [`windows_logon`] read an already-parsed [`Value`] (the
 //!   reference; every shape above).
-//! - [`winlogbeat_event_from_text`] parses the text of a winlogbeat line in one pass, with a serde
-//!   visitor over a key trie that keeps only the fields read here and never builds a `Value`
-//!   (6 heap allocations per simulated line, the event's own strings, instead of 50). It answers
-//!   only when it is certain to give what `serde_json::from_str::<Value>` then
+//! - [`winlogbeat_event_from_text`] reads the text of a winlogbeat line in one pass, keeping only
+//!   the fields read here over a key trie, and never builds a `Value` (6 heap allocations per
+//!   simulated line, the event's own strings, instead of 50; none when the detector reuses its
+//!   event). Two readers fill the same captures:
+//!   - a hand-written scanner (`windows_scan.rs`, like `ecs_scan.rs` for ECS) answers the common
+//!     shapes: it unescapes strings with escapes (a Windows path in `ProcessName`) as serde_json
+//!     does, into a buffer the line event keeps from line to line, and leaves to the visitor any
+//!     string serde_json would reject, numbers it would read as floats where a number is reduced
+//!     (times, texts), exponents, deep nesting and anything malformed, so it never reproduces
+//!     serde_json's errors;
+//!   - a serde visitor (`mod fast`) reads the rest, invalid JSON included.
+//!
+//!   It answers only when it is certain to give what `serde_json::from_str::<Value>` then
 //!   [`event_from_windows_json`] gives: the same event, `Ok(None)` or the same [`RejectReason`],
 //!   `InvalidJson` included. It returns `None` ("not sure": the caller parses a `Value`) for evtx
 //!   records (a top-level `Event` key; `evtx_dump`'s `{"Event":…` is recognised before parsing),
@@ -47,7 +56,8 @@
 //!   not an object. Every skipped value is validated as building a `Value` would validate it.
 //! - [`event_from_windows_text`] is both in one call (what `Detector` does for each `evtx` line).
 //!
-//! `tests/windows_fast_equivalence.rs` and the `windows_fast` fuzz target check that the two agree.
+//! `tests/windows_fast_equivalence.rs` and the `windows_fast` fuzz target check that the two agree,
+//! and that the scanner alone (`winlogbeat_event_from_text_scanned`) agrees wherever it answers.
 
 use std::borrow::Cow;
 
@@ -58,6 +68,10 @@ use super::RejectReason;
 use crate::event::{AuthEvent, LineEvent, Outcome};
 use crate::net::{is_unusable_source, parse_ip};
 use crate::time::parse_rfc3339_ms;
+
+#[path = "windows_scan.rs"]
+mod scan;
+pub(crate) use scan::ScanState;
 
 /// `event.dataset` of events made from Windows Security logs (Elastic's `system.security`).
 const DATASET: &str = "system.security";
@@ -121,7 +135,15 @@ pub fn winlogbeat_event_from_text(text: &str) -> Option<Result<Option<AuthEvent>
 /// per stream): `Ok(true)` when the line is a logon and `event` holds it, `Ok(false)` when it is
 /// not a logon.
 pub(crate) fn winlogbeat_event_into(text: &str, event: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
-    fast::event_from_text(text, event)
+    fast::event_from_text(text, event, true)
+}
+
+/// [`winlogbeat_event_from_text`] by the hand-written scanner alone, `None` for all it leaves to
+/// the serde visitor: for the equivalence tests and the fuzz target, which check it on its own.
+#[doc(hidden)]
+pub fn winlogbeat_event_from_text_scanned(text: &str) -> Option<Result<Option<AuthEvent>, RejectReason>> {
+    let mut line = LineEvent::default();
+    Some(fast::event_from_text(text, &mut line, false)?.map(|is_logon| is_logon.then_some(line.event)))
 }
 
 /// One Windows Security line (text): [`winlogbeat_event_from_text`], and for what it is not sure
@@ -418,18 +440,18 @@ mod fast {
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use serde_json::Number;
 
-    use super::{fill, logon_kind, Fields};
+    use super::{fill, logon_kind, Fields, ScanState};
     use crate::event::{LineEvent, Outcome};
     use crate::ingest::key_trie::{self, skip_map, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
 
     const N: usize = 28;
-    const WINLOG_EVENT_ID: usize = 0;
-    const EVENT_CODE: usize = 1;
-    const TIMESTAMP: usize = 2;
-    const TIMESTAMP_PLAIN: usize = 3;
-    const TIME_CREATED: usize = 4;
+    pub(super) const WINLOG_EVENT_ID: usize = 0;
+    pub(super) const EVENT_CODE: usize = 1;
+    pub(super) const TIMESTAMP: usize = 2;
+    pub(super) const TIMESTAMP_PLAIN: usize = 3;
+    pub(super) const TIME_CREATED: usize = 4;
     const DATA_USER: usize = 5;
     const DATA_DOMAIN: usize = 6;
     const DATA_IP: usize = 7;
@@ -447,7 +469,7 @@ mod fast {
     const COMPUTER_NAME: usize = 19;
     const HOST_NAME: usize = 20;
     const HOST_HOSTNAME: usize = 21;
-    const CATEGORY: usize = 22;
+    pub(super) const CATEGORY: usize = 22;
     const OUTCOME: usize = 23;
     const ACTION: usize = 24;
     const DATASET: usize = 25;
@@ -566,41 +588,54 @@ mod fast {
     ];
 
     /// [`NODES`] with its index.
-    static TRIE: KeyTrie = KeyTrie {
+    pub(super) static TRIE: KeyTrie = KeyTrie {
         nodes: &NODES,
         index: &key_trie::index(&NODES),
     };
 
     /// What [`super::from_winlogbeat`] makes of a target's value, reduced while it is read.
     #[derive(Debug)]
-    enum Captured<'de> {
+    pub(super) enum Captured<'de> {
         /// `event_code` of the value (`winlog.event_id`, `event.code`).
         Code(Option<u32>),
         /// `time_ms` of the value (`@timestamp`, `timestamp`, `winlog.time_created`).
         Time(Result<i64, RejectReason>),
         /// `text` of the value (every other target but `event.category`).
         Text(Option<Cow<'de, str>>),
+        /// `text` of the value, a string the scanner unescaped: bytes `start..end` of the line's
+        /// decoded text (see [`super::scan`]), not of the line.
+        Decoded(usize, usize),
         /// `has_value(v, "authentication")` (`event.category`).
         Category(bool),
     }
 
-    /// What the visitor found so far.
-    struct Found<'de> {
+    /// What the visitor (or the scanner) found so far.
+    pub(super) struct Found<'de> {
         /// Per target, its value (present: the key exists, whatever its value).
-        slots: [Option<Captured<'de>>; N],
+        pub(super) slots: [Option<Captured<'de>>; N],
         /// The visitor met something it does not replicate with certainty and stopped.
         unsure: bool,
     }
 
     impl<'de> Found<'de> {
+        /// Nothing found yet.
+        pub(super) fn new() -> Self {
+            Found {
+                slots: [const { None }; N],
+                unsure: false,
+            }
+        }
+
         fn take(&mut self, target: usize) -> Option<Captured<'de>> {
             self.slots[target].take()
         }
 
-        /// `text` of a target; `None` when absent, or when present without a text.
-        fn text(&mut self, target: usize) -> Option<Cow<'de, str>> {
+        /// `text` of a target; `None` when absent, or when present without a text. `decoded`:
+        /// the text [`Captured::Decoded`] points into.
+        fn text(&mut self, target: usize, decoded: &'de str) -> Option<Cow<'de, str>> {
             match self.take(target)? {
                 Captured::Text(text) => text,
+                Captured::Decoded(start, end) => decoded.get(start..end).map(Cow::Borrowed),
                 _ => None,
             }
         }
@@ -612,19 +647,42 @@ mod fast {
         E::custom("not handled by the winlogbeat fast path")
     }
 
-    /// The answer for one line: `None` when the visitor gave up.
-    pub(super) fn event_from_text(text: &str, out: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
+    /// The answer for one line: `None` when neither the scanner nor (if `visit`) the visitor is
+    /// sure.
+    pub(super) fn event_from_text(text: &str, out: &mut LineEvent, visit: bool) -> Option<Result<bool, RejectReason>> {
         // `evtx_dump` writes every record as `{"Event":…`: the visitor would give up at the first
         // key anyway, after building an error (about 2 000 instructions a line).
         if text.trim_start().starts_with("{\"Event\"") {
             return None;
         }
-        let mut found = Found {
-            slots: [const { None }; N],
-            unsure: false,
-        };
+        // The scanner's state (the unescaped strings' buffer, the last line's keys) is the line
+        // event's, kept from line to line; it is moved out meanwhile because the captures borrow
+        // it while `out` is written.
+        let mut state = std::mem::take(&mut out.winlogbeat);
+        state.decoded.clear();
+        let answer = scan_then_visit(text, &mut state, out, visit);
+        out.winlogbeat = state;
+        answer
+    }
+
+    /// The hand-written scanner's answer, or the visitor's for what the scanner is not sure of.
+    fn scan_then_visit(
+        text: &str,
+        state: &mut ScanState,
+        out: &mut LineEvent,
+        visit: bool,
+    ) -> Option<Result<bool, RejectReason>> {
+        let mut found = Found::new();
+        if super::scan::scan_document(text, &mut found, state).is_some() {
+            return Some(decide(&mut found, &state.decoded, out));
+        }
+        if !visit {
+            return None;
+        }
+        // Partial captures of the scanner are dropped: the visitor starts over.
+        let mut found = Found::new();
         match key_trie::read_document(text, &mut found) {
-            Ok(true) => Some(decide(&mut found, out)),
+            Ok(true) => Some(decide(&mut found, "", out)),
             // Not reached: `not_an_object` gives up.
             Ok(false) => None,
             Err(_) if found.unsure => None,
@@ -633,8 +691,9 @@ mod fast {
         }
     }
 
-    /// [`super::from_winlogbeat`]'s decisions, on the values the visitor kept.
-    fn decide(found: &mut Found<'_>, out: &mut LineEvent) -> Result<bool, RejectReason> {
+    /// [`super::from_winlogbeat`]'s decisions, on the values the visitor or the scanner kept
+    /// (`decoded`: the scanner's unescaped strings).
+    fn decide<'de>(found: &mut Found<'de>, decoded: &'de str, out: &mut LineEvent) -> Result<bool, RejectReason> {
         // The first *present* path decides (`or_else` on the lookups, not on their meaning).
         let code = match found.take(WINLOG_EVENT_ID).or_else(|| found.take(EVENT_CODE)) {
             Some(Captured::Code(code)) => code,
@@ -656,32 +715,40 @@ mod fast {
         };
         let category_has_auth = found.take(CATEGORY).map(|c| matches!(c, Captured::Category(true)));
         let dataset = if found.slots[DATASET].is_some() {
-            found.text(DATASET)
+            found.text(DATASET, decoded)
         } else {
-            found.text(DATA_STREAM_DATASET)
+            found.text(DATA_STREAM_DATASET, decoded)
         };
         let fields = Fields {
             code,
             timestamp_ms,
-            user: found.text(DATA_USER).or_else(|| found.text(USER_NAME)),
-            domain: found.text(DATA_DOMAIN).or_else(|| found.text(USER_DOMAIN)),
-            ip: found.text(DATA_IP).or_else(|| found.text(SOURCE_IP)),
+            user: found
+                .text(DATA_USER, decoded)
+                .or_else(|| found.text(USER_NAME, decoded)),
+            domain: found
+                .text(DATA_DOMAIN, decoded)
+                .or_else(|| found.text(USER_DOMAIN, decoded)),
+            ip: found.text(DATA_IP, decoded).or_else(|| found.text(SOURCE_IP, decoded)),
             host: found
-                .text(COMPUTER_NAME)
-                .or_else(|| found.text(HOST_NAME))
-                .or_else(|| found.text(HOST_HOSTNAME)),
+                .text(COMPUTER_NAME, decoded)
+                .or_else(|| found.text(HOST_NAME, decoded))
+                .or_else(|| found.text(HOST_HOSTNAME, decoded)),
             process: found
-                .text(DATA_PROCESS)
-                .or_else(|| found.text(PROCESS_EXECUTABLE))
-                .or_else(|| found.text(PROCESS_NAME)),
-            logon_type: found.text(DATA_LOGON_TYPE),
+                .text(DATA_PROCESS, decoded)
+                .or_else(|| found.text(PROCESS_EXECUTABLE, decoded))
+                .or_else(|| found.text(PROCESS_NAME, decoded)),
+            logon_type: found.text(DATA_LOGON_TYPE, decoded),
             category_has_auth,
-            outcome: found.text(OUTCOME).map(|s| Outcome::parse(&s)),
-            action: found.text(ACTION),
+            outcome: found.text(OUTCOME, decoded).map(|s| Outcome::parse(&s)),
+            action: found.text(ACTION, decoded),
             dataset,
-            event_id: found.text(EVENT_ID),
-            port: found.text(DATA_PORT).or_else(|| found.text(SOURCE_PORT)),
-            pid: found.text(DATA_PID).or_else(|| found.text(PROCESS_PID)),
+            event_id: found.text(EVENT_ID, decoded),
+            port: found
+                .text(DATA_PORT, decoded)
+                .or_else(|| found.text(SOURCE_PORT, decoded)),
+            pid: found
+                .text(DATA_PID, decoded)
+                .or_else(|| found.text(PROCESS_PID, decoded)),
         };
         fill(fields, out);
         Ok(true)
@@ -1110,6 +1177,45 @@ mod tests {
         assert_eq!(e.host_name.as_deref(), Some("ws"));
         let v = json!({"winlog":{"event_id":4624}});
         assert_eq!(event_from_windows_json(&v), Err(RejectReason::MissingTimestamp));
+    }
+
+    /// One line event for a stream of lines of many layouts, in a pseudo-random order: the
+    /// scanner's memory of the last line (its keys, its unescaped strings) never changes an
+    /// answer, which is the reference's whenever the fast path gives one.
+    #[test]
+    fn a_stream_of_mixed_layouts_gets_the_references_answers() {
+        let lines = [
+            r#"{"@timestamp":"2026-10-01T00:04:31.853Z","event":{"category":["authentication"],"action":"logged-in","outcome":"success","kind":"event","dataset":"system.security","code":"4624"},"user":{"name":"svc-legacy-sync","domain":"CORP"},"source":{"ip":"10.10.0.49"},"host":{"name":"fs-01"},"winlog":{"event_data":{"LogonType":"3"}}}"#,
+            r#"{"@timestamp":"2026-10-01T00:04:31.853Z","event":{"category":["authentication"],"action":"logon-failed","outcome":"failure","kind":"event","dataset":"system.security","code":"4625"},"user":{"name":"bob"},"source":{"ip":"203.0.113.9"},"host":{"name":"fs-02"},"winlog":{"event_data":{"LogonType":"10"}}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00.000Z","event":{"code":"4624","category":["authentication"]},"winlog":{"event_id":"4624","computer_name":"dc01.corp.example","event_data":{"TargetUserName":"carol","TargetDomainName":"CORP","IpAddress":"10.1.2.3","IpPort":"51000","LogonType":"3","ProcessName":"C:\\Windows\\System32\\lsass.exe"}}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00.000Z","event":{"code":"4625","category":["authentication"]},"winlog":{"event_id":"4625","computer_name":"dc01.corp.example","event_data":{"TargetUserName":"d\u0061ve","TargetDomainName":"CORP","IpAddress":"10.1.2.4","IpPort":"51001","LogonType":"3","ProcessName":"C:\\Windows\\explorer.exe"}}}"#,
+            r#"{"@timestamp":1714557600000,"winlog.event_id":4625,"winlog.event_data.TargetUserName":"erin","source.ip":"10.1.1.1","event.outcome":"failure","event.category":["authentication"],"host.name":"ws"}"#,
+            r#"{"@timestamp":1714557600000,"event":{"code":4624,"codes":1},"user":{"nam":"x","name":"y"},"winlog":{"event_data":{"Target\u0055serName":"z"}}}"#,
+            r#"{"@timestamp":0,"event.code":4624,"user":{"name":"a"},"user.name":"b"}"#,
+            r##"{"@timestamp":0,"winlog":{"event_id":4625,"event_data":{"Data":[{"@Name":"TargetUserName","#text":"carol"}]}}}"##,
+            r#"{"event":{"code":"4624"},"@timestamp":"2024-05-01T10:00:00Z","user":{"domain":"D","name":"after"}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"code":"4634"}}"#,
+            r#"{"@timestamp":"soon","event":{"code":"4624"}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"code":"4624"},"user":{"name":"\ud800"}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"code":"4624"},"user":{"name":"x"},}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"code":"4624"},"user":{"name":"x"}} x"#,
+        ];
+        let reference = |text: &str| -> Result<Option<AuthEvent>, RejectReason> {
+            let value: Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
+            event_from_windows_json(&value)
+        };
+        let mut line = LineEvent::default();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let text = lines[(seed % lines.len() as u64) as usize];
+            if let Some(answer) = winlogbeat_event_into(text, &mut line) {
+                let answer = answer.map(|is_logon| is_logon.then(|| line.event.clone()));
+                assert_eq!(answer, reference(text), "{text}");
+            }
+        }
     }
 
     #[test]
