@@ -1,84 +1,14 @@
-//! Compact containers for per-user state: millions of users each hold a handful of entries, so a
-//! `Vec`'s spare capacity and 24-byte header, and a name stored twice, dominate the model's size.
+//! Compact containers for per-user state: millions of users each hold a handful of entries, so
+//! hash-table slack, 16-byte keys for IPv4 and a name stored twice would dominate the model's size.
+//! (A user's own lists are packed in `packed.rs`.)
 
 use std::hash::{BuildHasher, Hash};
-use std::ops::{Deref, DerefMut};
 
 use hashbrown::HashTable;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::net::IpKey;
 use crate::FastMap;
-
-/// A list that holds exactly its elements: a boxed slice (16 bytes inline, no spare capacity),
-/// grown and shrunk by one reallocation per change. Most users hold one to three addresses and
-/// change them rarely, so the reallocations are cheap next to the memory a `Vec` would keep.
-///
-/// Serialises as a sequence, exactly like a `Vec`, so snapshots do not change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CompactList<T>(Box<[T]>);
-
-impl<T> Default for CompactList<T> {
-    fn default() -> Self {
-        CompactList(Box::default())
-    }
-}
-
-impl<T> CompactList<T> {
-    /// An empty list; allocates nothing.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Edits the list as a `Vec`, then gives back exactly the memory it needs.
-    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<T>) -> R) -> R {
-        let mut v = std::mem::take(&mut self.0).into_vec();
-        let r = f(&mut v);
-        self.0 = v.into_boxed_slice();
-        r
-    }
-
-    /// Appends one element.
-    pub fn push(&mut self, value: T) {
-        self.edit(|v| {
-            v.reserve_exact(1);
-            v.push(value);
-        });
-    }
-
-    /// Removes and returns the element at `index`, moving the last one into its place.
-    ///
-    /// # Panics
-    /// If `index` is out of bounds, like [`Vec::swap_remove`].
-    pub fn swap_remove(&mut self, index: usize) -> T {
-        self.edit(|v| v.swap_remove(index))
-    }
-
-    /// Keeps the elements for which `keep` says so (called once per element, in order);
-    /// reallocates only if something was removed.
-    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
-        self.edit(|v| v.retain(keep));
-    }
-
-    /// Heap bytes held.
-    pub fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val::<[T]>(&self.0)
-    }
-}
-
-impl<T> Deref for CompactList<T> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        &self.0
-    }
-}
-
-impl<T> DerefMut for CompactList<T> {
-    fn deref_mut(&mut self) -> &mut [T] {
-        &mut self.0
-    }
-}
 
 /// The capacity a hash table holding `len` entries has when built afresh (hashbrown's policy, also
 /// std's: power-of-two buckets, at most 7/8 full). Memory accounting counts this rather than
@@ -325,24 +255,6 @@ mod tests {
             let map: FastMap<u32, ()> = (0..len as u32).map(|k| (k, ())).collect();
             assert_eq!(table_capacity(len), map.capacity(), "{len}");
         }
-    }
-
-    #[test]
-    fn compact_list_holds_exactly_its_elements() {
-        let mut l: CompactList<u32> = CompactList::new();
-        assert_eq!(l.heap_bytes(), 0);
-        for i in 0..5 {
-            l.push(i);
-        }
-        assert_eq!(&*l, &[0, 1, 2, 3, 4]);
-        assert_eq!(l.heap_bytes(), 20);
-        assert_eq!(l.swap_remove(1), 1);
-        assert_eq!(&*l, &[0, 4, 2, 3]);
-        l.retain(|&x| x % 2 == 0);
-        assert_eq!(&*l, &[0, 4, 2]);
-        assert_eq!(l.heap_bytes(), 12);
-        let encoded = postcard::to_allocvec(&l).expect("encode");
-        assert_eq!(encoded, postcard::to_allocvec(&vec![0u32, 4, 2]).expect("encode vec"));
     }
 
     #[test]
