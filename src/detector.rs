@@ -925,7 +925,7 @@ impl Detector {
                     // A first occurrence is always recorded.
                     return false;
                 };
-                let idle_days = (bucket_index - a.last_bucket) as f64 / BUCKETS_PER_DAY as f64;
+                let idle_days = (i64::from(bucket_index) - i64::from(a.last_bucket)) as f64 / BUCKETS_PER_DAY as f64;
                 let effective = a.days_seen as f64 * 0.5f64.powf(idle_days / 30.0);
                 let p = ((effective + 0.5) / (user.active_days as f64 + 1.0)).min(1.0);
                 let score = (0.5 * probability_to_score(p)).min(KNOWN_ADDRESS_CEILING);

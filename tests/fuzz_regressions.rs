@@ -26,3 +26,17 @@ fn snapshot_with_short_seasonal_tables_is_refused_not_a_later_panic() {
     };
     assert!(err.to_string().contains("corrupt snapshot"), "{err}");
 }
+
+/// Day and bucket numbers anywhere in the `i32` range restored fine, and the first bucket closed
+/// after it subtracted them and overflowed (`learn_bucket`, a user whose last active day was
+/// `i32::MIN` but whose first day was not the bucket's). Differences of stored days and buckets
+/// are now saturating or taken in `i64`; the detector works on, snapshots and restores again.
+#[test]
+fn snapshot_with_extreme_day_numbers_keeps_working() {
+    let payload = include_bytes!("fixtures/fuzz/snapshot_payload-crash-4cbe630b");
+    let mut d = Detector::restore(&with_valid_header(payload)).expect("the crafted snapshot decodes");
+    d.push_ndjson(br#"{"@timestamp":"2026-10-01T00:00:00Z","event":{"category":"authentication","outcome":"success"},"user":{"name":"a"},"source":{"ip":"10.0.0.1"}}"#);
+    d.flush();
+    let again = d.snapshot().expect("a restored detector snapshots");
+    Detector::restore(&again).expect("its own snapshot restores");
+}

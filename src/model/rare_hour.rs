@@ -191,7 +191,7 @@ impl RareHourModel {
         let Some(p) = self.users.get(user) else {
             return Err((0.0, 0));
         };
-        let history_days = (bucket - p.first_bucket) as f64 / 96.0;
+        let history_days = (i64::from(bucket) - i64::from(p.first_bucket)) as f64 / 96.0;
         if history_days < learning_days || p.active_days < min_active_days {
             return Err((history_days, p.active_days));
         }

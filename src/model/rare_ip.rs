@@ -364,7 +364,7 @@ impl UserHistory {
 
     /// Days between the first sighting and `bucket`.
     pub fn history_days(&self, bucket: i32) -> f64 {
-        (bucket - self.first_bucket) as f64 / BUCKETS_PER_DAY as f64
+        (i64::from(bucket) - i64::from(self.first_bucket)) as f64 / BUCKETS_PER_DAY as f64
     }
 
     /// Approximate heap + inline bytes.
@@ -755,7 +755,8 @@ impl RareIpModel {
         let first_day = day == user.first_bucket.div_euclid(BUCKETS_PER_DAY);
         if day != user.last_active_day {
             if !first_day {
-                let elapsed = day - user.last_active_day;
+                // Saturating: a restored snapshot may hold any day numbers.
+                let elapsed = day.saturating_sub(user.last_active_day);
                 user.subnet_novelty.decay(elapsed);
                 user.site_novelty.decay(elapsed);
                 user.subnet_novelty.days += 1.0;
@@ -1099,7 +1100,7 @@ impl RareIpModel {
             // Known address: how large a share of the user's active days it covers, decayed by
             // idleness, so rarer and older sightings never score lower.
             ev.state = AssessmentState::KnownAddress;
-            let idle_days = (bucket - a.last_bucket) as f64 / BUCKETS_PER_DAY as f64;
+            let idle_days = (i64::from(bucket) - i64::from(a.last_bucket)) as f64 / BUCKETS_PER_DAY as f64;
             let effective = a.days_seen as f64 * 0.5f64.powf(idle_days / 30.0);
             let p = ((effective + 0.5) / (active_days as f64 + 1.0)).min(1.0);
             let score = (0.5 * probability_to_score(p)).min(FAMILIAR_CEILING);
@@ -1278,7 +1279,7 @@ impl RareIpModel {
             .filter(|u| u.name() != user_name && !same_person(u.name(), user_name))
             .filter_map(|u| {
                 let a = u.address(ip)?;
-                let idle = day - a.last_bucket.div_euclid(BUCKETS_PER_DAY);
+                let idle = day.saturating_sub(a.last_bucket.div_euclid(BUCKETS_PER_DAY));
                 // Habitual: a desk is where its owner is on most days. A VPN-pool address that one
                 // user happened to get a few times is a small share of their days.
                 let habitual = a.days_seen as f64 >= OWNER_MIN_SHARE * u.active_days as f64;
