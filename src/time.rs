@@ -16,7 +16,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Inverse of [`days_from_civil`]: (year, month, day) of a day number (days since 1970-01-01).
+/// Inverse of `days_from_civil`: (year, month, day) of a day number (days since 1970-01-01).
 pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;

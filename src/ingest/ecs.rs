@@ -12,7 +12,10 @@
 //!   exactly as building a `Value` would (escapes, surrogates, number range, nesting limit 128).
 //!   In front of it, a hand-written scanner (`ecs_scan.rs`) fills the same captures in one pass
 //!   over the bytes for the common shapes (no escapes, plain numbers) and hands anything else to
-//!   the visitor. `tests/ecs_fast_equivalence.rs` checks that all three agree.
+//!   the visitor. In front of the scanner, for a stream ([`super::LineParser`], the detector),
+//!   the layouts of recent lines (`ecs_shape.rs`): a line of a known layout is checked by its
+//!   literal text and only its values are read. `tests/ecs_fast_equivalence.rs` checks that all
+//!   of them agree.
 
 use std::borrow::Cow;
 use std::fmt;
