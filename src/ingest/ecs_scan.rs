@@ -23,7 +23,7 @@ use super::shape::{FixedValue, Note, Slot};
 use crate::ingest::key_trie::{Entry, Route};
 
 /// Deepest nesting handled (objects and arrays); deeper documents go to serde_json.
-const MAX_DEPTH: u32 = 64;
+pub(in crate::ingest) const MAX_DEPTH: u32 = 64;
 /// Longest number handled; longer ones go to serde_json (which may find them out of range).
 const MAX_NUMBER_LEN: usize = 40;
 /// Digits of an integer that always fits in a `u64`.
@@ -67,6 +67,73 @@ pub(in crate::ingest) fn string_stop(bytes: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| STRING_STOP[b as usize])
         .map(|i| at + i)
+}
+
+/// The byte steps both hand scanners take (this one and the winlogbeat one, `windows_scan.rs`):
+/// a position in a line, and the containers open around it (at most [`MAX_DEPTH`]).
+pub(in crate::ingest) trait Cursor<'de> {
+    fn bytes(&self) -> &'de [u8];
+    fn at(&self) -> usize;
+    fn at_mut(&mut self) -> &mut usize;
+    fn depth_mut(&mut self) -> &mut u32;
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.at()).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            *self.at_mut() += 1;
+        }
+    }
+
+    fn expect(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| *self.at_mut() += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at() + word.len();
+        (self.bytes().get(self.at()..end)? == word).then(|| *self.at_mut() = end)
+    }
+
+    /// Into a container; `None` past the nesting limit.
+    fn enter(&mut self) -> Option<()> {
+        let depth = self.depth_mut();
+        *depth += 1;
+        (*depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// After an element of an object or array: `Some(false)` past a `,` (another follows),
+    /// `Some(true)` past the closing `close` (the container is done), `None` for anything else.
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        self.skip_ws();
+        let b = self.peek()?;
+        *self.at_mut() += 1;
+        if b == b',' {
+            self.skip_ws();
+            Some(false)
+        } else if b == close {
+            *self.depth_mut() -= 1;
+            Some(true)
+        } else {
+            None
+        }
+    }
+}
+
+impl<'de> Cursor<'de> for Scanner<'de, '_> {
+    fn bytes(&self) -> &'de [u8] {
+        self.bytes
+    }
+    fn at(&self) -> usize {
+        self.at
+    }
+    fn at_mut(&mut self) -> &mut usize {
+        &mut self.at
+    }
+    fn depth_mut(&mut self) -> &mut u32 {
+        &mut self.depth
+    }
 }
 
 pub(in crate::ingest) struct Scanner<'de, 't> {
@@ -116,25 +183,6 @@ impl<'de, 't> Scanner<'de, 't> {
         self.object(found, 0, 0, 0)?;
         self.skip_ws();
         (self.at == self.bytes.len()).then_some(())
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.at).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
-            self.at += 1;
-        }
-    }
-
-    fn expect(&mut self, b: u8) -> Option<()> {
-        (self.peek()? == b).then(|| self.at += 1)
-    }
-
-    fn enter(&mut self) -> Option<()> {
-        self.depth += 1;
-        (self.depth <= MAX_DEPTH).then_some(())
     }
 
     /// A string without escapes, after its opening quote; borrowed from the input.
@@ -187,28 +235,6 @@ impl<'de, 't> Scanner<'de, 't> {
             return None;
         }
         text.parse::<u64>().ok().map(|n| Scalar::Num(Number::from(n)))
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        let end = self.at + word.len();
-        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
-    }
-
-    /// After an element of an object or array: `Some(false)` past a `,` (another follows),
-    /// `Some(true)` past the closing `close` (the container is done), `None` for anything else.
-    fn next_or_close(&mut self, close: u8) -> Option<bool> {
-        self.skip_ws();
-        let b = self.peek()?;
-        self.at += 1;
-        if b == b',' {
-            self.skip_ws();
-            Some(false)
-        } else if b == close {
-            self.depth -= 1;
-            Some(true)
-        } else {
-            None
-        }
     }
 
     /// An object's members, after `{`: `member` reads each value (the scanner is past its key

@@ -15,7 +15,7 @@
 //! - numbers with an exponent or longer than the ECS scanner's limit (range errors), and where a
 //!   number is reduced (times, texts), anything but a short integer (serde_json's float parsing
 //!   and printing, `-0`);
-//! - nesting deeper than [`MAX_DEPTH`] (serde_json's recursion limit is 128);
+//! - nesting deeper than the ECS scanner's limit of 64 (serde_json's recursion limit is 128);
 //! - a key that matters twice in one object, a target at a second place, a time that is an
 //!   object, a key the visitor gives up on (`Event`, `event_data.Data`): the visitor gives up
 //!   there too, and the `Value` reference decides;
@@ -33,13 +33,11 @@ use std::borrow::Cow;
 use super::fast::{
     Captured, Found, CATEGORY, EVENT_CODE, TIMESTAMP, TIMESTAMP_PLAIN, TIME_CREATED, TRIE, WINLOG_EVENT_ID,
 };
-use crate::ingest::ecs::scan::{string_stop, Scanner as EcsScanner};
+use crate::ingest::ecs::scan::{string_stop, Cursor, Scanner as EcsScanner};
 use crate::ingest::key_trie::Entry;
 use crate::ingest::RejectReason;
 use crate::time::parse_rfc3339_ms;
 
-/// Deepest nesting handled (objects and arrays); deeper documents go to serde_json.
-const MAX_DEPTH: u32 = 64;
 /// Digits of an integer that always fits in an `i64` (and a `u64`).
 const MAX_INTEGER_DIGITS: usize = 18;
 /// Object levels whose keys are looked up in the trie (the visitor's `LEVELS`): a node key below
@@ -113,31 +111,22 @@ struct WinScanner<'de, 'd> {
     key: usize,
 }
 
+impl<'de> Cursor<'de> for WinScanner<'de, '_> {
+    fn bytes(&self) -> &'de [u8] {
+        self.bytes
+    }
+    fn at(&self) -> usize {
+        self.at
+    }
+    fn at_mut(&mut self) -> &mut usize {
+        &mut self.at
+    }
+    fn depth_mut(&mut self) -> &mut u32 {
+        &mut self.depth
+    }
+}
+
 impl<'de> WinScanner<'de, '_> {
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.at).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
-            self.at += 1;
-        }
-    }
-
-    fn expect(&mut self, b: u8) -> Option<()> {
-        (self.peek()? == b).then(|| self.at += 1)
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        let end = self.at + word.len();
-        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
-    }
-
-    fn enter(&mut self) -> Option<()> {
-        self.depth += 1;
-        (self.depth <= MAX_DEPTH).then_some(())
-    }
-
     /// A JSON number (grammar checked, no exponent, not too long: the ECS scanner's), as its text.
     fn number(&mut self) -> Option<&'de str> {
         let mut s = EcsScanner::untraced(self.text, self.at);
@@ -256,23 +245,6 @@ impl<'de> WinScanner<'de, '_> {
                 r
             }
         })
-    }
-
-    /// After an element of an object or array: `Some(false)` past a `,` (another follows),
-    /// `Some(true)` past the closing `close` (the container is done), `None` for anything else.
-    fn next_or_close(&mut self, close: u8) -> Option<bool> {
-        self.skip_ws();
-        let b = self.peek()?;
-        self.at += 1;
-        if b == b',' {
-            self.skip_ws();
-            Some(false)
-        } else if b == close {
-            self.depth -= 1;
-            Some(true)
-        } else {
-            None
-        }
     }
 
     /// An object's members, after `{`: `key` says what each key is, `member` reads its value (the
@@ -416,25 +388,31 @@ impl<'de> WinScanner<'de, '_> {
         number.parse().ok()
     }
 
+    /// An object's last `#text` member (the scanner is past the `{`), read by `read`; the other
+    /// members are dropped. Both the visitor's `CodeSeed` and `TextSeed` read objects so.
+    fn last_hash_text<T>(&mut self, read: fn(&mut Self) -> Option<Option<T>>) -> Option<Option<T>> {
+        let mut value = None;
+        self.members(
+            |key| key == "#text",
+            |s, is_text| {
+                if is_text {
+                    value = read(s)?;
+                    Some(())
+                } else {
+                    s.skip_value()
+                }
+            },
+        )?;
+        Some(value)
+    }
+
     /// `event_code` of the value (the visitor's `CodeSeed`): a number, a trimmed string, the last
     /// `#text` of an object, the first element of an array.
     fn code(&mut self) -> Option<Option<u32>> {
         match self.peek()? {
             b'{' => {
                 self.at += 1;
-                let mut code = None;
-                self.members(
-                    |key| key == "#text",
-                    |s, is_text| {
-                        if is_text {
-                            code = s.code()?;
-                            Some(())
-                        } else {
-                            s.skip_value()
-                        }
-                    },
-                )?;
-                Some(code)
+                self.last_hash_text(Self::code)
             }
             b'[' => {
                 self.at += 1;
@@ -511,19 +489,7 @@ impl<'de> WinScanner<'de, '_> {
         match self.peek()? {
             b'{' => {
                 self.at += 1;
-                let mut text = None;
-                self.members(
-                    |key| key == "#text",
-                    |s, is_text| {
-                        if is_text {
-                            text = s.text()?;
-                            Some(())
-                        } else {
-                            s.skip_value()
-                        }
-                    },
-                )?;
-                Some(text)
+                self.last_hash_text(Self::text)
             }
             b'[' => {
                 self.at += 1;
