@@ -103,6 +103,36 @@ pub(in crate::ingest) trait Cursor<'de> {
         (*depth <= MAX_DEPTH).then_some(())
     }
 
+    /// A member's colon, after its key, with the whitespace around it.
+    fn colon(&mut self) -> Option<()> {
+        self.skip_ws();
+        self.expect(b':')?;
+        self.skip_ws();
+        Some(())
+    }
+
+    /// A container's items, after its opening bracket: `item` reads each one (for an object:
+    /// its key, colon and value); this reads the commas and the closing `close`, and keeps the
+    /// nesting count.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()>
+    where
+        Self: Sized,
+    {
+        self.enter()?;
+        self.skip_ws();
+        if self.peek()? == close {
+            *self.at_mut() += 1;
+            *self.depth_mut() -= 1;
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if self.next_or_close(close)? {
+                return Some(());
+            }
+        }
+    }
+
     /// After an element of an object or array: `Some(false)` past a `,` (another follows),
     /// `Some(true)` past the closing `close` (the container is done), `None` for anything else.
     fn next_or_close(&mut self, close: u8) -> Option<bool> {
@@ -240,24 +270,12 @@ impl<'de, 't> Scanner<'de, 't> {
     /// An object's members, after `{`: `member` reads each value (the scanner is past its key
     /// and colon); this reads the punctuation.
     fn members(&mut self, mut member: impl FnMut(&mut Self, &'de str) -> Option<()>) -> Option<()> {
-        self.enter()?;
-        self.skip_ws();
-        if self.peek()? == b'}' {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
-            self.expect(b'"')?;
-            let key = self.string()?;
-            self.skip_ws();
-            self.expect(b':')?;
-            self.skip_ws();
-            member(self, key)?;
-            if self.next_or_close(b'}')? {
-                return Some(());
-            }
-        }
+        self.items(b'}', |s| {
+            s.expect(b'"')?;
+            let key = s.string()?;
+            s.colon()?;
+            member(s, key)
+        })
     }
 
     /// An object's members, after `{`, at trie node `node`.
@@ -378,46 +396,39 @@ impl<'de, 't> Scanner<'de, 't> {
     /// An array's elements, after `[`: its first scalar depth first (kept when `need_first`) and
     /// whether any string in it, or in an array inside it, is `authentication`.
     fn array(&mut self, need_first: bool) -> Option<(Option<Scalar<'de>>, bool)> {
-        self.enter()?;
-        self.skip_ws();
         let mut first: Option<Scalar<'de>> = None;
         let mut auth = false;
-        if self.peek()? == b']' {
-            self.at += 1;
-            self.depth -= 1;
-            return Some((None, false));
-        }
-        loop {
+        self.items(b']', |s| {
             let need = need_first && first.is_none();
-            let (f, a) = match self.peek()? {
+            let (f, a) = match s.peek()? {
                 b'{' => {
-                    self.at += 1;
-                    self.skip_object()?;
+                    s.at += 1;
+                    s.skip_object()?;
                     (None, false)
                 }
                 b'[' => {
-                    self.at += 1;
-                    self.array(need)?
+                    s.at += 1;
+                    s.array(need)?
                 }
                 b'"' => {
-                    self.at += 1;
-                    let s = self.string()?;
+                    s.at += 1;
+                    let s = s.string()?;
                     (need.then_some(Scalar::Str(Cow::Borrowed(s))), s == "authentication")
                 }
                 b't' => {
-                    self.literal(b"true")?;
+                    s.literal(b"true")?;
                     (need.then_some(Scalar::Bool(true)), false)
                 }
                 b'f' => {
-                    self.literal(b"false")?;
+                    s.literal(b"false")?;
                     (need.then_some(Scalar::Bool(false)), false)
                 }
                 b'n' => {
-                    self.literal(b"null")?;
+                    s.literal(b"null")?;
                     (None, false)
                 }
                 _ => {
-                    let text = self.number()?;
+                    let text = s.number()?;
                     if need {
                         (Some(Self::captured_number(text)?), false)
                     } else {
@@ -429,10 +440,9 @@ impl<'de, 't> Scanner<'de, 't> {
             if first.is_none() {
                 first = f;
             }
-            if self.next_or_close(b']')? {
-                return Some((first, auth));
-            }
-        }
+            Some(())
+        })?;
+        Some((first, auth))
     }
 
     /// Any value, validated and dropped.

@@ -254,82 +254,47 @@ impl<'de> WinScanner<'de, '_> {
         key: impl Fn(&str) -> K,
         mut member: impl FnMut(&mut Self, K) -> Option<()>,
     ) -> Option<()> {
-        self.enter()?;
-        self.skip_ws();
-        if self.peek()? == b'}' {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
-            self.expect(b'"')?;
-            let k = self.with_string(&key)?;
-            self.skip_ws();
-            self.expect(b':')?;
-            self.skip_ws();
-            member(self, k)?;
-            if self.next_or_close(b'}')? {
-                return Some(());
-            }
-        }
+        self.items(b'}', |s| {
+            s.expect(b'"')?;
+            let k = s.with_string(&key)?;
+            s.colon()?;
+            member(s, k)
+        })
     }
 
     /// An array's elements, after `[`: `element` reads each one.
-    fn elements(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.enter()?;
-        self.skip_ws();
-        if self.peek()? == b']' {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
-            element(self)?;
-            if self.next_or_close(b']')? {
-                return Some(());
-            }
-        }
+    fn elements(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.items(b']', element)
     }
 
     /// An object's members, after `{`, at trie node `node`, `level` objects deep: as the
     /// visitor's `visit_object`.
     fn object(&mut self, found: &mut Found<'de>, node: usize, level: usize) -> Option<()> {
         let mut seen = 0u64;
-        self.enter()?;
-        self.skip_ws();
-        if self.peek()? == b'}' {
-            self.at += 1;
-            self.depth -= 1;
-            return Some(());
-        }
-        loop {
-            self.expect(b'"')?;
-            let index = self.trie_key(node)?;
-            self.skip_ws();
-            self.expect(b':')?;
-            self.skip_ws();
+        self.items(b'}', |s| {
+            s.expect(b'"')?;
+            let index = s.trie_key(node)?;
+            s.colon()?;
             match index {
-                None => self.skip_value()?,
+                None => s.skip_value()?,
                 Some(index) => {
                     if seen & (1 << index) != 0 {
                         return None;
                     }
                     seen |= 1 << index;
                     match TRIE.step(node, index, level, 0).0 {
-                        Entry::Target(target) => self.target(found, usize::from(target))?,
-                        Entry::Node(child) if level + 1 < LEVELS && self.peek() == Some(b'{') => {
-                            self.at += 1;
-                            self.object(found, usize::from(child), level + 1)?;
+                        Entry::Target(target) => s.target(found, usize::from(target))?,
+                        Entry::Node(child) if level + 1 < LEVELS && s.peek() == Some(b'{') => {
+                            s.at += 1;
+                            s.object(found, usize::from(child), level + 1)?;
                         }
-                        Entry::Node(_) => self.skip_value()?,
+                        Entry::Node(_) => s.skip_value()?,
                         Entry::Unsure => return None,
                     }
                 }
             }
-            if self.next_or_close(b'}')? {
-                return Some(());
-            }
-        }
+            Some(())
+        })
     }
 
     /// The key after its opening quote, in an object at trie node `node`: its index among the
