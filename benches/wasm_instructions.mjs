@@ -3,7 +3,11 @@
 // compilation cancel out.
 //
 //   valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
-//     node benches/wasm_instructions.mjs PKG MODE N FILE.ndjson
+//     node --no-liftoff --single-threaded benches/wasm_instructions.mjs PKG MODE N FILE.ndjson
+//
+// The two V8 flags make the count repeatable: without them, how much of the run executes in the
+// baseline compiler (Liftoff) before the optimised code is ready depends on thread timing, which
+// moved the count per pass by ±20 % between identical runs; with them it repeats to 0.1 %.
 //
 // PKG: a wasm-pack --target nodejs output (pkg/node). MODE: `rare` (pushNdjson, rare-IP job
 // alone), `all` (pushNdjson, all six jobs) or `baseline` (node_bench.mjs's JS baseline:
