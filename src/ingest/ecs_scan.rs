@@ -14,11 +14,9 @@
 //! Every document it does answer is valid JSON and yields exactly what the visitor would yield:
 //! `tests/ecs_fast_equivalence.rs` compares both with the `Value` reference on generated documents.
 
-use std::borrow::Cow;
-
 use serde_json::Number;
 
-use super::fast::{Captured, Found, Scalar, TRIE};
+use super::fast::{Captured, Found, Scalar, Text, TRIE};
 use super::shape::{FixedValue, Note, Slot};
 use crate::ingest::key_trie::{Entry, Route};
 
@@ -365,7 +363,7 @@ impl<'de, 't> Scanner<'de, 't> {
             }
             b'"' => {
                 self.at += 1;
-                Captured::One(Scalar::Str(Cow::Borrowed(self.string()?)))
+                Captured::One(Scalar::Str(Text::Line(self.string()?)))
             }
             b't' => {
                 self.literal(b"true")?;
@@ -413,7 +411,7 @@ impl<'de, 't> Scanner<'de, 't> {
                 b'"' => {
                     s.at += 1;
                     let s = s.string()?;
-                    (need.then_some(Scalar::Str(Cow::Borrowed(s))), s == "authentication")
+                    (need.then_some(Scalar::Str(Text::Line(s))), s == "authentication")
                 }
                 b't' => {
                     s.literal(b"true")?;

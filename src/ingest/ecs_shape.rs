@@ -25,11 +25,9 @@
 //! `tests/ecs_fast_equivalence.rs` checks every answer of the streaming parser against the
 //! `serde_json::Value` reference on pairs of generated lines of one shape.
 
-use std::borrow::Cow;
-
 use serde_json::Number;
 
-use super::fast::{Captured, Found, Scalar};
+use super::fast::{Captured, Found, Scalar, Text};
 use super::scan::{scan_document, scan_document_traced, string_stop, Scanner};
 use crate::ingest::key_trie::Route;
 
@@ -98,12 +96,12 @@ impl FixedValue {
                     None => FirstScalar::None,
                     Some(Scalar::Bool(b)) => FirstScalar::Bool(*b),
                     Some(Scalar::Num(n)) => FirstScalar::Num(n.clone()),
-                    Some(Scalar::Str(Cow::Borrowed(s))) => FirstScalar::Str {
+                    Some(Scalar::Str(Text::Line(s))) => FirstScalar::Str {
                         // Borrowed from `text`: its offset is the pointers' difference.
                         at: (s.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize),
                         len: s.len(),
                     },
-                    Some(Scalar::Str(Cow::Owned(_))) => return FixedValue::Unknown,
+                    Some(Scalar::Str(Text::Decoded { .. })) => return FixedValue::Unknown,
                 };
                 FixedValue::Many { first, auth: *auth }
             }
@@ -124,7 +122,7 @@ impl FixedValue {
                     FirstScalar::Num(n) => Some(Scalar::Num(n.clone())),
                     FirstScalar::Str { at, len } => {
                         let start = run.checked_add(*at)?;
-                        Some(Scalar::Str(Cow::Borrowed(text.get(start..start.checked_add(*len)?)?)))
+                        Some(Scalar::Str(Text::Line(text.get(start..start.checked_add(*len)?)?)))
                     }
                 },
                 auth: *auth,
@@ -294,7 +292,7 @@ impl Shape {
                     }
                     let s = text.get(at..at + len)?;
                     at += len;
-                    Scalar::Str(Cow::Borrowed(s))
+                    Scalar::Str(Text::Line(s))
                 }
                 Slot::Num => {
                     let mut scanner = Scanner::new(text, at, 0, None);
