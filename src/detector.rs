@@ -163,6 +163,55 @@ pub struct Detector {
     /// (job id, key) → start of the bucket of the last alert.
     suppression_index: HashMap<(String, String), i64>,
     outbox: Results,
+    /// What each configured job takes, in `config.jobs` order, and the datafeed's excluded
+    /// process names: read per event, so decided once here rather than by comparing job ids.
+    routes: JobRoutes,
+}
+
+/// Which events each configured job takes (its datafeed), decided from the job ids once.
+#[derive(Debug)]
+struct JobRoutes {
+    /// Per job of `config.jobs`, in order: what its datafeed asks of an event.
+    takes: Vec<Takes>,
+    /// The rare-address job is configured.
+    rare_source_ip: bool,
+    /// The per-source-address spike job is configured.
+    source_ip_spike: bool,
+    /// Process names the shared datafeed query excludes (Elastic Agent and Beats).
+    excluded_processes: &'static [String],
+}
+
+/// What one job's datafeed asks of an authentication event.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Takes {
+    /// Failures only (`auth_high_count_logon_fails`).
+    Failures,
+    /// Successes with a usable `source.ip` (the rare-address and per-source spike jobs).
+    SuccessesFromAnAddress,
+    /// Successes.
+    Successes,
+}
+
+impl JobRoutes {
+    fn new(jobs: &[String]) -> JobRoutes {
+        let takes = jobs
+            .iter()
+            .map(|j| match j.as_str() {
+                FAILS_JOB => Takes::Failures,
+                RARE_SOURCE_IP_JOB | SOURCE_IP_SPIKE_JOB => Takes::SuccessesFromAnAddress,
+                _ => Takes::Successes,
+            })
+            .collect();
+        let excluded_processes = Manifest::embedded()
+            .job(RARE_SOURCE_IP_JOB)
+            .map_or(&[][..], |spec| spec.datafeed.exclude_process_names.as_slice());
+        JobRoutes {
+            takes,
+            rare_source_ip: jobs.iter().any(|j| j == RARE_SOURCE_IP_JOB),
+            source_ip_spike: jobs.iter().any(|j| j == SOURCE_IP_SPIKE_JOB),
+            excluded_processes,
+        }
+    }
 }
 
 impl Detector {
@@ -220,7 +269,9 @@ impl Detector {
             prune_days: (state.config.model_prune_window_ms / crate::time::DAY_MS).clamp(1, 36_500) as i32,
             failed_spike_min_distinct_users: state.config.failed_spike_min_distinct_users,
         };
+        let routes = JobRoutes::new(&state.config.jobs);
         Ok(Detector {
+            routes,
             state,
             rules,
             threshold,
@@ -432,7 +483,7 @@ impl Detector {
 
     /// The datafeed query shared by every job: authentication, outcome, Elastic Agent/Beats
     /// processes excluded. Returns which outcome-feed the event belongs to.
-    fn base_filter(e: &AuthEvent) -> std::result::Result<Feed, FilterReason> {
+    fn base_filter(e: &AuthEvent, excluded_processes: &[String]) -> std::result::Result<Feed, FilterReason> {
         if !e.is_authentication {
             return Err(FilterReason::NotAuthentication);
         }
@@ -441,9 +492,8 @@ impl Detector {
             Outcome::Failure => Feed::Failure,
             Outcome::Unknown => return Err(FilterReason::OutcomeMismatch),
         };
-        let spec = Manifest::embedded().job(RARE_SOURCE_IP_JOB);
-        if let (Some(p), Some(spec)) = (&e.process_name, spec) {
-            if spec.datafeed.exclude_process_names.iter().any(|x| x == p) {
+        if let Some(p) = &e.process_name {
+            if excluded_processes.iter().any(|x| x == p) {
                 return Err(FilterReason::ExcludedProcess);
             }
         }
@@ -517,17 +567,17 @@ impl Detector {
             }
         }
         // Which jobs take the event (each job's datafeed filter), and why the others do not.
-        let base = Self::base_filter(e);
+        let base = Self::base_filter(e, self.routes.excluded_processes);
         let source = base.and_then(|_| Self::source_filter(e));
         let mut takers = 0;
         let jobs = &self.state.config.jobs;
-        for job in jobs {
-            let taken = match (job.as_str(), base) {
+        for (job, &takes) in jobs.iter().zip(&self.routes.takes) {
+            let taken = match (takes, base) {
                 (_, Err(reason)) => Err(reason),
-                (FAILS_JOB, Ok(Feed::Failure)) => Ok(()),
-                (_, Ok(Feed::Failure)) | (FAILS_JOB, Ok(Feed::Success)) => Err(FilterReason::OutcomeMismatch),
-                (RARE_SOURCE_IP_JOB | SOURCE_IP_SPIKE_JOB, Ok(_)) => source.map(|_| ()),
-                (_, Ok(_)) => Ok(()),
+                (Takes::Failures, Ok(Feed::Failure)) => Ok(()),
+                (_, Ok(Feed::Failure)) | (Takes::Failures, Ok(Feed::Success)) => Err(FilterReason::OutcomeMismatch),
+                (Takes::SuccessesFromAnAddress, Ok(_)) => source.map(|_| ()),
+                (Takes::Successes, Ok(_)) => Ok(()),
             };
             match taken {
                 Ok(()) => takers += 1,
@@ -561,7 +611,7 @@ impl Detector {
             let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
-            let related_source = source.ok().filter(|_| enabled(SOURCE_IP_SPIKE_JOB));
+            let related_source = source.ok().filter(|_| self.routes.source_ip_spike);
             let vs = self.state.related.observe(
                 &enabled,
                 feed,
@@ -577,7 +627,7 @@ impl Detector {
             verdict.jobs.extend(vs);
         }
         let ip = match source {
-            Ok(ip) if self.state.config.job_enabled(RARE_SOURCE_IP_JOB) && base == Ok(Feed::Success) => ip,
+            Ok(ip) if self.routes.rare_source_ip && base == Ok(Feed::Success) => ip,
             _ => {
                 finish_verdict(&mut verdict);
                 return verdict;
