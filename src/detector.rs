@@ -16,8 +16,8 @@ use crate::manifest::{Manifest, RuleSpec};
 use crate::model::compact::clear_for_reuse;
 use crate::model::elastic_rare::ElasticRareState;
 use crate::model::rare_ip::{
-    probability_to_score, AssessContext, Assessment, AssessmentState, ModelLimits, RareIpModel, BUCKETS_PER_DAY,
-    BUCKET_MS, RECORD_MIN_SCORE,
+    probability_surely_scoring_below, probability_to_score, AssessContext, Assessment, AssessmentState, ModelLimits,
+    RareIpModel, BUCKETS_PER_DAY, BUCKET_MS, RECORD_MIN_SCORE,
 };
 use crate::net::{is_unusable_source, Cidr, IpKey};
 use crate::output::{
@@ -170,6 +170,9 @@ pub struct Detector {
     /// Bucket close's sort keys (see [`bucket_order`]), kept for their capacity. Transient (one
     /// bucket close), so not counted in `memory_bytes`; a burst's room is given back.
     close_order: Vec<(u128, u32)>,
+    /// A known address whose probability is above this scores below the record floor (adaptive
+    /// profile; see [`Detector::surely_unrecorded`]).
+    known_address_p_floor: f64,
 }
 
 /// Which events each configured job takes (its datafeed), decided from the job ids once.
@@ -277,6 +280,12 @@ impl Detector {
         Ok(Detector {
             routes,
             close_order: Vec::new(),
+            // score = half the scale's score (below its ceiling); a floor of 0 or less has no
+            // probability above which it surely holds.
+            known_address_p_floor: match RECORD_MIN_SCORE.min(threshold) {
+                floor if floor > 0.0 => probability_surely_scoring_below(2.0 * floor),
+                _ => f64::INFINITY,
+            },
             state,
             rules,
             threshold,
@@ -974,6 +983,16 @@ impl Detector {
                     // A first occurrence is always recorded.
                     return false;
                 };
+                // Without the decay's power and the score's logarithm first: 2^-x >= 1 - x ln 2
+                // (convexity), so this probability is at most the one below; above the floor, the
+                // score is surely under the record floor. Otherwise decide exactly.
+                let idle = (i64::from(bucket_index) - i64::from(a.last_bucket)) as f64 / BUCKETS_PER_DAY as f64;
+                let decay_at_least = (1.0 - idle / 30.0 * std::f64::consts::LN_2).max(0.0);
+                let p_at_least =
+                    ((a.days_seen as f64 * decay_at_least + 0.5) / (user.active_days as f64 + 1.0)).min(1.0);
+                if p_at_least > self.known_address_p_floor {
+                    return true;
+                }
                 let idle_days = (i64::from(bucket_index) - i64::from(a.last_bucket)) as f64 / BUCKETS_PER_DAY as f64;
                 let effective = a.days_seen as f64 * 0.5f64.powf(idle_days / 30.0);
                 let p = ((effective + 0.5) / (user.active_days as f64 + 1.0)).min(1.0);

@@ -658,6 +658,14 @@ pub fn probability_to_score(p: f64) -> f64 {
     (100.0 * (P_SCORE_ZERO / p).ln() / (P_SCORE_ZERO / P_SCORE_FULL).ln()).clamp(0.0, 100.0)
 }
 
+/// The probability above which [`probability_to_score`] is surely below `score` (0–100): the
+/// inverse of the scale, raised by a relative 1e-9 so that rounding in either direction cannot
+/// put a probability above it at or over `score`.
+pub fn probability_surely_scoring_below(score: f64) -> f64 {
+    let p = P_SCORE_ZERO * (-score / 100.0 * (P_SCORE_ZERO / P_SCORE_FULL).ln()).exp();
+    p * (1.0 + 1e-9)
+}
+
 /// The per-user and organisation-wide state of the job.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RareIpModel {
@@ -1423,6 +1431,23 @@ fn round_sig(p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probabilities_above_the_bound_score_below() {
+        for score in [0.0, 10.0, 12.5, 25.0, 50.0, 75.0, 99.0] {
+            let bound = probability_surely_scoring_below(score);
+            for k in 1..2000 {
+                let p = bound * (1.0 + f64::from(k) * 1e-6);
+                if p <= 1.0 {
+                    assert!(probability_to_score(p) < score || score == 0.0, "{score} {p}");
+                }
+            }
+            // And the bound is tight: a little below it scores at or above `score`.
+            if score > 0.0 {
+                assert!(probability_to_score(bound * (1.0 - 1e-6)) >= score, "{score}");
+            }
+        }
+    }
 
     /// The per-user layout BENCHMARKS.md's byte budget is written against: a change here changes
     /// bytes per (user, address) pair for every deployment (64-bit: boxes are 16 bytes there).
