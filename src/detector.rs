@@ -173,6 +173,10 @@ pub struct Detector {
     /// A known address whose probability is above this scores below the record floor (adaptive
     /// profile; see [`Detector::surely_unrecorded`]).
     known_address_p_floor: f64,
+    /// Lines per input format read by the `push_ndjson` call at hand, added to
+    /// `stats.events_by_format` when it returns (a string-keyed map is dear per line); zero
+    /// between calls.
+    lines_by_format: [u64; 4],
 }
 
 /// Which events each configured job takes (its datafeed), decided from the job ids once.
@@ -280,6 +284,7 @@ impl Detector {
         Ok(Detector {
             routes,
             close_order: Vec::new(),
+            lines_by_format: [0; 4],
             // score = half the scale's score (below its ceiling); a floor of 0 or less has no
             // probability above which it surely holds.
             known_address_p_floor: match RECORD_MIN_SCORE.min(threshold) {
@@ -400,6 +405,26 @@ impl Detector {
                 }
             }
         }
+        for (i, format) in [
+            InputFormat::Auto,
+            InputFormat::Ecs,
+            InputFormat::Syslog,
+            InputFormat::Evtx,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let lines = std::mem::take(&mut self.lines_by_format[i]);
+            if lines > 0 {
+                let counts = &mut self.state.stats.events_by_format;
+                match counts.get_mut(format.as_str()) {
+                    Some(n) => *n += lines,
+                    None => {
+                        counts.insert(format.as_str().to_string(), lines);
+                    }
+                }
+            }
+        }
         // Verdicts mode answers per event; the alerts of buckets these lines closed wait for the
         // next advance()/flush()/take_results() (bounded: see `cap_outbox`).
         if kind == OutputKind::Verdicts {
@@ -423,7 +448,7 @@ impl Detector {
     /// One input line in whatever format it is (config `format`, or recognised per line).
     fn parse_any(&mut self, line: &[u8]) -> std::result::Result<Parsed, RejectReason> {
         let format = self.state.config.format.resolve(line);
-        bump_keyed(&mut self.state.stats.events_by_format, &[format.as_str()]);
+        self.lines_by_format[format as usize] += 1;
         match format {
             InputFormat::Syslog => {
                 let reference = self
