@@ -10,7 +10,6 @@ use crate::FastMap as HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event::StringPool;
 use crate::model::compact::{clear_for_reuse, KeyIndex};
 use crate::model::counts::{spike_score, upper_tail_probability, Expectation, Moments, SeasonalCounts};
 use crate::model::rare_hour::RareHourModel;
@@ -79,32 +78,112 @@ impl PositionIndex {
     }
 }
 
-/// Strings and count buckets of closed buckets, kept for the next buckets: a bucket's new users,
-/// addresses and hosts then allocate nothing once the stream has run a few buckets. Bounded by
-/// [`SPARE_STRINGS`] and [`SPARE_BUCKETS`]; what is beyond is freed.
-#[derive(Clone, Debug)]
-struct Spare {
-    strings: StringPool,
-    buckets: Vec<CountBucket>,
+/// The open bucket's texts — user names, host names, source addresses — each held once in one
+/// buffer and known by a per-bucket id, so that the bucket's lists compare and copy 4-byte ids
+/// instead of strings, and a closed bucket's texts go with one `clear` (the buffer's room stays
+/// for the next bucket: no allocation per event once the stream has run a few buckets).
+#[derive(Clone, Debug, Default)]
+struct BucketNames {
+    text: String,
+    /// End of each name in `text`, by id.
+    ends: Vec<usize>,
+    index: KeyIndex,
+    /// Addresses already written out as text this bucket (formatting one is dearer than hashing
+    /// its key).
+    addresses: HashMap<IpKey, u32>,
 }
 
-impl Default for Spare {
-    fn default() -> Self {
-        Spare {
-            strings: StringPool::new(SPARE_STRINGS, SPARE_STRING_BYTES),
-            buckets: Vec::new(),
+fn name_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    &text[start..ends[id]]
+}
+
+impl BucketNames {
+    fn get(&self, id: u32) -> &str {
+        name_at(&self.text, &self.ends, id)
+    }
+
+    /// The id of `name`, adding it if new.
+    fn id(&mut self, name: &str) -> u32 {
+        let BucketNames { text, ends, index, .. } = self;
+        if let Some(id) = index.get(name, |i| name_at(text, ends, i)) {
+            return id;
         }
+        text.push_str(name);
+        ends.push(text.len());
+        let id = (ends.len() - 1) as u32;
+        index.insert(name, id, &|i| name_at(text, ends, i));
+        id
+    }
+
+    /// The id of an address's text.
+    fn address_id(&mut self, ip: IpKey) -> u32 {
+        if let Some(&id) = self.addresses.get(&ip) {
+            return id;
+        }
+        let id = self.id(&ip.text());
+        self.addresses.insert(ip, id);
+        id
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.index.clear();
+        self.addresses.clear();
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.ends.capacity() * std::mem::size_of::<usize>()
+            + self.index.heap_bytes()
+            + crate::model::compact::table_capacity(self.addresses.len()) * (std::mem::size_of::<(IpKey, u32)>() + 1)
     }
 }
 
-/// Spare strings kept (about 40 bytes each, at most [`SPARE_STRING_BYTES`] + 24).
-const SPARE_STRINGS: usize = 16_384;
+/// Position in a list by per-bucket name id (0: absent, else position + 1), for the lists that
+/// hold one entry per name of the bucket. Derived: rebuilt on restore, cleared at bucket close.
+#[derive(Clone, Debug, Default)]
+struct Slots(Vec<u32>);
+
+impl Slots {
+    fn get(&self, id: u32) -> Option<usize> {
+        match self.0.get(id as usize) {
+            Some(&slot) if slot > 0 => Some(slot as usize - 1),
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, id: u32, position: usize) {
+        let i = id as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] = position as u32 + 1;
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
+/// Count buckets of closed buckets, kept for the next buckets: a bucket's new addresses then
+/// allocate nothing once the stream has run a few buckets. Bounded by [`SPARE_BUCKETS`]; what is
+/// beyond is freed.
+#[derive(Clone, Debug, Default)]
+struct Spare {
+    buckets: Vec<CountBucket>,
+}
+
 /// Spare per-address count buckets kept (their three lists keep room for [`SPARE_LIST_ROOM`]).
 const SPARE_BUCKETS: usize = 1_024;
 /// Entries a spare bucket's list keeps room for.
 const SPARE_LIST_ROOM: usize = 64;
-/// Longest string capacity kept as a spare.
-const SPARE_STRING_BYTES: usize = 256;
 
 /// Not state: any two pools are equal.
 impl PartialEq for Spare {
@@ -114,38 +193,12 @@ impl PartialEq for Spare {
 }
 
 impl Spare {
-    /// `text` in a spare string, or a new one.
-    fn text(&mut self, text: &str) -> String {
-        self.strings.text(text)
-    }
-
-    fn keep(&mut self, s: String) {
-        self.strings.keep(s);
-    }
-
-    fn keep_list(&mut self, list: &mut Vec<(String, u32)>) {
-        for (s, _) in list.drain(..) {
-            self.keep(s);
-        }
-    }
-
-    /// Empties `bucket` into the pools, keeping its lists' capacity.
-    fn empty_bucket(&mut self, bucket: &mut CountBucket) {
-        bucket.count = 0;
-        self.keep_list(&mut bucket.users);
-        self.keep_list(&mut bucket.sources);
-        self.keep_list(&mut bucket.hosts);
-        for index in &mut bucket.index {
-            index.clear();
-        }
-    }
-
     fn bucket(&mut self) -> CountBucket {
         self.buckets.pop().unwrap_or_default()
     }
 
     fn keep_bucket(&mut self, mut bucket: CountBucket) {
-        self.empty_bucket(&mut bucket);
+        bucket.empty();
         // A spare keeps room for a typical bucket, not for the largest one seen.
         for list in [&mut bucket.users, &mut bucket.sources, &mut bucket.hosts] {
             list.shrink_to(SPARE_LIST_ROOM);
@@ -156,56 +209,76 @@ impl Spare {
     }
 
     fn memory_bytes(&self) -> usize {
-        self.strings.memory_bytes()
-            + self.buckets.capacity() * std::mem::size_of::<CountBucket>()
+        self.buckets.capacity() * std::mem::size_of::<CountBucket>()
             + self
                 .buckets
                 .iter()
-                .map(|b| (b.users.capacity() + b.sources.capacity() + b.hosts.capacity()) * 32)
+                .map(|b| (b.users.capacity() + b.sources.capacity() + b.hosts.capacity()) * 8)
                 .sum::<usize>()
     }
 }
 
-/// Per-bucket counts of one series with its top contributors.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Per-bucket counts of one series with its top contributors, by name id (first seen first).
+#[derive(Clone, Debug, Default)]
 struct CountBucket {
     count: u32,
-    users: Vec<(String, u32)>,
-    sources: Vec<(String, u32)>,
-    hosts: Vec<(String, u32)>,
-    #[serde(skip)]
+    users: Vec<(u32, u32)>,
+    sources: Vec<(u32, u32)>,
+    hosts: Vec<(u32, u32)>,
     index: [PositionIndex; 3],
 }
 
-fn bump(list: &mut Vec<(String, u32)>, index: &mut PositionIndex, spare: &mut Spare, value: Option<&str>) {
-    let Some(v) = value.filter(|v| !v.is_empty()) else {
+fn bump(list: &mut Vec<(u32, u32)>, index: &mut PositionIndex, value: Option<u32>) {
+    let Some(id) = value else {
         return;
     };
-    if let Some(i) = index.find(list, |(k, _)| k.as_str(), v) {
+    if let Some(i) = index.find(list, |(k, _)| k, &id) {
         list[i].1 += 1;
     } else if list.len() < MAX_DISTINCT_PER_BUCKET {
-        list.push((spare.text(v), 1));
-        index.pushed(list, |(k, _)| k.as_str());
+        list.push((id, 1));
+        index.pushed(list, |(k, _)| k);
     }
 }
 
-fn top(list: &[(String, u32)]) -> Vec<String> {
-    let mut v: Vec<&(String, u32)> = list.iter().collect();
+fn top(list: &[(u32, u32)], names: &BucketNames) -> Vec<String> {
+    let mut v: Vec<(&str, u32)> = list.iter().map(|&(id, n)| (names.get(id), n)).collect();
     // Keys are unique: the unstable sort (`crate::sort`) gives the one order.
-    crate::sort::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.into_iter().take(TOP_INFLUENCERS).map(|(k, _)| k.clone()).collect()
+    crate::sort::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v.into_iter()
+        .take(TOP_INFLUENCERS)
+        .map(|(k, _)| k.to_string())
+        .collect()
+}
+
+/// An event's names as a count bucket counts them (empty texts are not counted).
+#[derive(Clone, Copy)]
+struct Counted {
+    user: Option<u32>,
+    source: Option<u32>,
+    host: Option<u32>,
 }
 
 impl CountBucket {
-    fn add(&mut self, spare: &mut Spare, user: &str, source: Option<&str>, host: Option<&str>) {
+    fn add(&mut self, names: Counted) {
         self.count = self.count.saturating_add(1);
         let [users, sources, hosts] = &mut self.index;
-        bump(&mut self.users, users, spare, Some(user));
-        bump(&mut self.sources, sources, spare, source);
-        bump(&mut self.hosts, hosts, spare, host);
+        bump(&mut self.users, users, names.user);
+        bump(&mut self.sources, sources, names.source);
+        bump(&mut self.hosts, hosts, names.host);
     }
 
-    fn influencers(&self) -> Vec<Influencer> {
+    /// Empties the bucket, keeping its lists' capacity.
+    fn empty(&mut self) {
+        self.count = 0;
+        self.users.clear();
+        self.sources.clear();
+        self.hosts.clear();
+        for index in &mut self.index {
+            index.clear();
+        }
+    }
+
+    fn influencers(&self, names: &BucketNames) -> Vec<Influencer> {
         [
             ("source.ip", &self.sources),
             ("user.name", &self.users),
@@ -215,20 +288,20 @@ impl CountBucket {
         .filter(|(_, l)| !l.is_empty())
         .map(|(name, l)| Influencer {
             influencer_field_name: name.into(),
-            influencer_field_values: top(l),
+            influencer_field_values: top(l, names),
         })
         .collect()
     }
 }
 
-/// A successful logon of a user in the open bucket (rare user, rare hour).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A successful logon of a user in the open bucket (rare user, rare hour), by name id.
+#[derive(Clone, Debug, PartialEq)]
 struct UserLogon {
-    user: String,
+    user: u32,
     first_time: i64,
     count: u32,
-    source: Option<String>,
-    host: Option<String>,
+    source: Option<u32>,
+    host: Option<u32>,
 }
 
 /// Per-address success counts.
@@ -238,8 +311,8 @@ struct SourceCounts {
     last_bucket: i32,
 }
 
-/// State of the five jobs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// State of the five jobs. Serialised as [`RelatedJobsRepr`] (the open bucket's names as text).
+#[derive(Clone, Debug, Default)]
 pub struct RelatedJobs {
     rare_user: RareUserModel,
     rare_hour: RareHourModel,
@@ -251,19 +324,214 @@ pub struct RelatedJobs {
     /// Day the organisation's first logon was seen (for count-job learning).
     first_day: Option<i32>,
     // Open bucket.
+    names: BucketNames,
     logons: Vec<UserLogon>,
+    /// `logons` by user id.
+    logon_slots: Slots,
     fail_bucket: CountBucket,
     success_bucket: CountBucket,
     source_buckets: Vec<(IpKey, CountBucket)>,
-    #[serde(skip)]
-    logon_index: PositionIndex,
-    #[serde(skip)]
-    source_index: PositionIndex,
-    #[serde(skip)]
+    /// `source_buckets` by the id of the address's text.
+    source_slots: Slots,
     spare: Spare,
     /// Per count series (job, or job and address): start of its last anomalous bucket and how
     /// many consecutive buckets have been anomalous, for `multi_bucket_impact`.
     anomaly_runs: HashMap<String, (i64, u32)>,
+}
+
+/// A logon as snapshots hold it (`S`: `String` restoring, `&str` writing).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "UserLogon")]
+struct UserLogonRepr<S> {
+    user: S,
+    first_time: i64,
+    count: u32,
+    source: Option<S>,
+    host: Option<S>,
+}
+
+/// A count bucket as snapshots hold it.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "CountBucket")]
+struct CountBucketRepr<S> {
+    count: u32,
+    users: Vec<(S, u32)>,
+    sources: Vec<(S, u32)>,
+    hosts: Vec<(S, u32)>,
+}
+
+/// The open bucket with its names as text.
+#[derive(Debug, PartialEq)]
+struct OpenBucketRepr<'a> {
+    logons: Vec<UserLogonRepr<&'a str>>,
+    fail_bucket: CountBucketRepr<&'a str>,
+    success_bucket: CountBucketRepr<&'a str>,
+    source_buckets: Vec<(IpKey, CountBucketRepr<&'a str>)>,
+}
+
+/// What a snapshot holds of [`RelatedJobs`] (the encoding it has always had), written from
+/// borrowed state.
+#[derive(Serialize)]
+#[serde(rename = "RelatedJobs")]
+struct RelatedJobsView<'a> {
+    rare_user: &'a RareUserModel,
+    rare_hour: &'a RareHourModel,
+    fails: &'a SeasonalCounts,
+    successes: &'a SeasonalCounts,
+    sources: &'a HashMap<IpKey, SourceCounts>,
+    sources_overall: &'a Moments,
+    first_day: Option<i32>,
+    logons: Vec<UserLogonRepr<&'a str>>,
+    fail_bucket: CountBucketRepr<&'a str>,
+    success_bucket: CountBucketRepr<&'a str>,
+    source_buckets: Vec<(IpKey, CountBucketRepr<&'a str>)>,
+    anomaly_runs: &'a HashMap<String, (i64, u32)>,
+}
+
+/// [`RelatedJobsView`], read back.
+#[derive(Deserialize)]
+#[serde(rename = "RelatedJobs")]
+struct RelatedJobsRepr {
+    rare_user: RareUserModel,
+    rare_hour: RareHourModel,
+    fails: SeasonalCounts,
+    successes: SeasonalCounts,
+    sources: HashMap<IpKey, SourceCounts>,
+    sources_overall: Moments,
+    first_day: Option<i32>,
+    logons: Vec<UserLogonRepr<String>>,
+    fail_bucket: CountBucketRepr<String>,
+    success_bucket: CountBucketRepr<String>,
+    source_buckets: Vec<(IpKey, CountBucketRepr<String>)>,
+    anomaly_runs: HashMap<String, (i64, u32)>,
+}
+
+impl CountBucket {
+    fn repr<'a>(&self, names: &'a BucketNames) -> CountBucketRepr<&'a str> {
+        let text = |list: &[(u32, u32)]| list.iter().map(|&(id, n)| (names.get(id), n)).collect();
+        CountBucketRepr {
+            count: self.count,
+            users: text(&self.users),
+            sources: text(&self.sources),
+            hosts: text(&self.hosts),
+        }
+    }
+
+    fn from_repr(repr: CountBucketRepr<String>, names: &mut BucketNames) -> CountBucket {
+        let mut ids = |list: Vec<(String, u32)>| list.into_iter().map(|(s, n)| (names.id(&s), n)).collect();
+        CountBucket {
+            count: repr.count,
+            users: ids(repr.users),
+            sources: ids(repr.sources),
+            hosts: ids(repr.hosts),
+            // Rebuilt on first use (their lengths disagree with the lists').
+            index: Default::default(),
+        }
+    }
+}
+
+impl RelatedJobs {
+    fn open_bucket_repr(&self) -> OpenBucketRepr<'_> {
+        let names = &self.names;
+        OpenBucketRepr {
+            logons: self
+                .logons
+                .iter()
+                .map(|l| UserLogonRepr {
+                    user: names.get(l.user),
+                    first_time: l.first_time,
+                    count: l.count,
+                    source: l.source.map(|id| names.get(id)),
+                    host: l.host.map(|id| names.get(id)),
+                })
+                .collect(),
+            fail_bucket: self.fail_bucket.repr(names),
+            success_bucket: self.success_bucket.repr(names),
+            source_buckets: self.source_buckets.iter().map(|(ip, b)| (*ip, b.repr(names))).collect(),
+        }
+    }
+
+    fn from_repr(r: RelatedJobsRepr) -> RelatedJobs {
+        let mut jobs = RelatedJobs {
+            rare_user: r.rare_user,
+            rare_hour: r.rare_hour,
+            fails: r.fails,
+            successes: r.successes,
+            sources: r.sources,
+            sources_overall: r.sources_overall,
+            first_day: r.first_day,
+            anomaly_runs: r.anomaly_runs,
+            ..RelatedJobs::default()
+        };
+        let names = &mut jobs.names;
+        for l in r.logons {
+            let user = names.id(&l.user);
+            // A crafted snapshot may name a user twice: the first logon is the one found.
+            if jobs.logon_slots.get(user).is_none() {
+                jobs.logon_slots.set(user, jobs.logons.len());
+            }
+            jobs.logons.push(UserLogon {
+                user,
+                first_time: l.first_time,
+                count: l.count,
+                source: l.source.map(|s| names.id(&s)),
+                host: l.host.map(|h| names.id(&h)),
+            });
+        }
+        jobs.fail_bucket = CountBucket::from_repr(r.fail_bucket, names);
+        jobs.success_bucket = CountBucket::from_repr(r.success_bucket, names);
+        for (ip, bucket) in r.source_buckets {
+            let id = names.address_id(ip);
+            if jobs.source_slots.get(id).is_none() {
+                jobs.source_slots.set(id, jobs.source_buckets.len());
+            }
+            let bucket = CountBucket::from_repr(bucket, names);
+            jobs.source_buckets.push((ip, bucket));
+        }
+        jobs
+    }
+}
+
+impl Serialize for RelatedJobs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let open = self.open_bucket_repr();
+        RelatedJobsView {
+            rare_user: &self.rare_user,
+            rare_hour: &self.rare_hour,
+            fails: &self.fails,
+            successes: &self.successes,
+            sources: &self.sources,
+            sources_overall: &self.sources_overall,
+            first_day: self.first_day,
+            logons: open.logons,
+            fail_bucket: open.fail_bucket,
+            success_bucket: open.success_bucket,
+            source_buckets: open.source_buckets,
+            anomaly_runs: &self.anomaly_runs,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RelatedJobs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        RelatedJobsRepr::deserialize(deserializer).map(RelatedJobs::from_repr)
+    }
+}
+
+/// Equal state: the same models and the same open bucket by name (ids depend on arrival order).
+impl PartialEq for RelatedJobs {
+    fn eq(&self, other: &Self) -> bool {
+        self.rare_user == other.rare_user
+            && self.rare_hour == other.rare_hour
+            && self.fails == other.fails
+            && self.successes == other.successes
+            && self.sources == other.sources
+            && self.sources_overall == other.sources_overall
+            && self.first_day == other.first_day
+            && self.anomaly_runs == other.anomaly_runs
+            && self.open_bucket_repr() == other.open_bucket_repr()
+    }
 }
 
 /// What the engine needs to know to run them.
@@ -343,15 +611,33 @@ impl RelatedJobs {
         want_verdicts: bool,
     ) -> Vec<JobVerdict> {
         self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
-        let source_ip_text = source.map(IpKey::text);
-        // Read as `&str` once: each reading of an `IpText` checks its bytes again.
-        let source_text = source_ip_text.as_ref().map(|t| t.as_str());
         let mut out = Vec::new();
         let bucket_index = (bucket_ms / 900_000) as i32;
+        let logons_wanted = feed == Feed::Success && (enabled(RARE_USER_JOB) || enabled(RARE_HOUR_JOB));
+        let counts_wanted = match feed {
+            Feed::Failure => enabled(FAILS_JOB),
+            Feed::Success => enabled(SUCCESSES_JOB) || enabled(SOURCE_IP_SPIKE_JOB),
+        };
+        let (user_id, host_id, source_id) = if logons_wanted || counts_wanted {
+            let names = &mut self.names;
+            (
+                names.id(user),
+                host.map(|h| names.id(h)),
+                source.map(|ip| names.address_id(ip)),
+            )
+        } else {
+            (0, None, None)
+        };
+        // What the count buckets count: empty names are not counted.
+        let counted = Counted {
+            user: Some(user_id).filter(|_| !user.is_empty()),
+            source: source_id,
+            host: host_id.filter(|_| host.is_some_and(|h| !h.is_empty())),
+        };
         match feed {
             Feed::Failure => {
                 if enabled(FAILS_JOB) {
-                    self.fail_bucket.add(&mut self.spare, user, source_text, host);
+                    self.fail_bucket.add(counted);
                     if want_verdicts {
                         out.push(self.count_verdict(
                             FAILS_JOB,
@@ -365,23 +651,22 @@ impl RelatedJobs {
                 }
             }
             Feed::Success => {
-                if enabled(RARE_USER_JOB) || enabled(RARE_HOUR_JOB) {
-                    match self.logon_index.find(&self.logons, |l| l.user.as_str(), user) {
+                if logons_wanted {
+                    match self.logon_slots.get(user_id) {
                         Some(i) => {
                             let l = &mut self.logons[i];
                             l.count += 1;
                             l.first_time = l.first_time.min(time_ms);
                         }
                         None => {
-                            let spare = &mut self.spare;
+                            self.logon_slots.set(user_id, self.logons.len());
                             self.logons.push(UserLogon {
-                                user: spare.text(user),
+                                user: user_id,
                                 first_time: time_ms,
                                 count: 1,
-                                source: source_text.map(|s| spare.text(s)),
-                                host: host.map(|h| spare.text(h)),
+                                source: source_id,
+                                host: host_id,
                             });
-                            self.logon_index.pushed(&self.logons, |l| l.user.as_str());
                         }
                     }
                 }
@@ -430,7 +715,7 @@ impl RelatedJobs {
                     ));
                 }
                 if enabled(SUCCESSES_JOB) {
-                    self.success_bucket.add(&mut self.spare, user, source_text, host);
+                    self.success_bucket.add(counted);
                     if want_verdicts {
                         out.push(self.count_verdict(
                             SUCCESSES_JOB,
@@ -443,17 +728,17 @@ impl RelatedJobs {
                     }
                 }
                 if enabled(SOURCE_IP_SPIKE_JOB) {
-                    if let Some(ip) = source {
-                        let i = match self.source_index.find(&self.source_buckets, |(k, _)| k, &ip) {
+                    if let (Some(ip), Some(ip_id)) = (source, source_id) {
+                        let i = match self.source_slots.get(ip_id) {
                             Some(i) => i,
                             None => {
                                 let bucket = self.spare.bucket();
+                                self.source_slots.set(ip_id, self.source_buckets.len());
                                 self.source_buckets.push((ip, bucket));
-                                self.source_index.pushed(&self.source_buckets, |(k, _)| k);
                                 self.source_buckets.len() - 1
                             }
                         };
-                        self.source_buckets[i].1.add(&mut self.spare, user, source_text, host);
+                        self.source_buckets[i].1.add(counted);
                         if !want_verdicts {
                             return out;
                         }
@@ -538,14 +823,15 @@ impl RelatedJobs {
         let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
         let mut out = Vec::new();
         let mut logons = std::mem::take(&mut self.logons);
-        self.logon_index.clear();
-        // One logon per user: the unstable sort gives the one order.
-        crate::sort::sort_by(&mut logons, |a, b| a.user.cmp(&b.user));
+        self.logon_slots.clear();
+        let names = &self.names;
+        // One logon per user: the unstable sort gives the one order (by name, as the records go).
+        crate::sort::sort_by(&mut logons, |a, b| names.get(a.user).cmp(names.get(b.user)));
 
         // While the organisation is learning every account is `learning`: no records, no evidence.
         if enabled(RARE_USER_JOB) && !self.rare_user.is_learning(day, limits.learning_days) {
             for l in &logons {
-                if let Some((score, ev)) = self.rare_user.assess(&l.user, day, limits.learning_days) {
+                if let Some((score, ev)) = self.rare_user.assess(names.get(l.user), day, limits.learning_days) {
                     if ev.state == "learning" {
                         continue;
                     }
@@ -559,14 +845,14 @@ impl RelatedJobs {
                         serde_json::to_value(&ev).unwrap_or_default(),
                     );
                     r.by_field_name = "user.name".into();
-                    r.by_field_value = l.user.clone();
+                    r.by_field_value = names.get(l.user).to_string();
                     r.typical = vec![p];
                     r.actual = vec![1.0];
                     r.anomaly_score_explanation.by_field_first_occurrence = ev.state == "new_account";
-                    finish_user_record(&mut r, l);
+                    finish_user_record(&mut r, l, names);
                     out.push(RelatedRecord {
                         record: r,
-                        suppression_key: l.user.clone(),
+                        suppression_key: names.get(l.user).to_string(),
                     });
                 }
             }
@@ -576,7 +862,7 @@ impl RelatedJobs {
                 let hour = hour_of(l.first_time);
                 // Only records need the evidence: decide on the probability first.
                 let quick = self.rare_hour.scored_probability(
-                    &l.user,
+                    names.get(l.user),
                     hour,
                     bucket_index,
                     limits.learning_days,
@@ -586,7 +872,7 @@ impl RelatedJobs {
                     continue;
                 }
                 let (score, ev) = self.rare_hour.assess(
-                    &l.user,
+                    names.get(l.user),
                     hour,
                     bucket_index,
                     limits.learning_days,
@@ -606,32 +892,27 @@ impl RelatedJobs {
                     serde_json::to_value(&ev).unwrap_or_default(),
                 );
                 r.by_field_name = "user.name".into();
-                r.by_field_value = l.user.clone();
+                r.by_field_value = names.get(l.user).to_string();
                 r.typical = vec![typical_hour * 3600.0 + 1800.0];
                 r.actual = vec![(l.first_time.rem_euclid(86_400_000) / 1000) as f64];
-                finish_user_record(&mut r, l);
+                finish_user_record(&mut r, l, names);
                 out.push(RelatedRecord {
                     record: r,
-                    suppression_key: l.user.clone(),
+                    suppression_key: names.get(l.user).to_string(),
                 });
             }
         }
         for l in &logons {
             if enabled(RARE_USER_JOB) {
-                self.rare_user.learn(&l.user, day);
+                self.rare_user.learn(names.get(l.user), day);
             }
             if enabled(RARE_HOUR_JOB) {
-                self.rare_hour.learn(&l.user, hour_of(l.first_time), bucket_index);
+                self.rare_hour
+                    .learn(names.get(l.user), hour_of(l.first_time), bucket_index);
             }
         }
 
         let used = logons.len();
-        for logon in logons.drain(..) {
-            self.spare.keep(logon.user);
-            for text in [logon.source, logon.host].into_iter().flatten() {
-                self.spare.keep(text);
-            }
-        }
         clear_for_reuse(&mut logons, used);
         self.logons = logons;
 
@@ -650,7 +931,7 @@ impl RelatedJobs {
                         let p = upper_tail_probability(count, &e);
                         let gated = is_fails && bucket.users.len() < limits.failed_spike_min_distinct_users;
                         if p < RECORD_PROBABILITY && !gated {
-                            let mut r = count_record(job, bucket_ms, count, p, &e, &bucket, None);
+                            let mut r = count_record(job, bucket_ms, count, p, &e, &bucket, None, &self.names);
                             r.record.multi_bucket_impact =
                                 Some(run_impact(&mut self.anomaly_runs, job.to_string(), bucket_ms));
                             out.push(r);
@@ -659,8 +940,8 @@ impl RelatedJobs {
                 }
                 model.add(bucket_ms, bucket.count as f64);
             }
-            // Emptied, not dropped: the next bucket reuses its lists and strings.
-            self.spare.empty_bucket(&mut bucket);
+            // Emptied, not dropped: the next bucket reuses its lists.
+            bucket.empty();
             *(if is_fails {
                 &mut self.fail_bucket
             } else {
@@ -669,7 +950,7 @@ impl RelatedJobs {
         }
 
         let mut sources = std::mem::take(&mut self.source_buckets);
-        self.source_index.clear();
+        self.source_slots.clear();
         // One entry per address: the unstable sort gives the one order.
         crate::sort::sort_by(&mut sources, |a, b| a.0.cmp(&b.0));
         if enabled(SOURCE_IP_SPIKE_JOB) {
@@ -678,7 +959,16 @@ impl RelatedJobs {
                 let (p, e) = self.source_probability(*ip, count);
                 if !learning && p < RECORD_PROBABILITY {
                     let impact = run_impact(&mut self.anomaly_runs, format!("{SOURCE_IP_SPIKE_JOB}:{ip}"), bucket_ms);
-                    let mut r = count_record(SOURCE_IP_SPIKE_JOB, bucket_ms, count, p, &e, bucket, Some(*ip));
+                    let mut r = count_record(
+                        SOURCE_IP_SPIKE_JOB,
+                        bucket_ms,
+                        count,
+                        p,
+                        &e,
+                        bucket,
+                        Some(*ip),
+                        &self.names,
+                    );
                     r.record.multi_bucket_impact = Some(impact);
                     out.push(r);
                 }
@@ -700,6 +990,7 @@ impl RelatedJobs {
         }
         clear_for_reuse(&mut sources, used);
         self.source_buckets = sources;
+        self.names.clear();
         out
     }
 
@@ -778,12 +1069,12 @@ impl RelatedJobs {
     pub fn memory_bytes_estimate(&self) -> usize {
         (self.rare_user.accounts.len() + self.rare_hour.users.len()) * 160
             + self.sources.len() * 64
-            + self.spare.strings.len() * 40
-            + self.spare.buckets.len() * 256
+            + self.names.memory_bytes()
+            + self.spare.buckets.len() * 128
     }
 
-    /// Frees the strings and buckets kept for reuse (a cache: under memory pressure it goes
-    /// before any history does).
+    /// Frees the buckets kept for reuse (a cache: under memory pressure it goes before any history
+    /// does).
     pub fn release_spare(&mut self) {
         self.spare = Spare::default();
     }
@@ -797,6 +1088,9 @@ impl RelatedJobs {
             + crate::model::compact::table_capacity(self.sources.len())
                 * (std::mem::size_of::<(IpKey, SourceCounts)>() + 8)
             + self.spare.memory_bytes()
+            + self.names.memory_bytes()
+            + self.logon_slots.memory_bytes()
+            + self.source_slots.memory_bytes()
     }
 
     /// A user's hour-of-day profile and account history, for `explain`.
@@ -860,30 +1154,32 @@ fn base_record(
     }
 }
 
-fn finish_user_record(r: &mut AnomalyRecord, l: &UserLogon) {
+fn finish_user_record(r: &mut AnomalyRecord, l: &UserLogon, names: &BucketNames) {
     r.event_count = l.count;
     r.first_event_time = l.first_time;
-    r.user_name = vec![l.user.clone()];
+    let user = names.get(l.user).to_string();
+    r.user_name = vec![user.clone()];
     r.influencers.push(Influencer {
         influencer_field_name: "user.name".into(),
-        influencer_field_values: vec![l.user.clone()],
+        influencer_field_values: vec![user],
     });
-    if let Some(s) = &l.source {
-        r.source_ip = vec![s.clone()];
+    if let Some(s) = l.source.map(|id| names.get(id)) {
+        r.source_ip = vec![s.to_string()];
         r.influencers.push(Influencer {
             influencer_field_name: "source.ip".into(),
-            influencer_field_values: vec![s.clone()],
+            influencer_field_values: vec![s.to_string()],
         });
     }
-    if let Some(h) = &l.host {
-        r.host_name = vec![h.clone()];
+    if let Some(h) = l.host.map(|id| names.get(id)) {
+        r.host_name = vec![h.to_string()];
         r.influencers.push(Influencer {
             influencer_field_name: "host.name".into(),
-            influencer_field_values: vec![h.clone()],
+            influencer_field_values: vec![h.to_string()],
         });
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn count_record(
     job: &str,
     bucket_ms: i64,
@@ -892,6 +1188,7 @@ fn count_record(
     e: &Expectation,
     bucket: &CountBucket,
     ip: Option<IpKey>,
+    names: &BucketNames,
 ) -> RelatedRecord {
     let score = spike_score(p);
     let distinct_users = bucket.users.len();
@@ -901,8 +1198,8 @@ fn count_record(
         _ => "successful logons",
     };
     let from = ip.map(|i| format!(" from {i}")).unwrap_or_default();
-    let top_sources = top(&bucket.sources);
-    let top_users = top(&bucket.users);
+    let top_sources = top(&bucket.sources, names);
+    let top_users = top(&bucket.users, names);
     let reason = format!(
         "{count:.0} {what}{from} in 15 minutes against a typical {:.1} ({}); {distinct_users} accounts ({}), {distinct_sources} source addresses ({})",
         e.mean,
@@ -932,7 +1229,7 @@ fn count_record(
     r.typical = vec![(e.mean * 100.0).round() / 100.0];
     r.actual = vec![count];
     r.event_count = count as u32;
-    r.influencers = bucket.influencers();
+    r.influencers = bucket.influencers(names);
     if let Some(ip) = ip {
         r.by_field_name = "source.ip".into();
         r.by_field_value = ip.to_string();
@@ -942,7 +1239,7 @@ fn count_record(
         r.source_ip = top_sources.clone();
         r.user_name = top_users.clone();
     }
-    r.host_name = top(&bucket.hosts);
+    r.host_name = top(&bucket.hosts, names);
     // One alert per rule and attacking address per window.
     let key = ip
         .map(|i| i.to_string())
@@ -1014,13 +1311,16 @@ mod tests {
     #[test]
     fn the_spare_pool_is_bounded() {
         let mut spare = Spare::default();
-        for i in 0..(SPARE_STRINGS + 100) {
-            spare.keep(format!("user{i}"));
-        }
-        assert_eq!(spare.strings.len(), SPARE_STRINGS);
+        let mut names = BucketNames::default();
         let mut bucket = CountBucket::default();
+        let source = Some(names.id("10.0.0.1"));
         for i in 0..5_000 {
-            bucket.add(&mut spare, &format!("u{i}"), Some("10.0.0.1"), None);
+            let user = Some(names.id(&format!("u{i}")));
+            bucket.add(Counted {
+                user,
+                source,
+                host: None,
+            });
         }
         assert_eq!((bucket.count, bucket.users.len()), (5_000, 5_000));
         spare.keep_bucket(bucket);
@@ -1028,6 +1328,184 @@ mod tests {
         assert_eq!(kept.count, 0);
         assert!(kept.users.is_empty() && kept.users.capacity() <= SPARE_LIST_ROOM);
         assert!(kept.sources.is_empty() && kept.sources.capacity() <= SPARE_LIST_ROOM);
-        assert_eq!(spare.text("alice"), "alice");
+        for _ in 0..(SPARE_BUCKETS + 10) {
+            spare.keep_bucket(CountBucket::default());
+        }
+        assert_eq!(spare.buckets.len(), SPARE_BUCKETS);
+    }
+
+    #[test]
+    fn names_are_kept_once_per_bucket() {
+        let mut names = BucketNames::default();
+        let alice = names.id("alice");
+        let ip: IpKey = IpKey::from_ip("10.1.2.3".parse().unwrap());
+        let address = names.address_id(ip);
+        assert_eq!(names.id("alice"), alice);
+        assert_eq!(names.id("10.1.2.3"), address);
+        assert_eq!(names.address_id(ip), address);
+        assert_eq!((names.get(alice), names.get(address)), ("alice", "10.1.2.3"));
+        names.clear();
+        assert_eq!(names.id("bob"), 0);
+        assert_eq!(names.get(0), "bob");
+    }
+}
+
+#[cfg(test)]
+mod snapshot_format_tests {
+    use super::*;
+
+    /// The open bucket's types as they were when they held their names as `String`s (the
+    /// encoding snapshots have): the interned form must write and read exactly these bytes.
+    #[derive(Serialize, Deserialize)]
+    struct OldUserLogon {
+        user: String,
+        first_time: i64,
+        count: u32,
+        source: Option<String>,
+        host: Option<String>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct OldCountBucket {
+        count: u32,
+        users: Vec<(String, u32)>,
+        sources: Vec<(String, u32)>,
+        hosts: Vec<(String, u32)>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct OldRelatedJobs {
+        rare_user: RareUserModel,
+        rare_hour: RareHourModel,
+        fails: SeasonalCounts,
+        successes: SeasonalCounts,
+        sources: HashMap<IpKey, SourceCounts>,
+        sources_overall: Moments,
+        first_day: Option<i32>,
+        logons: Vec<OldUserLogon>,
+        fail_bucket: OldCountBucket,
+        success_bucket: OldCountBucket,
+        source_buckets: Vec<(IpKey, OldCountBucket)>,
+        anomaly_runs: HashMap<String, (i64, u32)>,
+    }
+
+    fn counts(list: &[(&str, u32)]) -> Vec<(String, u32)> {
+        list.iter().map(|&(s, n)| (s.to_string(), n)).collect()
+    }
+
+    #[test]
+    fn a_mid_bucket_state_encodes_as_it_always_has() {
+        let all = |_: &str| true;
+        let limits = RelatedLimits {
+            learning_days: 7.0,
+            min_active_days: 3,
+            prune_days: 90,
+            failed_spike_min_distinct_users: 2,
+        };
+        let ip = |s: &str| IpKey::from_ip(s.parse().unwrap());
+        let (t, bucket) = (1_790_812_800_000i64, 1_790_812_800_000i64);
+        let mut jobs = RelatedJobs::default();
+        let mut observe = |feed, user, source: &str, host, dt| {
+            jobs.observe(
+                &all,
+                feed,
+                user,
+                Some(ip(source)),
+                host,
+                t + dt,
+                bucket,
+                &limits,
+                &|_| 75.0,
+                false,
+            );
+        };
+        observe(Feed::Success, "bob", "10.0.0.2", Some("web"), 5);
+        observe(Feed::Failure, "alice", "10.0.0.1", Some("db"), 1);
+        observe(Feed::Success, "alice", "10.0.0.1", Some(""), 3);
+        observe(Feed::Success, "bob", "10.0.0.1", None, 2);
+        observe(Feed::Failure, "", "::1", None, 4);
+        let old = OldRelatedJobs {
+            rare_user: RareUserModel::default(),
+            rare_hour: RareHourModel::default(),
+            fails: SeasonalCounts::default(),
+            successes: SeasonalCounts::default(),
+            sources: HashMap::default(),
+            sources_overall: Moments::default(),
+            first_day: Some(20_727),
+            logons: vec![
+                OldUserLogon {
+                    user: "bob".into(),
+                    first_time: t + 2,
+                    count: 2,
+                    source: Some("10.0.0.2".into()),
+                    host: Some("web".into()),
+                },
+                OldUserLogon {
+                    user: "alice".into(),
+                    first_time: t + 3,
+                    count: 1,
+                    source: Some("10.0.0.1".into()),
+                    host: Some("".into()),
+                },
+            ],
+            fail_bucket: OldCountBucket {
+                count: 2,
+                users: counts(&[("alice", 1)]),
+                sources: counts(&[("10.0.0.1", 1), ("::1", 1)]),
+                hosts: counts(&[("db", 1)]),
+            },
+            success_bucket: OldCountBucket {
+                count: 3,
+                users: counts(&[("bob", 2), ("alice", 1)]),
+                sources: counts(&[("10.0.0.2", 1), ("10.0.0.1", 2)]),
+                hosts: counts(&[("web", 1)]),
+            },
+            source_buckets: vec![
+                (
+                    ip("10.0.0.2"),
+                    OldCountBucket {
+                        count: 1,
+                        users: counts(&[("bob", 1)]),
+                        sources: counts(&[("10.0.0.2", 1)]),
+                        hosts: counts(&[("web", 1)]),
+                    },
+                ),
+                (
+                    ip("10.0.0.1"),
+                    OldCountBucket {
+                        count: 2,
+                        users: counts(&[("alice", 1), ("bob", 1)]),
+                        sources: counts(&[("10.0.0.1", 2)]),
+                        hosts: Vec::new(),
+                    },
+                ),
+            ],
+            anomaly_runs: HashMap::default(),
+        };
+        let old_bytes = postcard::to_allocvec(&old).unwrap();
+        assert_eq!(postcard::to_allocvec(&jobs).unwrap(), old_bytes);
+        // Old bytes restore to the same state, which writes them again and goes on counting.
+        let mut restored: RelatedJobs = postcard::from_bytes(&old_bytes).unwrap();
+        assert!(restored == jobs);
+        assert_eq!(postcard::to_allocvec(&restored).unwrap(), old_bytes);
+        for j in [&mut jobs, &mut restored] {
+            j.observe(
+                &all,
+                Feed::Success,
+                "alice",
+                Some(ip("10.0.0.1")),
+                Some("db"),
+                t + 9,
+                bucket,
+                &limits,
+                &|_| 75.0,
+                false,
+            );
+        }
+        assert!(restored == jobs);
+        assert_eq!(
+            postcard::to_allocvec(&restored).unwrap(),
+            postcard::to_allocvec(&jobs).unwrap()
+        );
     }
 }
