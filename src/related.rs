@@ -12,8 +12,8 @@ use serde_json::json;
 
 use crate::model::compact::{clear_for_reuse, KeyIndex};
 use crate::model::counts::{spike_score, upper_tail_probability, Expectation, Moments, SeasonalCounts};
-use crate::model::rare_hour::RareHourModel;
-use crate::model::rare_user::RareUserModel;
+use crate::model::rare_hour::{RareHourEvidence, RareHourModel};
+use crate::model::rare_user::{RareUserEvidence, RareUserModel};
 use crate::net::IpKey;
 use crate::output::{severity_label, AnomalyRecord, Influencer, JobEvidence, JobVerdict, ScoreExplanation};
 
@@ -172,51 +172,12 @@ impl Slots {
     }
 }
 
-/// Count buckets of closed buckets, kept for the next buckets: a bucket's new addresses then
-/// allocate nothing once the stream has run a few buckets. Bounded by [`SPARE_BUCKETS`]; what is
-/// beyond is freed.
-#[derive(Clone, Debug, Default)]
-struct Spare {
-    buckets: Vec<CountBucket>,
-}
-
-/// Spare per-address count buckets kept (their three lists keep room for [`SPARE_LIST_ROOM`]).
+/// Per-address count buckets kept past their bucket (emptied), for the next bucket's addresses:
+/// they then allocate nothing once the stream has run a few buckets. At most this many are kept,
+/// their three lists with room for [`SPARE_LIST_ROOM`]; what is beyond is freed.
 const SPARE_BUCKETS: usize = 1_024;
-/// Entries a spare bucket's list keeps room for.
+/// Entries a kept bucket's list keeps room for.
 const SPARE_LIST_ROOM: usize = 64;
-
-/// Not state: any two pools are equal.
-impl PartialEq for Spare {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Spare {
-    fn bucket(&mut self) -> CountBucket {
-        self.buckets.pop().unwrap_or_default()
-    }
-
-    fn keep_bucket(&mut self, mut bucket: CountBucket) {
-        bucket.empty();
-        // A spare keeps room for a typical bucket, not for the largest one seen.
-        for list in [&mut bucket.users, &mut bucket.sources, &mut bucket.hosts] {
-            list.shrink_to(SPARE_LIST_ROOM);
-        }
-        if self.buckets.len() < SPARE_BUCKETS {
-            self.buckets.push(bucket);
-        }
-    }
-
-    fn memory_bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<CountBucket>()
-            + self
-                .buckets
-                .iter()
-                .map(|b| (b.users.capacity() + b.sources.capacity() + b.hosts.capacity()) * 8)
-                .sum::<usize>()
-    }
-}
 
 /// Per-bucket counts of one series with its top contributors, by name id (first seen first).
 #[derive(Clone, Debug, Default)]
@@ -330,10 +291,13 @@ pub struct RelatedJobs {
     logon_slots: Slots,
     fail_bucket: CountBucket,
     success_bucket: CountBucket,
+    /// The open bucket's addresses (the first `open_sources`) and emptied buckets kept for reuse.
     source_buckets: Vec<(IpKey, CountBucket)>,
+    open_sources: usize,
     /// `source_buckets` by the id of the address's text.
     source_slots: Slots,
-    spare: Spare,
+    /// Scratch for closing: the open addresses' keys and positions, sorted.
+    close_order: Vec<(u128, u32)>,
     /// Per count series (job, or job and address): start of its last anomalous bucket and how
     /// many consecutive buckets have been anomalous, for `multi_bucket_impact`.
     anomaly_runs: HashMap<String, (i64, u32)>,
@@ -447,7 +411,10 @@ impl RelatedJobs {
                 .collect(),
             fail_bucket: self.fail_bucket.repr(names),
             success_bucket: self.success_bucket.repr(names),
-            source_buckets: self.source_buckets.iter().map(|(ip, b)| (*ip, b.repr(names))).collect(),
+            source_buckets: self.source_buckets[..self.open_sources]
+                .iter()
+                .map(|(ip, b)| (*ip, b.repr(names)))
+                .collect(),
         }
     }
 
@@ -487,6 +454,7 @@ impl RelatedJobs {
             }
             let bucket = CountBucket::from_repr(bucket, names);
             jobs.source_buckets.push((ip, bucket));
+            jobs.open_sources += 1;
         }
         jobs
     }
@@ -732,10 +700,15 @@ impl RelatedJobs {
                         let i = match self.source_slots.get(ip_id) {
                             Some(i) => i,
                             None => {
-                                let bucket = self.spare.bucket();
-                                self.source_slots.set(ip_id, self.source_buckets.len());
-                                self.source_buckets.push((ip, bucket));
-                                self.source_buckets.len() - 1
+                                let i = self.open_sources;
+                                match self.source_buckets.get_mut(i) {
+                                    // A kept bucket, emptied at the last close.
+                                    Some(entry) => entry.0 = ip,
+                                    None => self.source_buckets.push((ip, CountBucket::default())),
+                                }
+                                self.open_sources += 1;
+                                self.source_slots.set(ip_id, i);
+                                i
                             }
                         };
                         self.source_buckets[i].1.add(counted);
@@ -822,65 +795,67 @@ impl RelatedJobs {
         let day = bucket_ms.div_euclid(86_400_000) as i32;
         let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
         let mut out = Vec::new();
-        let mut logons = std::mem::take(&mut self.logons);
-        self.logon_slots.clear();
         let names = &self.names;
-        // One logon per user: the unstable sort gives the one order (by name, as the records go).
-        crate::sort::sort_by(&mut logons, |a, b| names.get(a.user).cmp(names.get(b.user)));
+        let logons = &self.logons;
+        let user_of = |i: u32| names.get(logons[i as usize].user);
 
+        // Records come out in user-name order; the models learn in any order (one logon per user,
+        // and one user's learning does not change another's assessment within a job), so only the
+        // few logons that make records are sorted.
         // While the organisation is learning every account is `learning`: no records, no evidence.
         if enabled(RARE_USER_JOB) && !self.rare_user.is_learning(day, limits.learning_days) {
-            for l in &logons {
+            let mut found: Vec<(u32, f64, RareUserEvidence)> = Vec::new();
+            for (i, l) in logons.iter().enumerate() {
                 if let Some((score, ev)) = self.rare_user.assess(names.get(l.user), day, limits.learning_days) {
-                    if ev.state == "learning" {
-                        continue;
+                    if ev.state != "learning" {
+                        found.push((i as u32, score, ev));
                     }
-                    let p = ev.probability;
-                    let mut r = base_record(
-                        RARE_USER_JOB,
-                        "rare",
-                        bucket_ms,
-                        score,
-                        p,
-                        serde_json::to_value(&ev).unwrap_or_default(),
-                    );
-                    r.by_field_name = "user.name".into();
-                    r.by_field_value = names.get(l.user).to_string();
-                    r.typical = vec![p];
-                    r.actual = vec![1.0];
-                    r.anomaly_score_explanation.by_field_first_occurrence = ev.state == "new_account";
-                    finish_user_record(&mut r, l, names);
-                    out.push(RelatedRecord {
-                        record: r,
-                        suppression_key: names.get(l.user).to_string(),
-                    });
                 }
+            }
+            crate::sort::sort_by(&mut found, |a, b| user_of(a.0).cmp(user_of(b.0)));
+            for (i, score, ev) in found {
+                let l = &logons[i as usize];
+                let p = ev.probability;
+                let mut r = base_record(
+                    RARE_USER_JOB,
+                    "rare",
+                    bucket_ms,
+                    score,
+                    p,
+                    serde_json::to_value(&ev).unwrap_or_default(),
+                );
+                r.by_field_name = "user.name".into();
+                r.by_field_value = names.get(l.user).to_string();
+                r.typical = vec![p];
+                r.actual = vec![1.0];
+                r.anomaly_score_explanation.by_field_first_occurrence = ev.state == "new_account";
+                finish_user_record(&mut r, l, names);
+                out.push(RelatedRecord {
+                    record: r,
+                    suppression_key: names.get(l.user).to_string(),
+                });
             }
         }
         if enabled(RARE_HOUR_JOB) {
-            for l in &logons {
-                let hour = hour_of(l.first_time);
-                // Only records need the evidence: decide on the probability first.
-                let quick = self.rare_hour.scored_probability(
+            let mut found: Vec<(u32, f64, RareHourEvidence)> = Vec::new();
+            for (i, l) in logons.iter().enumerate() {
+                let found_here = self.rare_hour.assess_below_then_learn(
                     names.get(l.user),
-                    hour,
+                    hour_of(l.first_time),
                     bucket_index,
                     limits.learning_days,
                     limits.min_active_days,
+                    RECORD_PROBABILITY,
                 );
-                if !quick.is_some_and(|p| p < RECORD_PROBABILITY) {
-                    continue;
+                if let Some((score, ev)) = found_here {
+                    if ev.state == "scored" && ev.probability < RECORD_PROBABILITY {
+                        found.push((i as u32, score, ev));
+                    }
                 }
-                let (score, ev) = self.rare_hour.assess(
-                    names.get(l.user),
-                    hour,
-                    bucket_index,
-                    limits.learning_days,
-                    limits.min_active_days,
-                );
-                if ev.state != "scored" || ev.probability >= RECORD_PROBABILITY {
-                    continue;
-                }
+            }
+            crate::sort::sort_by(&mut found, |a, b| user_of(a.0).cmp(user_of(b.0)));
+            for (i, score, ev) in found {
+                let l = &logons[i as usize];
                 let p = ev.probability;
                 let typical_hour = ev.typical_hours.first().copied().unwrap_or(0) as f64;
                 let mut r = base_record(
@@ -902,36 +877,29 @@ impl RelatedJobs {
                 });
             }
         }
-        for l in &logons {
-            if enabled(RARE_USER_JOB) {
+        if enabled(RARE_USER_JOB) {
+            for l in logons {
                 self.rare_user.learn(names.get(l.user), day);
             }
-            if enabled(RARE_HOUR_JOB) {
-                self.rare_hour
-                    .learn(names.get(l.user), hour_of(l.first_time), bucket_index);
-            }
         }
-
-        let used = logons.len();
-        clear_for_reuse(&mut logons, used);
-        self.logons = logons;
+        let used = self.logons.len();
+        clear_for_reuse(&mut self.logons, used);
+        self.logon_slots.clear();
 
         for (job, is_fails) in [(FAILS_JOB, true), (SUCCESSES_JOB, false)] {
-            let slot = if is_fails {
-                &mut self.fail_bucket
+            let (bucket, model) = if is_fails {
+                (&mut self.fail_bucket, &mut self.fails)
             } else {
-                &mut self.success_bucket
+                (&mut self.success_bucket, &mut self.successes)
             };
-            let mut bucket = std::mem::take(slot);
             if bucket.count > 0 && enabled(job) {
-                let model = if is_fails { &mut self.fails } else { &mut self.successes };
                 if !learning {
                     if let Some(e) = model.expect(bucket_ms) {
                         let count = bucket.count as f64;
                         let p = upper_tail_probability(count, &e);
                         let gated = is_fails && bucket.users.len() < limits.failed_spike_min_distinct_users;
                         if p < RECORD_PROBABILITY && !gated {
-                            let mut r = count_record(job, bucket_ms, count, p, &e, &bucket, None, &self.names);
+                            let mut r = count_record(job, bucket_ms, count, p, &e, bucket, None, names);
                             r.record.multi_bucket_impact =
                                 Some(run_impact(&mut self.anomaly_runs, job.to_string(), bucket_ms));
                             out.push(r);
@@ -942,38 +910,31 @@ impl RelatedJobs {
             }
             // Emptied, not dropped: the next bucket reuses its lists.
             bucket.empty();
-            *(if is_fails {
-                &mut self.fail_bucket
-            } else {
-                &mut self.success_bucket
-            }) = bucket;
         }
 
-        let mut sources = std::mem::take(&mut self.source_buckets);
-        self.source_slots.clear();
-        // One entry per address: the unstable sort gives the one order.
-        crate::sort::sort_by(&mut sources, |a, b| a.0.cmp(&b.0));
+        // One entry per address, in address order (the order records and the shared prior take).
+        let open = &self.source_buckets[..self.open_sources];
+        let mut order = std::mem::take(&mut self.close_order);
+        order.extend(
+            open.iter()
+                .enumerate()
+                .map(|(i, (ip, _))| (u128::from_be_bytes(ip.0), i as u32)),
+        );
+        crate::sort::sort(&mut order);
         if enabled(SOURCE_IP_SPIKE_JOB) {
-            for (ip, bucket) in &sources {
+            for &(_, i) in &order {
+                let (ip, bucket) = &open[i as usize];
                 let count = bucket.count as f64;
                 let (p, e) = self.source_probability(*ip, count);
                 if !learning && p < RECORD_PROBABILITY {
                     let impact = run_impact(&mut self.anomaly_runs, format!("{SOURCE_IP_SPIKE_JOB}:{ip}"), bucket_ms);
-                    let mut r = count_record(
-                        SOURCE_IP_SPIKE_JOB,
-                        bucket_ms,
-                        count,
-                        p,
-                        &e,
-                        bucket,
-                        Some(*ip),
-                        &self.names,
-                    );
+                    let mut r = count_record(SOURCE_IP_SPIKE_JOB, bucket_ms, count, p, &e, bucket, Some(*ip), names);
                     r.record.multi_bucket_impact = Some(impact);
                     out.push(r);
                 }
             }
-            for (ip, bucket) in &sources {
+            for &(_, i) in &order {
+                let (ip, bucket) = &open[i as usize];
                 let count = bucket.count as f64;
                 let entry = self.sources.entry(*ip).or_default();
                 entry.moments.add(count);
@@ -984,14 +945,31 @@ impl RelatedJobs {
                 self.evict_sources();
             }
         }
-        let used = sources.len();
-        for (_, bucket) in sources.drain(..) {
-            self.spare.keep_bucket(bucket);
-        }
-        clear_for_reuse(&mut sources, used);
-        self.source_buckets = sources;
+        let used = order.len();
+        clear_for_reuse(&mut order, used);
+        self.close_order = order;
+        self.close_sources();
         self.names.clear();
         out
+    }
+
+    /// Empties the open bucket's address buckets for reuse, keeping a bounded number with bounded
+    /// room.
+    fn close_sources(&mut self) {
+        let used = self.open_sources;
+        self.open_sources = 0;
+        self.source_slots.clear();
+        self.source_buckets.truncate(SPARE_BUCKETS);
+        for (_, bucket) in self.source_buckets.iter_mut().take(used) {
+            bucket.empty();
+            // A kept bucket keeps room for a typical bucket, not for the largest one seen.
+            for list in [&mut bucket.users, &mut bucket.sources, &mut bucket.hosts] {
+                list.shrink_to(SPARE_LIST_ROOM);
+            }
+        }
+        if self.source_buckets.capacity() > SPARE_BUCKETS {
+            self.source_buckets.shrink_to(SPARE_BUCKETS);
+        }
     }
 
     /// Keeps the most recently active tenth below the cap; the rest start over if they return.
@@ -1070,13 +1048,14 @@ impl RelatedJobs {
         (self.rare_user.accounts.len() + self.rare_hour.users.len()) * 160
             + self.sources.len() * 64
             + self.names.memory_bytes()
-            + self.spare.buckets.len() * 128
+            + self.source_buckets.len() * 128
     }
 
     /// Frees the buckets kept for reuse (a cache: under memory pressure it goes before any history
     /// does).
     pub fn release_spare(&mut self) {
-        self.spare = Spare::default();
+        self.source_buckets.truncate(self.open_sources);
+        self.source_buckets.shrink_to_fit();
     }
 
     /// Approximate bytes held.
@@ -1087,7 +1066,13 @@ impl RelatedJobs {
             + self.successes.memory_bytes()
             + crate::model::compact::table_capacity(self.sources.len())
                 * (std::mem::size_of::<(IpKey, SourceCounts)>() + 8)
-            + self.spare.memory_bytes()
+            + self.source_buckets.capacity() * std::mem::size_of::<(IpKey, CountBucket)>()
+            + self
+                .source_buckets
+                .iter()
+                .map(|(_, b)| (b.users.capacity() + b.sources.capacity() + b.hosts.capacity()) * 8)
+                .sum::<usize>()
+            + self.close_order.capacity() * std::mem::size_of::<(u128, u32)>()
             + self.names.memory_bytes()
             + self.logon_slots.memory_bytes()
             + self.source_slots.memory_bytes()
@@ -1309,29 +1294,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_spare_pool_is_bounded() {
-        let mut spare = Spare::default();
-        let mut names = BucketNames::default();
-        let mut bucket = CountBucket::default();
-        let source = Some(names.id("10.0.0.1"));
-        for i in 0..5_000 {
-            let user = Some(names.id(&format!("u{i}")));
-            bucket.add(Counted {
-                user,
-                source,
-                host: None,
-            });
+    fn kept_address_buckets_are_bounded() {
+        let mut jobs = RelatedJobs::default();
+        let limits = RelatedLimits {
+            learning_days: 7.0,
+            min_active_days: 3,
+            prune_days: 90,
+            failed_spike_min_distinct_users: 2,
+        };
+        let all = |_: &str| true;
+        let bucket = 1_790_812_800_000i64;
+        let address = |i: u32| IpKey::from_ip(std::net::IpAddr::V4(i.into()));
+        for i in 0..(SPARE_BUCKETS as u32 + 100) {
+            let users = if i == 0 { 5_000 } else { 1 };
+            for u in 0..users {
+                let user = format!("u{u}");
+                jobs.observe(
+                    &all,
+                    Feed::Success,
+                    &user,
+                    Some(address(i)),
+                    None,
+                    bucket,
+                    bucket,
+                    &limits,
+                    &|_| 75.0,
+                    false,
+                );
+            }
         }
-        assert_eq!((bucket.count, bucket.users.len()), (5_000, 5_000));
-        spare.keep_bucket(bucket);
-        let kept = spare.bucket();
+        assert_eq!(jobs.open_sources, SPARE_BUCKETS + 100);
+        assert_eq!(jobs.source_buckets[0].1.users.len(), 5_000);
+        jobs.close(&all, bucket, &limits);
+        assert_eq!((jobs.open_sources, jobs.source_buckets.len()), (0, SPARE_BUCKETS));
+        let (_, kept) = &jobs.source_buckets[0];
         assert_eq!(kept.count, 0);
         assert!(kept.users.is_empty() && kept.users.capacity() <= SPARE_LIST_ROOM);
-        assert!(kept.sources.is_empty() && kept.sources.capacity() <= SPARE_LIST_ROOM);
-        for _ in 0..(SPARE_BUCKETS + 10) {
-            spare.keep_bucket(CountBucket::default());
-        }
-        assert_eq!(spare.buckets.len(), SPARE_BUCKETS);
+        // The next bucket reuses them.
+        jobs.observe(
+            &all,
+            Feed::Success,
+            "alice",
+            Some(address(7)),
+            None,
+            bucket,
+            bucket + 900_000,
+            &limits,
+            &|_| 75.0,
+            false,
+        );
+        assert_eq!((jobs.open_sources, jobs.source_buckets.len()), (1, SPARE_BUCKETS));
+        assert_eq!(jobs.source_buckets[0].0, address(7));
+        assert_eq!(jobs.source_buckets[0].1.count, 1);
     }
 
     #[test]
