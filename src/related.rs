@@ -3,6 +3,7 @@
 //! from one source address. Each keeps its own per-bucket aggregation and model; the engine
 //! ([`crate::Detector`]) owns the clock, the rules and suppression.
 
+use std::borrow::Cow;
 use std::hash::Hash;
 
 use crate::FastMap as HashMap;
@@ -78,9 +79,10 @@ impl PositionIndex {
     }
 }
 
-/// The open bucket's texts — user names, host names, source addresses — each held once in one
-/// buffer and known by a per-bucket id, so that the bucket's lists compare and copy 4-byte ids
-/// instead of strings, and a closed bucket's texts go with one `clear` (the buffer's room stays
+/// The open bucket's texts — user and host names — each held once in one buffer and known by a
+/// per-bucket id, and its source addresses, known by a per-bucket address id and written out as
+/// text only for a record or a snapshot. The bucket's lists then compare and copy 4-byte ids
+/// instead of strings, and a closed bucket's names go with one `clear` (the buffers' room stays
 /// for the next bucket: no allocation per event once the stream has run a few buckets).
 #[derive(Clone, Debug, Default)]
 struct BucketNames {
@@ -88,9 +90,17 @@ struct BucketNames {
     /// End of each name in `text`, by id.
     ends: Vec<usize>,
     index: KeyIndex,
-    /// Addresses already written out as text this bucket (formatting one is dearer than hashing
-    /// its key).
-    addresses: HashMap<IpKey, u32>,
+    addresses: Vec<Address>,
+    address_ids: HashMap<IpKey, u32>,
+}
+
+/// A source address of the open bucket.
+#[derive(Clone, Copy, Debug)]
+enum Address {
+    Key(IpKey),
+    /// A restored text that is not how an address is written (a crafted snapshot's): the name id
+    /// of the text, kept as it came.
+    Text(u32),
 }
 
 fn name_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
@@ -107,24 +117,52 @@ impl BucketNames {
     /// The id of `name`, adding it if new.
     fn id(&mut self, name: &str) -> u32 {
         let BucketNames { text, ends, index, .. } = self;
-        if let Some(id) = index.get(name, |i| name_at(text, ends, i)) {
-            return id;
+        let new_id = ends.len() as u32;
+        match index.get_or_insert(name, new_id, |i| name_at(text, ends, i)) {
+            Ok(id) => id,
+            Err(id) => {
+                text.push_str(name);
+                ends.push(text.len());
+                id
+            }
         }
-        text.push_str(name);
-        ends.push(text.len());
-        let id = (ends.len() - 1) as u32;
-        index.insert(name, id, &|i| name_at(text, ends, i));
-        id
     }
 
-    /// The id of an address's text.
+    /// The address id of `ip`, adding it if new.
     fn address_id(&mut self, ip: IpKey) -> u32 {
-        if let Some(&id) = self.addresses.get(&ip) {
-            return id;
+        let new_id = self.addresses.len() as u32;
+        match self.address_ids.entry(ip) {
+            std::collections::hash_map::Entry::Occupied(found) => *found.get(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                self.addresses.push(Address::Key(ip));
+                *slot.insert(new_id)
+            }
         }
-        let id = self.id(&ip.text());
-        self.addresses.insert(ip, id);
-        id
+    }
+
+    /// The address id of a restored address text; `texts` gives the ids of those already
+    /// restored that are not an address's own text.
+    fn restored_address_id(&mut self, text: &str, texts: &mut HashMap<u32, u32>) -> u32 {
+        let key = crate::net::parse_ip(text)
+            .map(IpKey::from_ip)
+            .filter(|k| k.text().as_str() == text);
+        if let Some(key) = key {
+            return self.address_id(key);
+        }
+        let name = self.id(text);
+        let new_id = self.addresses.len() as u32;
+        *texts.entry(name).or_insert_with(|| {
+            self.addresses.push(Address::Text(name));
+            new_id
+        })
+    }
+
+    /// An address's text.
+    fn address(&self, id: u32) -> Cow<'_, str> {
+        match self.addresses[id as usize] {
+            Address::Key(ip) => Cow::Owned(ip.text().as_str().to_owned()),
+            Address::Text(name) => Cow::Borrowed(self.get(name)),
+        }
     }
 
     fn clear(&mut self) {
@@ -132,13 +170,15 @@ impl BucketNames {
         self.ends.clear();
         self.index.clear();
         self.addresses.clear();
+        self.address_ids.clear();
     }
 
     fn memory_bytes(&self) -> usize {
         self.text.capacity()
             + self.ends.capacity() * std::mem::size_of::<usize>()
             + self.index.heap_bytes()
-            + crate::model::compact::table_capacity(self.addresses.len()) * (std::mem::size_of::<(IpKey, u32)>() + 1)
+            + self.addresses.capacity() * std::mem::size_of::<Address>()
+            + crate::model::compact::table_capacity(self.address_ids.len()) * (std::mem::size_of::<(IpKey, u32)>() + 1)
     }
 }
 
@@ -201,14 +241,25 @@ fn bump(list: &mut Vec<(u32, u32)>, index: &mut PositionIndex, value: Option<u32
     }
 }
 
-fn top(list: &[(u32, u32)], names: &BucketNames) -> Vec<String> {
-    let mut v: Vec<(&str, u32)> = list.iter().map(|&(id, n)| (names.get(id), n)).collect();
+/// The top values of `list` by count, then by text (`text_of` an id).
+fn top<'a>(list: &[(u32, u32)], text_of: impl Fn(u32) -> Cow<'a, str>) -> Vec<String> {
+    let mut v: Vec<(Cow<'a, str>, u32)> = list.iter().map(|&(id, n)| (text_of(id), n)).collect();
     // Keys are unique: the unstable sort (`crate::sort`) gives the one order.
-    crate::sort::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    crate::sort::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v.into_iter()
         .take(TOP_INFLUENCERS)
-        .map(|(k, _)| k.to_string())
+        .map(|(k, _)| k.into_owned())
         .collect()
+}
+
+impl BucketNames {
+    fn top_names(&self, list: &[(u32, u32)]) -> Vec<String> {
+        top(list, |id| Cow::Borrowed(self.get(id)))
+    }
+
+    fn top_addresses(&self, list: &[(u32, u32)]) -> Vec<String> {
+        top(list, |id| self.address(id))
+    }
 }
 
 /// An event's names as a count bucket counts them (empty texts are not counted).
@@ -241,15 +292,19 @@ impl CountBucket {
 
     fn influencers(&self, names: &BucketNames) -> Vec<Influencer> {
         [
-            ("source.ip", &self.sources),
-            ("user.name", &self.users),
-            ("host.name", &self.hosts),
+            ("source.ip", &self.sources, true),
+            ("user.name", &self.users, false),
+            ("host.name", &self.hosts, false),
         ]
         .into_iter()
-        .filter(|(_, l)| !l.is_empty())
-        .map(|(name, l)| Influencer {
+        .filter(|(_, l, _)| !l.is_empty())
+        .map(|(name, l, addresses)| Influencer {
             influencer_field_name: name.into(),
-            influencer_field_values: top(l, names),
+            influencer_field_values: if addresses {
+                names.top_addresses(l)
+            } else {
+                names.top_names(l)
+            },
         })
         .collect()
     }
@@ -327,10 +382,10 @@ struct CountBucketRepr<S> {
 /// The open bucket with its names as text.
 #[derive(Debug, PartialEq)]
 struct OpenBucketRepr<'a> {
-    logons: Vec<UserLogonRepr<&'a str>>,
-    fail_bucket: CountBucketRepr<&'a str>,
-    success_bucket: CountBucketRepr<&'a str>,
-    source_buckets: Vec<(IpKey, CountBucketRepr<&'a str>)>,
+    logons: Vec<UserLogonRepr<Cow<'a, str>>>,
+    fail_bucket: CountBucketRepr<Cow<'a, str>>,
+    success_bucket: CountBucketRepr<Cow<'a, str>>,
+    source_buckets: Vec<(IpKey, CountBucketRepr<Cow<'a, str>>)>,
 }
 
 /// What a snapshot holds of [`RelatedJobs`] (the encoding it has always had), written from
@@ -345,10 +400,10 @@ struct RelatedJobsView<'a> {
     sources: &'a HashMap<IpKey, SourceCounts>,
     sources_overall: &'a Moments,
     first_day: Option<i32>,
-    logons: Vec<UserLogonRepr<&'a str>>,
-    fail_bucket: CountBucketRepr<&'a str>,
-    success_bucket: CountBucketRepr<&'a str>,
-    source_buckets: Vec<(IpKey, CountBucketRepr<&'a str>)>,
+    logons: Vec<UserLogonRepr<Cow<'a, str>>>,
+    fail_bucket: CountBucketRepr<Cow<'a, str>>,
+    success_bucket: CountBucketRepr<Cow<'a, str>>,
+    source_buckets: Vec<(IpKey, CountBucketRepr<Cow<'a, str>>)>,
     anomaly_runs: &'a HashMap<String, (i64, u32)>,
 }
 
@@ -371,23 +426,30 @@ struct RelatedJobsRepr {
 }
 
 impl CountBucket {
-    fn repr<'a>(&self, names: &'a BucketNames) -> CountBucketRepr<&'a str> {
-        let text = |list: &[(u32, u32)]| list.iter().map(|&(id, n)| (names.get(id), n)).collect();
+    fn repr<'a>(&self, names: &'a BucketNames) -> CountBucketRepr<Cow<'a, str>> {
+        let text = |list: &[(u32, u32)]| list.iter().map(|&(id, n)| (Cow::Borrowed(names.get(id)), n)).collect();
         CountBucketRepr {
             count: self.count,
             users: text(&self.users),
-            sources: text(&self.sources),
+            sources: self.sources.iter().map(|&(id, n)| (names.address(id), n)).collect(),
             hosts: text(&self.hosts),
         }
     }
 
-    fn from_repr(repr: CountBucketRepr<String>, names: &mut BucketNames) -> CountBucket {
+    fn from_repr(repr: CountBucketRepr<String>, names: &mut BucketNames, texts: &mut HashMap<u32, u32>) -> CountBucket {
         let mut ids = |list: Vec<(String, u32)>| list.into_iter().map(|(s, n)| (names.id(&s), n)).collect();
+        let users = ids(repr.users);
+        let hosts = ids(repr.hosts);
+        let sources = repr
+            .sources
+            .into_iter()
+            .map(|(s, n)| (names.restored_address_id(&s, texts), n))
+            .collect();
         CountBucket {
             count: repr.count,
-            users: ids(repr.users),
-            sources: ids(repr.sources),
-            hosts: ids(repr.hosts),
+            users,
+            sources,
+            hosts,
             // Rebuilt on first use (their lengths disagree with the lists').
             index: Default::default(),
         }
@@ -402,11 +464,11 @@ impl RelatedJobs {
                 .logons
                 .iter()
                 .map(|l| UserLogonRepr {
-                    user: names.get(l.user),
+                    user: Cow::Borrowed(names.get(l.user)),
                     first_time: l.first_time,
                     count: l.count,
-                    source: l.source.map(|id| names.get(id)),
-                    host: l.host.map(|id| names.get(id)),
+                    source: l.source.map(|id| names.address(id)),
+                    host: l.host.map(|id| Cow::Borrowed(names.get(id))),
                 })
                 .collect(),
             fail_bucket: self.fail_bucket.repr(names),
@@ -431,6 +493,7 @@ impl RelatedJobs {
             ..RelatedJobs::default()
         };
         let names = &mut jobs.names;
+        let mut texts = HashMap::default();
         for l in r.logons {
             let user = names.id(&l.user);
             // A crafted snapshot may name a user twice: the first logon is the one found.
@@ -441,18 +504,18 @@ impl RelatedJobs {
                 user,
                 first_time: l.first_time,
                 count: l.count,
-                source: l.source.map(|s| names.id(&s)),
+                source: l.source.map(|s| names.restored_address_id(&s, &mut texts)),
                 host: l.host.map(|h| names.id(&h)),
             });
         }
-        jobs.fail_bucket = CountBucket::from_repr(r.fail_bucket, names);
-        jobs.success_bucket = CountBucket::from_repr(r.success_bucket, names);
+        jobs.fail_bucket = CountBucket::from_repr(r.fail_bucket, names, &mut texts);
+        jobs.success_bucket = CountBucket::from_repr(r.success_bucket, names, &mut texts);
         for (ip, bucket) in r.source_buckets {
             let id = names.address_id(ip);
             if jobs.source_slots.get(id).is_none() {
                 jobs.source_slots.set(id, jobs.source_buckets.len());
             }
-            let bucket = CountBucket::from_repr(bucket, names);
+            let bucket = CountBucket::from_repr(bucket, names, &mut texts);
             jobs.source_buckets.push((ip, bucket));
             jobs.open_sources += 1;
         }
@@ -1148,7 +1211,7 @@ fn finish_user_record(r: &mut AnomalyRecord, l: &UserLogon, names: &BucketNames)
         influencer_field_name: "user.name".into(),
         influencer_field_values: vec![user],
     });
-    if let Some(s) = l.source.map(|id| names.get(id)) {
+    if let Some(s) = l.source.map(|id| names.address(id)) {
         r.source_ip = vec![s.to_string()];
         r.influencers.push(Influencer {
             influencer_field_name: "source.ip".into(),
@@ -1183,8 +1246,8 @@ fn count_record(
         _ => "successful logons",
     };
     let from = ip.map(|i| format!(" from {i}")).unwrap_or_default();
-    let top_sources = top(&bucket.sources, names);
-    let top_users = top(&bucket.users, names);
+    let top_sources = names.top_addresses(&bucket.sources);
+    let top_users = names.top_names(&bucket.users);
     let reason = format!(
         "{count:.0} {what}{from} in 15 minutes against a typical {:.1} ({}); {distinct_users} accounts ({}), {distinct_sources} source addresses ({})",
         e.mean,
@@ -1224,7 +1287,7 @@ fn count_record(
         r.source_ip = top_sources.clone();
         r.user_name = top_users.clone();
     }
-    r.host_name = top(&bucket.hosts, names);
+    r.host_name = names.top_names(&bucket.hosts);
     // One alert per rule and attacking address per window.
     let key = ip
         .map(|i| i.to_string())
@@ -1355,9 +1418,15 @@ mod tests {
         let ip: IpKey = IpKey::from_ip("10.1.2.3".parse().unwrap());
         let address = names.address_id(ip);
         assert_eq!(names.id("alice"), alice);
-        assert_eq!(names.id("10.1.2.3"), address);
         assert_eq!(names.address_id(ip), address);
-        assert_eq!((names.get(alice), names.get(address)), ("alice", "10.1.2.3"));
+        assert_eq!((names.get(alice), &*names.address(address)), ("alice", "10.1.2.3"));
+        // Restored texts: an address's own text is that address; any other text stays as it is.
+        let mut texts = HashMap::default();
+        assert_eq!(names.restored_address_id("10.1.2.3", &mut texts), address);
+        let odd = names.restored_address_id("::FFFF:10.1.2.3", &mut texts);
+        assert_ne!(odd, address);
+        assert_eq!(names.restored_address_id("::FFFF:10.1.2.3", &mut texts), odd);
+        assert_eq!(names.address(odd), "::FFFF:10.1.2.3");
         names.clear();
         assert_eq!(names.id("bob"), 0);
         assert_eq!(names.get(0), "bob");
@@ -1521,5 +1590,13 @@ mod snapshot_format_tests {
             postcard::to_allocvec(&restored).unwrap(),
             postcard::to_allocvec(&jobs).unwrap()
         );
+
+        // Texts that are not an address's own (a crafted snapshot's) come back as they were.
+        let mut crafted = old;
+        crafted.fail_bucket.sources = counts(&[("not an address", 3), ("10.0.0.1", 1), ("::FFFF:10.0.0.1", 2)]);
+        crafted.logons[0].source = Some("not an address".into());
+        let crafted_bytes = postcard::to_allocvec(&crafted).unwrap();
+        let restored: RelatedJobs = postcard::from_bytes(&crafted_bytes).unwrap();
+        assert_eq!(postcard::to_allocvec(&restored).unwrap(), crafted_bytes);
     }
 }
