@@ -23,7 +23,7 @@ use crate::output::{
     alert_document, severity_label, AnomalyRecord, Influencer, JobEvidence, JobVerdict, RejectionDoc, ScoreExplanation,
     Verdict,
 };
-use crate::related::{Feed, RelatedJobs, RelatedLimits, FAILS_JOB, RARE_HOUR_JOB, SOURCE_IP_SPIKE_JOB};
+use crate::related::{EnabledJobs, Feed, RelatedJobs, RelatedLimits, FAILS_JOB, RARE_HOUR_JOB, SOURCE_IP_SPIKE_JOB};
 use crate::snapshot;
 use crate::stats::Stats;
 use crate::time::{bucket_start, format_rfc3339_ms};
@@ -154,6 +154,8 @@ pub struct Detector {
     threshold: f64,
     limits: ModelLimits,
     related_limits: RelatedLimits,
+    /// Which related jobs the configuration runs.
+    related_jobs: EnabledJobs,
     /// The event of the NDJSON line at hand: one value for the whole stream, so that parsing a
     /// line reuses the previous line's strings instead of allocating its own.
     line_event: LineEvent,
@@ -220,12 +222,14 @@ impl Detector {
             prune_days: (state.config.model_prune_window_ms / crate::time::DAY_MS).clamp(1, 36_500) as i32,
             failed_spike_min_distinct_users: state.config.failed_spike_min_distinct_users,
         };
+        let related_jobs = EnabledJobs::from_jobs(&state.config.jobs);
         Ok(Detector {
             state,
             rules,
             threshold,
             limits,
             related_limits,
+            related_jobs,
             line_event: LineEvent::default(),
             line_shapes: LineShapes::default(),
             suppression_index,
@@ -557,13 +561,11 @@ impl Detector {
         self.state.open_bucket = Some(bucket);
         let bucket_index = (bucket / BUCKET_MS) as i32;
         if let Ok(feed) = base {
-            let enabled_jobs = &self.state.config.jobs;
-            let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
-            let related_source = source.ok().filter(|_| enabled(SOURCE_IP_SPIKE_JOB));
+            let related_source = source.ok().filter(|_| self.related_jobs.source_ip_spike);
             let vs = self.state.related.observe(
-                &enabled,
+                self.related_jobs,
                 feed,
                 &e.user_name,
                 related_source,
@@ -741,9 +743,7 @@ impl Detector {
             self.score_bucket(open, bucket_index, &sightings);
         }
         self.state.sightings.close(sightings);
-        let enabled_jobs = &self.state.config.jobs;
-        let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
-        let related = self.state.related.close(&enabled, open, &self.related_limits);
+        let related = self.state.related.close(self.related_jobs, open, &self.related_limits);
         let mut results = Results::default();
         for r in related {
             self.state.stats.records += 1;

@@ -579,6 +579,35 @@ pub struct RelatedLimits {
     pub failed_spike_min_distinct_users: usize,
 }
 
+/// Which of the five jobs run: read from the configuration once, not per event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnabledJobs {
+    /// [`RARE_USER_JOB`].
+    pub rare_user: bool,
+    /// [`RARE_HOUR_JOB`].
+    pub rare_hour: bool,
+    /// [`FAILS_JOB`].
+    pub fails: bool,
+    /// [`SUCCESSES_JOB`].
+    pub successes: bool,
+    /// [`SOURCE_IP_SPIKE_JOB`].
+    pub source_ip_spike: bool,
+}
+
+impl EnabledJobs {
+    /// The related jobs among a configuration's `jobs`.
+    pub fn from_jobs(jobs: &[String]) -> Self {
+        let on = |job: &str| jobs.iter().any(|j| j == job);
+        EnabledJobs {
+            rare_user: on(RARE_USER_JOB),
+            rare_hour: on(RARE_HOUR_JOB),
+            fails: on(FAILS_JOB),
+            successes: on(SUCCESSES_JOB),
+            source_ip_spike: on(SOURCE_IP_SPIKE_JOB),
+        }
+    }
+}
+
 /// A record produced at bucket close, with the key its rule suppresses on.
 pub struct RelatedRecord {
     /// The record.
@@ -630,7 +659,7 @@ impl RelatedJobs {
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
-        enabled: &dyn Fn(&str) -> bool,
+        enabled: EnabledJobs,
         feed: Feed,
         user: &str,
         source: Option<IpKey>,
@@ -644,10 +673,10 @@ impl RelatedJobs {
         self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
         let mut out = Vec::new();
         let bucket_index = (bucket_ms / 900_000) as i32;
-        let logons_wanted = feed == Feed::Success && (enabled(RARE_USER_JOB) || enabled(RARE_HOUR_JOB));
+        let logons_wanted = feed == Feed::Success && (enabled.rare_user || enabled.rare_hour);
         let counts_wanted = match feed {
-            Feed::Failure => enabled(FAILS_JOB),
-            Feed::Success => enabled(SUCCESSES_JOB) || enabled(SOURCE_IP_SPIKE_JOB),
+            Feed::Failure => enabled.fails,
+            Feed::Success => enabled.successes || enabled.source_ip_spike,
         };
         let (user_id, host_id, source_id) = if logons_wanted || counts_wanted {
             let names = &mut self.names;
@@ -667,7 +696,7 @@ impl RelatedJobs {
         };
         match feed {
             Feed::Failure => {
-                if enabled(FAILS_JOB) {
+                if enabled.fails {
                     self.fail_bucket.add(counted);
                     if want_verdicts {
                         out.push(self.count_verdict(
@@ -701,7 +730,7 @@ impl RelatedJobs {
                         }
                     }
                 }
-                if enabled(RARE_USER_JOB) && want_verdicts {
+                if enabled.rare_user && want_verdicts {
                     let day = bucket_ms.div_euclid(86_400_000) as i32;
                     out.push(match self.rare_user.assess(user, day, limits.learning_days) {
                         Some((score, ev)) => {
@@ -726,7 +755,7 @@ impl RelatedJobs {
                         ),
                     });
                 }
-                if enabled(RARE_HOUR_JOB) && want_verdicts {
+                if enabled.rare_hour && want_verdicts {
                     let (score, ev) = self.rare_hour.assess(
                         user,
                         hour_of(time_ms),
@@ -745,7 +774,7 @@ impl RelatedJobs {
                         serde_json::to_value(ev).ok(),
                     ));
                 }
-                if enabled(SUCCESSES_JOB) {
+                if enabled.successes {
                     self.success_bucket.add(counted);
                     if want_verdicts {
                         out.push(self.count_verdict(
@@ -758,7 +787,7 @@ impl RelatedJobs {
                         ));
                     }
                 }
-                if enabled(SOURCE_IP_SPIKE_JOB) {
+                if enabled.source_ip_spike {
                     if let (Some(ip), Some(ip_id)) = (source, source_id) {
                         let i = match self.source_slots.get(ip_id) {
                             Some(i) => i,
@@ -836,24 +865,11 @@ impl RelatedJobs {
     }
 
     fn source_probability(&self, ip: IpKey, count: f64) -> (f64, Expectation) {
-        let own = self.sources.get(&ip).map(|s| s.moments).filter(|m| m.weight >= 2.5);
-        let m = own.unwrap_or(self.sources_overall);
-        let e = Expectation {
-            mean: (m.mean as f64).max(1.0),
-            var: (m.var as f64).max(m.mean as f64).max(1.0),
-            seasonality: crate::model::counts::Seasonality::Overall,
-            weight: m.weight as f64,
-        };
-        (upper_tail_probability(count, &e), e)
+        address_probability(self.sources.get(&ip).map(|s| s.moments), self.sources_overall, count)
     }
 
     /// Closes the open bucket: scores what it holds against the models, then learns from it.
-    pub fn close(
-        &mut self,
-        enabled: &dyn Fn(&str) -> bool,
-        bucket_ms: i64,
-        limits: &RelatedLimits,
-    ) -> Vec<RelatedRecord> {
+    pub fn close(&mut self, enabled: EnabledJobs, bucket_ms: i64, limits: &RelatedLimits) -> Vec<RelatedRecord> {
         let bucket_index = (bucket_ms / 900_000) as i32;
         let day = bucket_ms.div_euclid(86_400_000) as i32;
         let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
@@ -866,7 +882,7 @@ impl RelatedJobs {
         // and one user's learning does not change another's assessment within a job), so only the
         // few logons that make records are sorted.
         // While the organisation is learning every account is `learning`: no records, no evidence.
-        if enabled(RARE_USER_JOB) && !self.rare_user.is_learning(day, limits.learning_days) {
+        if enabled.rare_user && !self.rare_user.is_learning(day, limits.learning_days) {
             let mut found: Vec<(u32, f64, RareUserEvidence)> = Vec::new();
             for (i, l) in logons.iter().enumerate() {
                 if let Some((score, ev)) = self.rare_user.assess(names.get(l.user), day, limits.learning_days) {
@@ -899,7 +915,7 @@ impl RelatedJobs {
                 });
             }
         }
-        if enabled(RARE_HOUR_JOB) {
+        if enabled.rare_hour {
             let mut found: Vec<(u32, f64, RareHourEvidence)> = Vec::new();
             for (i, l) in logons.iter().enumerate() {
                 let found_here = self.rare_hour.assess_below_then_learn(
@@ -940,7 +956,7 @@ impl RelatedJobs {
                 });
             }
         }
-        if enabled(RARE_USER_JOB) {
+        if enabled.rare_user {
             for l in logons {
                 self.rare_user.learn(names.get(l.user), day);
             }
@@ -949,13 +965,16 @@ impl RelatedJobs {
         clear_for_reuse(&mut self.logons, used);
         self.logon_slots.clear();
 
-        for (job, is_fails) in [(FAILS_JOB, true), (SUCCESSES_JOB, false)] {
+        for (job, is_fails, on) in [
+            (FAILS_JOB, true, enabled.fails),
+            (SUCCESSES_JOB, false, enabled.successes),
+        ] {
             let (bucket, model) = if is_fails {
                 (&mut self.fail_bucket, &mut self.fails)
             } else {
                 (&mut self.success_bucket, &mut self.successes)
             };
-            if bucket.count > 0 && enabled(job) {
+            if bucket.count > 0 && on {
                 if !learning {
                     if let Some(e) = model.expect(bucket_ms) {
                         let count = bucket.count as f64;
@@ -984,25 +1003,24 @@ impl RelatedJobs {
                 .map(|(i, (ip, _))| (u128::from_be_bytes(ip.0), i as u32)),
         );
         crate::sort::sort(&mut order);
-        if enabled(SOURCE_IP_SPIKE_JOB) {
+        if enabled.source_ip_spike {
+            // Each address is scored against the history before this bucket, then learns it:
+            // one look-up for both.
+            let overall = self.sources_overall;
             for &(_, i) in &order {
                 let (ip, bucket) = &open[i as usize];
                 let count = bucket.count as f64;
-                let (p, e) = self.source_probability(*ip, count);
+                let history = self.sources.entry(*ip).or_default();
+                let (p, e) = address_probability(Some(history.moments), overall, count);
+                history.moments.add(count);
+                history.last_bucket = bucket_index;
+                self.sources_overall.add(count);
                 if !learning && p < RECORD_PROBABILITY {
                     let impact = run_impact(&mut self.anomaly_runs, format!("{SOURCE_IP_SPIKE_JOB}:{ip}"), bucket_ms);
                     let mut r = count_record(SOURCE_IP_SPIKE_JOB, bucket_ms, count, p, &e, bucket, Some(*ip), names);
                     r.record.multi_bucket_impact = Some(impact);
                     out.push(r);
                 }
-            }
-            for &(_, i) in &order {
-                let (ip, bucket) = &open[i as usize];
-                let count = bucket.count as f64;
-                let entry = self.sources.entry(*ip).or_default();
-                entry.moments.add(count);
-                entry.last_bucket = bucket_index;
-                self.sources_overall.add(count);
             }
             if self.sources.len() > MAX_TRACKED_SOURCES {
                 self.evict_sources();
@@ -1148,6 +1166,19 @@ impl RelatedJobs {
             "hour_profile": self.rare_hour.users.get(user).map(|p| p.bins.to_vec()),
         })
     }
+}
+
+/// The probability of `count` logons from an address with history `own` (its own once it has
+/// enough, else every address's, `overall`).
+fn address_probability(own: Option<Moments>, overall: Moments, count: f64) -> (f64, Expectation) {
+    let m = own.filter(|m| m.weight >= 2.5).unwrap_or(overall);
+    let e = Expectation {
+        mean: (m.mean as f64).max(1.0),
+        var: (m.var as f64).max(m.mean as f64).max(1.0),
+        seasonality: crate::model::counts::Seasonality::Overall,
+        weight: m.weight as f64,
+    };
+    (upper_tail_probability(count, &e), e)
 }
 
 /// −5 when a count anomaly is this bucket alone, rising to +5 once it has lasted four buckets.
@@ -1365,7 +1396,16 @@ mod tests {
             prune_days: 90,
             failed_spike_min_distinct_users: 2,
         };
-        let all = |_: &str| true;
+        let all = EnabledJobs::from_jobs(
+            &[
+                RARE_USER_JOB,
+                RARE_HOUR_JOB,
+                FAILS_JOB,
+                SUCCESSES_JOB,
+                SOURCE_IP_SPIKE_JOB,
+            ]
+            .map(String::from),
+        );
         let bucket = 1_790_812_800_000i64;
         let address = |i: u32| IpKey::from_ip(std::net::IpAddr::V4(i.into()));
         for i in 0..(SPARE_BUCKETS as u32 + 100) {
@@ -1373,7 +1413,7 @@ mod tests {
             for u in 0..users {
                 let user = format!("u{u}");
                 jobs.observe(
-                    &all,
+                    all,
                     Feed::Success,
                     &user,
                     Some(address(i)),
@@ -1388,14 +1428,14 @@ mod tests {
         }
         assert_eq!(jobs.open_sources, SPARE_BUCKETS + 100);
         assert_eq!(jobs.source_buckets[0].1.users.len(), 5_000);
-        jobs.close(&all, bucket, &limits);
+        jobs.close(all, bucket, &limits);
         assert_eq!((jobs.open_sources, jobs.source_buckets.len()), (0, SPARE_BUCKETS));
         let (_, kept) = &jobs.source_buckets[0];
         assert_eq!(kept.count, 0);
         assert!(kept.users.is_empty() && kept.users.capacity() <= SPARE_LIST_ROOM);
         // The next bucket reuses them.
         jobs.observe(
-            &all,
+            all,
             Feed::Success,
             "alice",
             Some(address(7)),
@@ -1478,7 +1518,16 @@ mod snapshot_format_tests {
 
     #[test]
     fn a_mid_bucket_state_encodes_as_it_always_has() {
-        let all = |_: &str| true;
+        let all = EnabledJobs::from_jobs(
+            &[
+                RARE_USER_JOB,
+                RARE_HOUR_JOB,
+                FAILS_JOB,
+                SUCCESSES_JOB,
+                SOURCE_IP_SPIKE_JOB,
+            ]
+            .map(String::from),
+        );
         let limits = RelatedLimits {
             learning_days: 7.0,
             min_active_days: 3,
@@ -1490,7 +1539,7 @@ mod snapshot_format_tests {
         let mut jobs = RelatedJobs::default();
         let mut observe = |feed, user, source: &str, host, dt| {
             jobs.observe(
-                &all,
+                all,
                 feed,
                 user,
                 Some(ip(source)),
@@ -1573,7 +1622,7 @@ mod snapshot_format_tests {
         assert_eq!(postcard::to_allocvec(&restored).unwrap(), old_bytes);
         for j in [&mut jobs, &mut restored] {
             j.observe(
-                &all,
+                all,
                 Feed::Success,
                 "alice",
                 Some(ip("10.0.0.1")),
