@@ -279,6 +279,11 @@ impl CountBucket {
         bump(&mut self.hosts, hosts, names.host);
     }
 
+    /// Heap bytes of its lists (their indexes are transient: one bucket's).
+    fn list_bytes(&self) -> usize {
+        (self.users.capacity() + self.sources.capacity() + self.hosts.capacity()) * std::mem::size_of::<(u32, u32)>()
+    }
+
     /// Empties the bucket, keeping its lists' capacity.
     fn empty(&mut self) {
         self.count = 0;
@@ -1148,11 +1153,10 @@ impl RelatedJobs {
             + crate::model::compact::table_capacity(self.sources.len())
                 * (std::mem::size_of::<(IpKey, SourceCounts)>() + 8)
             + self.source_buckets.capacity() * std::mem::size_of::<(IpKey, CountBucket)>()
-            + self
-                .source_buckets
-                .iter()
-                .map(|(_, b)| (b.users.capacity() + b.sources.capacity() + b.hosts.capacity()) * 8)
-                .sum::<usize>()
+            + self.source_buckets.iter().map(|(_, b)| b.list_bytes()).sum::<usize>()
+            + self.fail_bucket.list_bytes()
+            + self.success_bucket.list_bytes()
+            + self.logons.capacity() * std::mem::size_of::<UserLogon>()
             + self.close_order.capacity() * std::mem::size_of::<(u128, u32)>()
             + self.names.memory_bytes()
             + self.logon_slots.memory_bytes()
