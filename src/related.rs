@@ -198,7 +198,8 @@ impl Slots {
     fn set(&mut self, id: u32, position: usize) {
         let i = id as usize;
         if i >= self.0.len() {
-            self.0.resize(i + 1, 0);
+            // Grown in steps: a bucket's ids arrive one by one.
+            self.0.resize((i + 1).max(2 * self.0.len()).max(64), 0);
         }
         self.0[i] = position as u32 + 1;
     }
@@ -220,24 +221,88 @@ const SPARE_BUCKETS: usize = 1_024;
 const SPARE_LIST_ROOM: usize = 64;
 
 /// Per-bucket counts of one series with its top contributors, by name id (first seen first).
+/// `I` finds an id in a list: [`PositionIndex`] for the many per-address buckets (their lists are
+/// short), [`DenseIndex`] for the two organisation-wide ones (their lists hold much of the bucket).
 #[derive(Clone, Debug, Default)]
-struct CountBucket {
+struct CountBucket<I = PositionIndex> {
     count: u32,
     users: Vec<(u32, u32)>,
     sources: Vec<(u32, u32)>,
     hosts: Vec<(u32, u32)>,
-    index: [PositionIndex; 3],
+    index: [I; 3],
 }
 
-fn bump(list: &mut Vec<(u32, u32)>, index: &mut PositionIndex, value: Option<u32>) {
+/// Finds an id's position in one of a count bucket's lists. Derived from the list: rebuilt when
+/// out of step with it (after a restore), cleared with it.
+trait ListIndex: Default {
+    fn find(&mut self, list: &[(u32, u32)], id: u32) -> Option<usize>;
+    /// Records that `list`'s last entry was pushed.
+    fn pushed(&mut self, list: &[(u32, u32)]);
+    fn clear(&mut self);
+}
+
+impl ListIndex for PositionIndex {
+    fn find(&mut self, list: &[(u32, u32)], id: u32) -> Option<usize> {
+        PositionIndex::find(self, list, |(k, _)| k, &id)
+    }
+
+    fn pushed(&mut self, list: &[(u32, u32)]) {
+        PositionIndex::pushed(self, list, |(k, _)| k);
+    }
+
+    fn clear(&mut self) {
+        PositionIndex::clear(self);
+    }
+}
+
+/// Positions by id in a table as long as the bucket has ids: for lists that hold a good part of
+/// the bucket's names.
+#[derive(Clone, Debug, Default)]
+struct DenseIndex {
+    slots: Slots,
+    /// Entries of the list indexed.
+    indexed: usize,
+}
+
+impl ListIndex for DenseIndex {
+    fn find(&mut self, list: &[(u32, u32)], id: u32) -> Option<usize> {
+        if self.indexed != list.len() {
+            self.slots.clear();
+            for (i, &(k, _)) in list.iter().enumerate() {
+                // A crafted snapshot may repeat an id: the first is the one found.
+                if self.slots.get(k).is_none() {
+                    self.slots.set(k, i);
+                }
+            }
+            self.indexed = list.len();
+        }
+        self.slots.get(id)
+    }
+
+    fn pushed(&mut self, list: &[(u32, u32)]) {
+        if let Some(&(id, _)) = list.last() {
+            if self.indexed + 1 == list.len() {
+                self.slots.set(id, list.len() - 1);
+                self.indexed += 1;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.indexed = 0;
+    }
+}
+
+fn bump(list: &mut Vec<(u32, u32)>, index: &mut impl ListIndex, value: Option<u32>) {
     let Some(id) = value else {
         return;
     };
-    if let Some(i) = index.find(list, |(k, _)| k, &id) {
+    if let Some(i) = index.find(list, id) {
         list[i].1 += 1;
     } else if list.len() < MAX_DISTINCT_PER_BUCKET {
         list.push((id, 1));
-        index.pushed(list, |(k, _)| k);
+        index.pushed(list);
     }
 }
 
@@ -270,7 +335,7 @@ struct Counted {
     host: Option<u32>,
 }
 
-impl CountBucket {
+impl<I: ListIndex> CountBucket<I> {
     fn add(&mut self, names: Counted) {
         self.count = self.count.saturating_add(1);
         let [users, sources, hosts] = &mut self.index;
@@ -349,8 +414,8 @@ pub struct RelatedJobs {
     logons: Vec<UserLogon>,
     /// `logons` by user id.
     logon_slots: Slots,
-    fail_bucket: CountBucket,
-    success_bucket: CountBucket,
+    fail_bucket: CountBucket<DenseIndex>,
+    success_bucket: CountBucket<DenseIndex>,
     /// The open bucket's addresses (the first `open_sources`) and emptied buckets kept for reuse.
     source_buckets: Vec<(IpKey, CountBucket)>,
     open_sources: usize,
@@ -430,7 +495,7 @@ struct RelatedJobsRepr {
     anomaly_runs: HashMap<String, (i64, u32)>,
 }
 
-impl CountBucket {
+impl<I: ListIndex> CountBucket<I> {
     fn repr<'a>(&self, names: &'a BucketNames) -> CountBucketRepr<Cow<'a, str>> {
         let text = |list: &[(u32, u32)]| list.iter().map(|&(id, n)| (Cow::Borrowed(names.get(id)), n)).collect();
         CountBucketRepr {
@@ -441,7 +506,7 @@ impl CountBucket {
         }
     }
 
-    fn from_repr(repr: CountBucketRepr<String>, names: &mut BucketNames, texts: &mut HashMap<u32, u32>) -> CountBucket {
+    fn from_repr(repr: CountBucketRepr<String>, names: &mut BucketNames, texts: &mut HashMap<u32, u32>) -> Self {
         let mut ids = |list: Vec<(String, u32)>| list.into_iter().map(|(s, n)| (names.id(&s), n)).collect();
         let users = ids(repr.users);
         let hosts = ids(repr.hosts);
@@ -1156,6 +1221,11 @@ impl RelatedJobs {
             + self.source_buckets.iter().map(|(_, b)| b.list_bytes()).sum::<usize>()
             + self.fail_bucket.list_bytes()
             + self.success_bucket.list_bytes()
+            + [&self.fail_bucket, &self.success_bucket]
+                .iter()
+                .flat_map(|b| &b.index)
+                .map(|i| i.slots.memory_bytes())
+                .sum::<usize>()
             + self.logons.capacity() * std::mem::size_of::<UserLogon>()
             + self.close_order.capacity() * std::mem::size_of::<(u128, u32)>()
             + self.names.memory_bytes()
@@ -1269,7 +1339,7 @@ fn count_record(
     count: f64,
     p: f64,
     e: &Expectation,
-    bucket: &CountBucket,
+    bucket: &CountBucket<impl ListIndex>,
     ip: Option<IpKey>,
     names: &BucketNames,
 ) -> RelatedRecord {
