@@ -811,7 +811,7 @@ impl Detector {
         if estimate < limit * 8 / 10 || self.memory_bytes() <= limit {
             return;
         }
-        // Caches first: the related jobs' spare strings and buckets.
+        // Caches first: the related jobs' kept address buckets.
         self.state.related.release_spare();
         let target = limit * 8 / 10;
         // Split the budget by current share so neither side starves the other.

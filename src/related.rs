@@ -44,7 +44,7 @@ const INDEX_FROM: usize = 64;
 
 /// Key → position in one of the open bucket's lists, so that a bucket with thousands of users or
 /// addresses is not searched linearly per event. Holds positions only (the list owns the keys), so
-/// indexing a value allocates nothing once the table has grown. Not state: skipped by serde, equal
+/// indexing a value allocates nothing once the table has grown. Not state: not in snapshots, equal
 /// to any other, and rebuilt whenever its length disagrees with its list's (after a restore);
 /// cleared with its list at bucket close. Transient (one bucket), so not counted in `memory_bytes`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1201,7 +1201,7 @@ impl RelatedJobs {
         (self.rare_user.accounts.len() + self.rare_hour.users.len()) * 160
             + self.sources.len() * 64
             + self.names.memory_bytes()
-            + self.source_buckets.len() * 128
+            + self.source_buckets.len() * 256
     }
 
     /// Frees the buckets kept for reuse (a cache: under memory pressure it goes before any history
