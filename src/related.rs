@@ -399,7 +399,8 @@ struct SourceCounts {
     last_bucket: i32,
 }
 
-/// State of the five jobs. Serialised as [`RelatedJobsRepr`] (the open bucket's names as text).
+/// State of the five jobs. Snapshots hold it in the encoding they always had (the open bucket's
+/// names as text).
 #[derive(Clone, Debug, Default)]
 pub struct RelatedJobs {
     rare_user: RareUserModel,
