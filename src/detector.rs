@@ -24,7 +24,7 @@ use crate::output::{
     alert_document, severity_label, AnomalyRecord, Influencer, JobEvidence, JobVerdict, RejectionDoc, ScoreExplanation,
     Verdict,
 };
-use crate::related::{Feed, RelatedJobs, RelatedLimits, FAILS_JOB, RARE_HOUR_JOB, SOURCE_IP_SPIKE_JOB};
+use crate::related::{EnabledJobs, Feed, RelatedJobs, RelatedLimits, FAILS_JOB, RARE_HOUR_JOB, SOURCE_IP_SPIKE_JOB};
 use crate::snapshot;
 use crate::stats::Stats;
 use crate::time::{bucket_start, format_rfc3339_ms};
@@ -155,6 +155,8 @@ pub struct Detector {
     threshold: f64,
     limits: ModelLimits,
     related_limits: RelatedLimits,
+    /// Which related jobs the configuration runs.
+    related_jobs: EnabledJobs,
     /// The event of the NDJSON line at hand: one value for the whole stream, so that parsing a
     /// line reuses the previous line's strings instead of allocating its own.
     line_event: LineEvent,
@@ -186,8 +188,6 @@ struct JobRoutes {
     takes: Vec<Takes>,
     /// The rare-address job is configured.
     rare_source_ip: bool,
-    /// The per-source-address spike job is configured.
-    source_ip_spike: bool,
     /// Process names the shared datafeed query excludes (Elastic Agent and Beats).
     excluded_processes: &'static [String],
 }
@@ -219,7 +219,6 @@ impl JobRoutes {
         JobRoutes {
             takes,
             rare_source_ip: jobs.iter().any(|j| j == RARE_SOURCE_IP_JOB),
-            source_ip_spike: jobs.iter().any(|j| j == SOURCE_IP_SPIKE_JOB),
             excluded_processes,
         }
     }
@@ -281,6 +280,7 @@ impl Detector {
             failed_spike_min_distinct_users: state.config.failed_spike_min_distinct_users,
         };
         let routes = JobRoutes::new(&state.config.jobs);
+        let related_jobs = EnabledJobs::from_jobs(&state.config.jobs);
         Ok(Detector {
             routes,
             close_order: Vec::new(),
@@ -296,6 +296,7 @@ impl Detector {
             threshold,
             limits,
             related_limits,
+            related_jobs,
             line_event: LineEvent::default(),
             line_shapes: LineShapes::default(),
             suppression_index,
@@ -646,13 +647,11 @@ impl Detector {
         self.state.open_bucket = Some(bucket);
         let bucket_index = (bucket / BUCKET_MS) as i32;
         if let Ok(feed) = base {
-            let enabled_jobs = &self.state.config.jobs;
-            let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
-            let related_source = source.ok().filter(|_| self.routes.source_ip_spike);
+            let related_source = source.ok().filter(|_| self.related_jobs.source_ip_spike);
             let vs = self.state.related.observe(
-                &enabled,
+                self.related_jobs,
                 feed,
                 &e.user_name,
                 related_source,
@@ -824,9 +823,7 @@ impl Detector {
             self.score_bucket(open, bucket_index, &sightings);
         }
         self.state.sightings.close(sightings);
-        let enabled_jobs = &self.state.config.jobs;
-        let enabled = |j: &str| enabled_jobs.iter().any(|x| x == j);
-        let related = self.state.related.close(&enabled, open, &self.related_limits);
+        let related = self.state.related.close(self.related_jobs, open, &self.related_limits);
         let mut results = Results::default();
         for r in related {
             self.state.stats.records += 1;
@@ -894,7 +891,7 @@ impl Detector {
         if estimate < limit * 8 / 10 || self.memory_bytes() <= limit {
             return;
         }
-        // Caches first: the related jobs' spare strings and buckets.
+        // Caches first: the related jobs' kept address buckets.
         self.state.related.release_spare();
         let target = limit * 8 / 10;
         // Split the budget by current share so neither side starves the other.

@@ -3,6 +3,7 @@
 //! from one source address. Each keeps its own per-bucket aggregation and model; the engine
 //! ([`crate::Detector`]) owns the clock, the rules and suppression.
 
+use std::borrow::Cow;
 use std::hash::Hash;
 
 use crate::FastMap as HashMap;
@@ -10,11 +11,10 @@ use crate::FastMap as HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::event::StringPool;
 use crate::model::compact::{clear_for_reuse, KeyIndex};
 use crate::model::counts::{spike_score, upper_tail_probability, Expectation, Moments, SeasonalCounts};
-use crate::model::rare_hour::RareHourModel;
-use crate::model::rare_user::RareUserModel;
+use crate::model::rare_hour::{RareHourEvidence, RareHourModel};
+use crate::model::rare_user::{RareUserEvidence, RareUserModel};
 use crate::net::IpKey;
 use crate::output::{severity_label, AnomalyRecord, Influencer, JobEvidence, JobVerdict, ScoreExplanation};
 
@@ -44,7 +44,7 @@ const INDEX_FROM: usize = 64;
 
 /// Key → position in one of the open bucket's lists, so that a bucket with thousands of users or
 /// addresses is not searched linearly per event. Holds positions only (the list owns the keys), so
-/// indexing a value allocates nothing once the table has grown. Not state: skipped by serde, equal
+/// indexing a value allocates nothing once the table has grown. Not state: not in snapshots, equal
 /// to any other, and rebuilt whenever its length disagrees with its list's (after a restore);
 /// cleared with its list at bucket close. Transient (one bucket), so not counted in `memory_bytes`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -79,156 +79,317 @@ impl PositionIndex {
     }
 }
 
-/// Strings and count buckets of closed buckets, kept for the next buckets: a bucket's new users,
-/// addresses and hosts then allocate nothing once the stream has run a few buckets. Bounded by
-/// [`SPARE_STRINGS`] and [`SPARE_BUCKETS`]; what is beyond is freed.
-#[derive(Clone, Debug)]
-struct Spare {
-    strings: StringPool,
-    buckets: Vec<CountBucket>,
+/// The open bucket's texts — user and host names — each held once in one buffer and known by a
+/// per-bucket id, and its source addresses, known by a per-bucket address id and written out as
+/// text only for a record or a snapshot. The bucket's lists then compare and copy 4-byte ids
+/// instead of strings, and a closed bucket's names go with one `clear` (the buffers' room stays
+/// for the next bucket: no allocation per event once the stream has run a few buckets).
+#[derive(Clone, Debug, Default)]
+struct BucketNames {
+    text: String,
+    /// End of each name in `text`, by id.
+    ends: Vec<usize>,
+    index: KeyIndex,
+    addresses: Vec<Address>,
+    address_ids: HashMap<IpKey, u32>,
 }
 
-impl Default for Spare {
-    fn default() -> Self {
-        Spare {
-            strings: StringPool::new(SPARE_STRINGS, SPARE_STRING_BYTES),
-            buckets: Vec::new(),
+/// A source address of the open bucket.
+#[derive(Clone, Copy, Debug)]
+enum Address {
+    Key(IpKey),
+    /// A restored text that is not how an address is written (a crafted snapshot's): the name id
+    /// of the text, kept as it came.
+    Text(u32),
+}
+
+#[inline]
+fn name_at<'a>(text: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let id = id as usize;
+    let start = if id == 0 { 0 } else { ends[id - 1] };
+    &text[start..ends[id]]
+}
+
+impl BucketNames {
+    #[inline]
+    fn get(&self, id: u32) -> &str {
+        name_at(&self.text, &self.ends, id)
+    }
+
+    /// The id of `name`, adding it if new.
+    fn id(&mut self, name: &str) -> u32 {
+        let BucketNames { text, ends, index, .. } = self;
+        let new_id = ends.len() as u32;
+        match index.get_or_insert(name, new_id, |i| name_at(text, ends, i)) {
+            Ok(id) => id,
+            Err(id) => {
+                text.push_str(name);
+                ends.push(text.len());
+                id
+            }
         }
+    }
+
+    /// The address id of `ip`, adding it if new.
+    fn address_id(&mut self, ip: IpKey) -> u32 {
+        let new_id = self.addresses.len() as u32;
+        match self.address_ids.entry(ip) {
+            std::collections::hash_map::Entry::Occupied(found) => *found.get(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                self.addresses.push(Address::Key(ip));
+                *slot.insert(new_id)
+            }
+        }
+    }
+
+    /// The address id of a restored address text; `texts` gives the ids of those already
+    /// restored that are not an address's own text.
+    fn restored_address_id(&mut self, text: &str, texts: &mut HashMap<u32, u32>) -> u32 {
+        let key = crate::net::parse_ip(text)
+            .map(IpKey::from_ip)
+            .filter(|k| k.text().as_str() == text);
+        if let Some(key) = key {
+            return self.address_id(key);
+        }
+        let name = self.id(text);
+        let new_id = self.addresses.len() as u32;
+        *texts.entry(name).or_insert_with(|| {
+            self.addresses.push(Address::Text(name));
+            new_id
+        })
+    }
+
+    /// An address's text.
+    fn address(&self, id: u32) -> Cow<'_, str> {
+        match self.addresses[id as usize] {
+            Address::Key(ip) => Cow::Owned(ip.text().as_str().to_owned()),
+            Address::Text(name) => Cow::Borrowed(self.get(name)),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.index.clear();
+        self.addresses.clear();
+        self.address_ids.clear();
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.ends.capacity() * std::mem::size_of::<usize>()
+            + self.index.heap_bytes()
+            + self.addresses.capacity() * std::mem::size_of::<Address>()
+            + crate::model::compact::table_capacity(self.address_ids.len()) * (std::mem::size_of::<(IpKey, u32)>() + 1)
     }
 }
 
-/// Spare strings kept (about 40 bytes each, at most [`SPARE_STRING_BYTES`] + 24).
-const SPARE_STRINGS: usize = 16_384;
-/// Spare per-address count buckets kept (their three lists keep room for [`SPARE_LIST_ROOM`]).
+/// Position in a list by per-bucket name id (0: absent, else position + 1), for the lists that
+/// hold one entry per name of the bucket. Derived: rebuilt on restore, cleared at bucket close.
+#[derive(Clone, Debug, Default)]
+struct Slots(Vec<u32>);
+
+impl Slots {
+    fn get(&self, id: u32) -> Option<usize> {
+        match self.0.get(id as usize) {
+            Some(&slot) if slot > 0 => Some(slot as usize - 1),
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, id: u32, position: usize) {
+        let i = id as usize;
+        if i >= self.0.len() {
+            // Grown in steps: a bucket's ids arrive one by one.
+            self.0.resize((i + 1).max(2 * self.0.len()).max(64), 0);
+        }
+        self.0[i] = position as u32 + 1;
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<u32>()
+    }
+}
+
+/// Per-address count buckets kept past their bucket (emptied), for the next bucket's addresses:
+/// they then allocate nothing once the stream has run a few buckets. At most this many are kept,
+/// their three lists with room for [`SPARE_LIST_ROOM`]; what is beyond is freed.
 const SPARE_BUCKETS: usize = 1_024;
-/// Entries a spare bucket's list keeps room for.
+/// Entries a kept bucket's list keeps room for.
 const SPARE_LIST_ROOM: usize = 64;
-/// Longest string capacity kept as a spare.
-const SPARE_STRING_BYTES: usize = 256;
 
-/// Not state: any two pools are equal.
-impl PartialEq for Spare {
-    fn eq(&self, _: &Self) -> bool {
-        true
+/// Per-bucket counts of one series with its top contributors, by name id (first seen first).
+/// `I` finds an id in a list: [`PositionIndex`] for the many per-address buckets (their lists are
+/// short), [`DenseIndex`] for the two organisation-wide ones (their lists hold much of the bucket).
+#[derive(Clone, Debug, Default)]
+struct CountBucket<I = PositionIndex> {
+    count: u32,
+    users: Vec<(u32, u32)>,
+    sources: Vec<(u32, u32)>,
+    hosts: Vec<(u32, u32)>,
+    index: [I; 3],
+}
+
+/// Finds an id's position in one of a count bucket's lists. Derived from the list: rebuilt when
+/// out of step with it (after a restore), cleared with it.
+trait ListIndex: Default {
+    fn find(&mut self, list: &[(u32, u32)], id: u32) -> Option<usize>;
+    /// Records that `list`'s last entry was pushed.
+    fn pushed(&mut self, list: &[(u32, u32)]);
+    fn clear(&mut self);
+}
+
+impl ListIndex for PositionIndex {
+    fn find(&mut self, list: &[(u32, u32)], id: u32) -> Option<usize> {
+        PositionIndex::find(self, list, |(k, _)| k, &id)
+    }
+
+    fn pushed(&mut self, list: &[(u32, u32)]) {
+        PositionIndex::pushed(self, list, |(k, _)| k);
+    }
+
+    fn clear(&mut self) {
+        PositionIndex::clear(self);
     }
 }
 
-impl Spare {
-    /// `text` in a spare string, or a new one.
-    fn text(&mut self, text: &str) -> String {
-        self.strings.text(text)
+/// Positions by id in a table as long as the bucket has ids: for lists that hold a good part of
+/// the bucket's names.
+#[derive(Clone, Debug, Default)]
+struct DenseIndex {
+    slots: Slots,
+    /// Entries of the list indexed.
+    indexed: usize,
+}
+
+impl ListIndex for DenseIndex {
+    fn find(&mut self, list: &[(u32, u32)], id: u32) -> Option<usize> {
+        if self.indexed != list.len() {
+            self.slots.clear();
+            for (i, &(k, _)) in list.iter().enumerate() {
+                // A crafted snapshot may repeat an id: the first is the one found.
+                if self.slots.get(k).is_none() {
+                    self.slots.set(k, i);
+                }
+            }
+            self.indexed = list.len();
+        }
+        self.slots.get(id)
     }
 
-    fn keep(&mut self, s: String) {
-        self.strings.keep(s);
-    }
-
-    fn keep_list(&mut self, list: &mut Vec<(String, u32)>) {
-        for (s, _) in list.drain(..) {
-            self.keep(s);
+    fn pushed(&mut self, list: &[(u32, u32)]) {
+        if let Some(&(id, _)) = list.last() {
+            if self.indexed + 1 == list.len() {
+                self.slots.set(id, list.len() - 1);
+                self.indexed += 1;
+            }
         }
     }
 
-    /// Empties `bucket` into the pools, keeping its lists' capacity.
-    fn empty_bucket(&mut self, bucket: &mut CountBucket) {
-        bucket.count = 0;
-        self.keep_list(&mut bucket.users);
-        self.keep_list(&mut bucket.sources);
-        self.keep_list(&mut bucket.hosts);
-        for index in &mut bucket.index {
+    fn clear(&mut self) {
+        self.slots.clear();
+        self.indexed = 0;
+    }
+}
+
+fn bump(list: &mut Vec<(u32, u32)>, index: &mut impl ListIndex, value: Option<u32>) {
+    let Some(id) = value else {
+        return;
+    };
+    if let Some(i) = index.find(list, id) {
+        list[i].1 += 1;
+    } else if list.len() < MAX_DISTINCT_PER_BUCKET {
+        list.push((id, 1));
+        index.pushed(list);
+    }
+}
+
+/// The top values of `list` by count, then by text (`text_of` an id).
+fn top<'a>(list: &[(u32, u32)], text_of: impl Fn(u32) -> Cow<'a, str>) -> Vec<String> {
+    let mut v: Vec<(Cow<'a, str>, u32)> = list.iter().map(|&(id, n)| (text_of(id), n)).collect();
+    // Keys are unique: the unstable sort (`crate::sort`) gives the one order.
+    crate::sort::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.into_iter()
+        .take(TOP_INFLUENCERS)
+        .map(|(k, _)| k.into_owned())
+        .collect()
+}
+
+impl BucketNames {
+    fn top_names(&self, list: &[(u32, u32)]) -> Vec<String> {
+        top(list, |id| Cow::Borrowed(self.get(id)))
+    }
+
+    fn top_addresses(&self, list: &[(u32, u32)]) -> Vec<String> {
+        top(list, |id| self.address(id))
+    }
+}
+
+/// An event's names as a count bucket counts them (empty texts are not counted).
+#[derive(Clone, Copy)]
+struct Counted {
+    user: Option<u32>,
+    source: Option<u32>,
+    host: Option<u32>,
+}
+
+impl<I: ListIndex> CountBucket<I> {
+    fn add(&mut self, names: Counted) {
+        self.count = self.count.saturating_add(1);
+        let [users, sources, hosts] = &mut self.index;
+        bump(&mut self.users, users, names.user);
+        bump(&mut self.sources, sources, names.source);
+        bump(&mut self.hosts, hosts, names.host);
+    }
+
+    /// Heap bytes of its lists (their indexes are transient: one bucket's).
+    fn list_bytes(&self) -> usize {
+        (self.users.capacity() + self.sources.capacity() + self.hosts.capacity()) * std::mem::size_of::<(u32, u32)>()
+    }
+
+    /// Empties the bucket, keeping its lists' capacity.
+    fn empty(&mut self) {
+        self.count = 0;
+        self.users.clear();
+        self.sources.clear();
+        self.hosts.clear();
+        for index in &mut self.index {
             index.clear();
         }
     }
 
-    fn bucket(&mut self) -> CountBucket {
-        self.buckets.pop().unwrap_or_default()
-    }
-
-    fn keep_bucket(&mut self, mut bucket: CountBucket) {
-        self.empty_bucket(&mut bucket);
-        // A spare keeps room for a typical bucket, not for the largest one seen.
-        for list in [&mut bucket.users, &mut bucket.sources, &mut bucket.hosts] {
-            list.shrink_to(SPARE_LIST_ROOM);
-        }
-        if self.buckets.len() < SPARE_BUCKETS {
-            self.buckets.push(bucket);
-        }
-    }
-
-    fn memory_bytes(&self) -> usize {
-        self.strings.memory_bytes()
-            + self.buckets.capacity() * std::mem::size_of::<CountBucket>()
-            + self
-                .buckets
-                .iter()
-                .map(|b| (b.users.capacity() + b.sources.capacity() + b.hosts.capacity()) * 32)
-                .sum::<usize>()
-    }
-}
-
-/// Per-bucket counts of one series with its top contributors.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-struct CountBucket {
-    count: u32,
-    users: Vec<(String, u32)>,
-    sources: Vec<(String, u32)>,
-    hosts: Vec<(String, u32)>,
-    #[serde(skip)]
-    index: [PositionIndex; 3],
-}
-
-fn bump(list: &mut Vec<(String, u32)>, index: &mut PositionIndex, spare: &mut Spare, value: Option<&str>) {
-    let Some(v) = value.filter(|v| !v.is_empty()) else {
-        return;
-    };
-    if let Some(i) = index.find(list, |(k, _)| k.as_str(), v) {
-        list[i].1 += 1;
-    } else if list.len() < MAX_DISTINCT_PER_BUCKET {
-        list.push((spare.text(v), 1));
-        index.pushed(list, |(k, _)| k.as_str());
-    }
-}
-
-fn top(list: &[(String, u32)]) -> Vec<String> {
-    let mut v: Vec<&(String, u32)> = list.iter().collect();
-    // Keys are unique: the unstable sort (`crate::sort`) gives the one order.
-    crate::sort::sort_by(&mut v, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.into_iter().take(TOP_INFLUENCERS).map(|(k, _)| k.clone()).collect()
-}
-
-impl CountBucket {
-    fn add(&mut self, spare: &mut Spare, user: &str, source: Option<&str>, host: Option<&str>) {
-        self.count = self.count.saturating_add(1);
-        let [users, sources, hosts] = &mut self.index;
-        bump(&mut self.users, users, spare, Some(user));
-        bump(&mut self.sources, sources, spare, source);
-        bump(&mut self.hosts, hosts, spare, host);
-    }
-
-    fn influencers(&self) -> Vec<Influencer> {
+    fn influencers(&self, names: &BucketNames) -> Vec<Influencer> {
         [
-            ("source.ip", &self.sources),
-            ("user.name", &self.users),
-            ("host.name", &self.hosts),
+            ("source.ip", &self.sources, true),
+            ("user.name", &self.users, false),
+            ("host.name", &self.hosts, false),
         ]
         .into_iter()
-        .filter(|(_, l)| !l.is_empty())
-        .map(|(name, l)| Influencer {
+        .filter(|(_, l, _)| !l.is_empty())
+        .map(|(name, l, addresses)| Influencer {
             influencer_field_name: name.into(),
-            influencer_field_values: top(l),
+            influencer_field_values: if addresses {
+                names.top_addresses(l)
+            } else {
+                names.top_names(l)
+            },
         })
         .collect()
     }
 }
 
-/// A successful logon of a user in the open bucket (rare user, rare hour).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A successful logon of a user in the open bucket (rare user, rare hour), by name id.
+#[derive(Clone, Debug, PartialEq)]
 struct UserLogon {
-    user: String,
+    user: u32,
     first_time: i64,
     count: u32,
-    source: Option<String>,
-    host: Option<String>,
+    source: Option<u32>,
+    host: Option<u32>,
 }
 
 /// Per-address success counts.
@@ -238,8 +399,9 @@ struct SourceCounts {
     last_bucket: i32,
 }
 
-/// State of the five jobs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// State of the five jobs. Snapshots hold it in the encoding they always had (the open bucket's
+/// names as text).
+#[derive(Clone, Debug, Default)]
 pub struct RelatedJobs {
     rare_user: RareUserModel,
     rare_hour: RareHourModel,
@@ -251,19 +413,229 @@ pub struct RelatedJobs {
     /// Day the organisation's first logon was seen (for count-job learning).
     first_day: Option<i32>,
     // Open bucket.
+    names: BucketNames,
     logons: Vec<UserLogon>,
-    fail_bucket: CountBucket,
-    success_bucket: CountBucket,
+    /// `logons` by user id.
+    logon_slots: Slots,
+    fail_bucket: CountBucket<DenseIndex>,
+    success_bucket: CountBucket<DenseIndex>,
+    /// The open bucket's addresses (the first `open_sources`) and emptied buckets kept for reuse.
     source_buckets: Vec<(IpKey, CountBucket)>,
-    #[serde(skip)]
-    logon_index: PositionIndex,
-    #[serde(skip)]
-    source_index: PositionIndex,
-    #[serde(skip)]
-    spare: Spare,
+    open_sources: usize,
+    /// `source_buckets` by the id of the address's text.
+    source_slots: Slots,
+    /// Scratch for closing: the open addresses' keys and positions, sorted.
+    close_order: Vec<(u128, u32)>,
     /// Per count series (job, or job and address): start of its last anomalous bucket and how
     /// many consecutive buckets have been anomalous, for `multi_bucket_impact`.
     anomaly_runs: HashMap<String, (i64, u32)>,
+}
+
+/// A logon as snapshots hold it (`S`: `String` restoring, `&str` writing).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "UserLogon")]
+struct UserLogonRepr<S> {
+    user: S,
+    first_time: i64,
+    count: u32,
+    source: Option<S>,
+    host: Option<S>,
+}
+
+/// A count bucket as snapshots hold it.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "CountBucket")]
+struct CountBucketRepr<S> {
+    count: u32,
+    users: Vec<(S, u32)>,
+    sources: Vec<(S, u32)>,
+    hosts: Vec<(S, u32)>,
+}
+
+/// The open bucket with its names as text.
+#[derive(Debug, PartialEq)]
+struct OpenBucketRepr<'a> {
+    logons: Vec<UserLogonRepr<Cow<'a, str>>>,
+    fail_bucket: CountBucketRepr<Cow<'a, str>>,
+    success_bucket: CountBucketRepr<Cow<'a, str>>,
+    source_buckets: Vec<(IpKey, CountBucketRepr<Cow<'a, str>>)>,
+}
+
+/// What a snapshot holds of [`RelatedJobs`] (the encoding it has always had), written from
+/// borrowed state.
+#[derive(Serialize)]
+#[serde(rename = "RelatedJobs")]
+struct RelatedJobsView<'a> {
+    rare_user: &'a RareUserModel,
+    rare_hour: &'a RareHourModel,
+    fails: &'a SeasonalCounts,
+    successes: &'a SeasonalCounts,
+    sources: &'a HashMap<IpKey, SourceCounts>,
+    sources_overall: &'a Moments,
+    first_day: Option<i32>,
+    logons: Vec<UserLogonRepr<Cow<'a, str>>>,
+    fail_bucket: CountBucketRepr<Cow<'a, str>>,
+    success_bucket: CountBucketRepr<Cow<'a, str>>,
+    source_buckets: Vec<(IpKey, CountBucketRepr<Cow<'a, str>>)>,
+    anomaly_runs: &'a HashMap<String, (i64, u32)>,
+}
+
+/// [`RelatedJobsView`], read back.
+#[derive(Deserialize)]
+#[serde(rename = "RelatedJobs")]
+struct RelatedJobsRepr {
+    rare_user: RareUserModel,
+    rare_hour: RareHourModel,
+    fails: SeasonalCounts,
+    successes: SeasonalCounts,
+    sources: HashMap<IpKey, SourceCounts>,
+    sources_overall: Moments,
+    first_day: Option<i32>,
+    logons: Vec<UserLogonRepr<String>>,
+    fail_bucket: CountBucketRepr<String>,
+    success_bucket: CountBucketRepr<String>,
+    source_buckets: Vec<(IpKey, CountBucketRepr<String>)>,
+    anomaly_runs: HashMap<String, (i64, u32)>,
+}
+
+impl<I: ListIndex> CountBucket<I> {
+    fn repr<'a>(&self, names: &'a BucketNames) -> CountBucketRepr<Cow<'a, str>> {
+        let text = |list: &[(u32, u32)]| list.iter().map(|&(id, n)| (Cow::Borrowed(names.get(id)), n)).collect();
+        CountBucketRepr {
+            count: self.count,
+            users: text(&self.users),
+            sources: self.sources.iter().map(|&(id, n)| (names.address(id), n)).collect(),
+            hosts: text(&self.hosts),
+        }
+    }
+
+    fn from_repr(repr: CountBucketRepr<String>, names: &mut BucketNames, texts: &mut HashMap<u32, u32>) -> Self {
+        let mut ids = |list: Vec<(String, u32)>| list.into_iter().map(|(s, n)| (names.id(&s), n)).collect();
+        let users = ids(repr.users);
+        let hosts = ids(repr.hosts);
+        let sources = repr
+            .sources
+            .into_iter()
+            .map(|(s, n)| (names.restored_address_id(&s, texts), n))
+            .collect();
+        CountBucket {
+            count: repr.count,
+            users,
+            sources,
+            hosts,
+            // Rebuilt on first use (their lengths disagree with the lists').
+            index: Default::default(),
+        }
+    }
+}
+
+impl RelatedJobs {
+    fn open_bucket_repr(&self) -> OpenBucketRepr<'_> {
+        let names = &self.names;
+        OpenBucketRepr {
+            logons: self
+                .logons
+                .iter()
+                .map(|l| UserLogonRepr {
+                    user: Cow::Borrowed(names.get(l.user)),
+                    first_time: l.first_time,
+                    count: l.count,
+                    source: l.source.map(|id| names.address(id)),
+                    host: l.host.map(|id| Cow::Borrowed(names.get(id))),
+                })
+                .collect(),
+            fail_bucket: self.fail_bucket.repr(names),
+            success_bucket: self.success_bucket.repr(names),
+            source_buckets: self.source_buckets[..self.open_sources]
+                .iter()
+                .map(|(ip, b)| (*ip, b.repr(names)))
+                .collect(),
+        }
+    }
+
+    fn from_repr(r: RelatedJobsRepr) -> RelatedJobs {
+        let mut jobs = RelatedJobs {
+            rare_user: r.rare_user,
+            rare_hour: r.rare_hour,
+            fails: r.fails,
+            successes: r.successes,
+            sources: r.sources,
+            sources_overall: r.sources_overall,
+            first_day: r.first_day,
+            anomaly_runs: r.anomaly_runs,
+            ..RelatedJobs::default()
+        };
+        let names = &mut jobs.names;
+        let mut texts = HashMap::default();
+        for l in r.logons {
+            let user = names.id(&l.user);
+            // A crafted snapshot may name a user twice: the first logon is the one found.
+            if jobs.logon_slots.get(user).is_none() {
+                jobs.logon_slots.set(user, jobs.logons.len());
+            }
+            jobs.logons.push(UserLogon {
+                user,
+                first_time: l.first_time,
+                count: l.count,
+                source: l.source.map(|s| names.restored_address_id(&s, &mut texts)),
+                host: l.host.map(|h| names.id(&h)),
+            });
+        }
+        jobs.fail_bucket = CountBucket::from_repr(r.fail_bucket, names, &mut texts);
+        jobs.success_bucket = CountBucket::from_repr(r.success_bucket, names, &mut texts);
+        for (ip, bucket) in r.source_buckets {
+            let id = names.address_id(ip);
+            if jobs.source_slots.get(id).is_none() {
+                jobs.source_slots.set(id, jobs.source_buckets.len());
+            }
+            let bucket = CountBucket::from_repr(bucket, names, &mut texts);
+            jobs.source_buckets.push((ip, bucket));
+            jobs.open_sources += 1;
+        }
+        jobs
+    }
+}
+
+impl Serialize for RelatedJobs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let open = self.open_bucket_repr();
+        RelatedJobsView {
+            rare_user: &self.rare_user,
+            rare_hour: &self.rare_hour,
+            fails: &self.fails,
+            successes: &self.successes,
+            sources: &self.sources,
+            sources_overall: &self.sources_overall,
+            first_day: self.first_day,
+            logons: open.logons,
+            fail_bucket: open.fail_bucket,
+            success_bucket: open.success_bucket,
+            source_buckets: open.source_buckets,
+            anomaly_runs: &self.anomaly_runs,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RelatedJobs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        RelatedJobsRepr::deserialize(deserializer).map(RelatedJobs::from_repr)
+    }
+}
+
+/// Equal state: the same models and the same open bucket by name (ids depend on arrival order).
+impl PartialEq for RelatedJobs {
+    fn eq(&self, other: &Self) -> bool {
+        self.rare_user == other.rare_user
+            && self.rare_hour == other.rare_hour
+            && self.fails == other.fails
+            && self.successes == other.successes
+            && self.sources == other.sources
+            && self.sources_overall == other.sources_overall
+            && self.first_day == other.first_day
+            && self.anomaly_runs == other.anomaly_runs
+            && self.open_bucket_repr() == other.open_bucket_repr()
+    }
 }
 
 /// What the engine needs to know to run them.
@@ -278,6 +650,35 @@ pub struct RelatedLimits {
     /// A failed-logon spike is written only if at least this many distinct accounts failed in
     /// the bucket (config `failed_spike_min_distinct_users`).
     pub failed_spike_min_distinct_users: usize,
+}
+
+/// Which of the five jobs run: read from the configuration once, not per event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnabledJobs {
+    /// [`RARE_USER_JOB`].
+    pub rare_user: bool,
+    /// [`RARE_HOUR_JOB`].
+    pub rare_hour: bool,
+    /// [`FAILS_JOB`].
+    pub fails: bool,
+    /// [`SUCCESSES_JOB`].
+    pub successes: bool,
+    /// [`SOURCE_IP_SPIKE_JOB`].
+    pub source_ip_spike: bool,
+}
+
+impl EnabledJobs {
+    /// The related jobs among a configuration's `jobs`.
+    pub fn from_jobs(jobs: &[String]) -> Self {
+        let on = |job: &str| jobs.iter().any(|j| j == job);
+        EnabledJobs {
+            rare_user: on(RARE_USER_JOB),
+            rare_hour: on(RARE_HOUR_JOB),
+            fails: on(FAILS_JOB),
+            successes: on(SUCCESSES_JOB),
+            source_ip_spike: on(SOURCE_IP_SPIKE_JOB),
+        }
+    }
 }
 
 /// A record produced at bucket close, with the key its rule suppresses on.
@@ -331,7 +732,7 @@ impl RelatedJobs {
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
-        enabled: &dyn Fn(&str) -> bool,
+        enabled: EnabledJobs,
         feed: Feed,
         user: &str,
         source: Option<IpKey>,
@@ -343,15 +744,33 @@ impl RelatedJobs {
         want_verdicts: bool,
     ) -> Vec<JobVerdict> {
         self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
-        let source_ip_text = source.map(IpKey::text);
-        // Read as `&str` once: each reading of an `IpText` checks its bytes again.
-        let source_text = source_ip_text.as_ref().map(|t| t.as_str());
         let mut out = Vec::new();
         let bucket_index = (bucket_ms / 900_000) as i32;
+        let logons_wanted = feed == Feed::Success && (enabled.rare_user || enabled.rare_hour);
+        let counts_wanted = match feed {
+            Feed::Failure => enabled.fails,
+            Feed::Success => enabled.successes || enabled.source_ip_spike,
+        };
+        let (user_id, host_id, source_id) = if logons_wanted || counts_wanted {
+            let names = &mut self.names;
+            (
+                names.id(user),
+                host.map(|h| names.id(h)),
+                source.map(|ip| names.address_id(ip)),
+            )
+        } else {
+            (0, None, None)
+        };
+        // What the count buckets count: empty names are not counted.
+        let counted = Counted {
+            user: Some(user_id).filter(|_| !user.is_empty()),
+            source: source_id,
+            host: host_id.filter(|_| host.is_some_and(|h| !h.is_empty())),
+        };
         match feed {
             Feed::Failure => {
-                if enabled(FAILS_JOB) {
-                    self.fail_bucket.add(&mut self.spare, user, source_text, host);
+                if enabled.fails {
+                    self.fail_bucket.add(counted);
                     if want_verdicts {
                         out.push(self.count_verdict(
                             FAILS_JOB,
@@ -365,27 +784,26 @@ impl RelatedJobs {
                 }
             }
             Feed::Success => {
-                if enabled(RARE_USER_JOB) || enabled(RARE_HOUR_JOB) {
-                    match self.logon_index.find(&self.logons, |l| l.user.as_str(), user) {
+                if logons_wanted {
+                    match self.logon_slots.get(user_id) {
                         Some(i) => {
                             let l = &mut self.logons[i];
                             l.count += 1;
                             l.first_time = l.first_time.min(time_ms);
                         }
                         None => {
-                            let spare = &mut self.spare;
+                            self.logon_slots.set(user_id, self.logons.len());
                             self.logons.push(UserLogon {
-                                user: spare.text(user),
+                                user: user_id,
                                 first_time: time_ms,
                                 count: 1,
-                                source: source_text.map(|s| spare.text(s)),
-                                host: host.map(|h| spare.text(h)),
+                                source: source_id,
+                                host: host_id,
                             });
-                            self.logon_index.pushed(&self.logons, |l| l.user.as_str());
                         }
                     }
                 }
-                if enabled(RARE_USER_JOB) && want_verdicts {
+                if enabled.rare_user && want_verdicts {
                     let day = bucket_ms.div_euclid(86_400_000) as i32;
                     out.push(match self.rare_user.assess(user, day, limits.learning_days) {
                         Some((score, ev)) => {
@@ -410,7 +828,7 @@ impl RelatedJobs {
                         ),
                     });
                 }
-                if enabled(RARE_HOUR_JOB) && want_verdicts {
+                if enabled.rare_hour && want_verdicts {
                     let (score, ev) = self.rare_hour.assess(
                         user,
                         hour_of(time_ms),
@@ -429,8 +847,8 @@ impl RelatedJobs {
                         serde_json::to_value(ev).ok(),
                     ));
                 }
-                if enabled(SUCCESSES_JOB) {
-                    self.success_bucket.add(&mut self.spare, user, source_text, host);
+                if enabled.successes {
+                    self.success_bucket.add(counted);
                     if want_verdicts {
                         out.push(self.count_verdict(
                             SUCCESSES_JOB,
@@ -442,18 +860,23 @@ impl RelatedJobs {
                         ));
                     }
                 }
-                if enabled(SOURCE_IP_SPIKE_JOB) {
-                    if let Some(ip) = source {
-                        let i = match self.source_index.find(&self.source_buckets, |(k, _)| k, &ip) {
+                if enabled.source_ip_spike {
+                    if let (Some(ip), Some(ip_id)) = (source, source_id) {
+                        let i = match self.source_slots.get(ip_id) {
                             Some(i) => i,
                             None => {
-                                let bucket = self.spare.bucket();
-                                self.source_buckets.push((ip, bucket));
-                                self.source_index.pushed(&self.source_buckets, |(k, _)| k);
-                                self.source_buckets.len() - 1
+                                let i = self.open_sources;
+                                match self.source_buckets.get_mut(i) {
+                                    // A kept bucket, emptied at the last close.
+                                    Some(entry) => entry.0 = ip,
+                                    None => self.source_buckets.push((ip, CountBucket::default())),
+                                }
+                                self.open_sources += 1;
+                                self.source_slots.set(ip_id, i);
+                                i
                             }
                         };
-                        self.source_buckets[i].1.add(&mut self.spare, user, source_text, host);
+                        self.source_buckets[i].1.add(counted);
                         if !want_verdicts {
                             return out;
                         }
@@ -515,86 +938,76 @@ impl RelatedJobs {
     }
 
     fn source_probability(&self, ip: IpKey, count: f64) -> (f64, Expectation) {
-        let own = self.sources.get(&ip).map(|s| s.moments).filter(|m| m.weight >= 2.5);
-        let m = own.unwrap_or(self.sources_overall);
-        let e = Expectation {
-            mean: (m.mean as f64).max(1.0),
-            var: (m.var as f64).max(m.mean as f64).max(1.0),
-            seasonality: crate::model::counts::Seasonality::Overall,
-            weight: m.weight as f64,
-        };
-        (upper_tail_probability(count, &e), e)
+        address_probability(self.sources.get(&ip).map(|s| s.moments), self.sources_overall, count)
     }
 
     /// Closes the open bucket: scores what it holds against the models, then learns from it.
-    pub fn close(
-        &mut self,
-        enabled: &dyn Fn(&str) -> bool,
-        bucket_ms: i64,
-        limits: &RelatedLimits,
-    ) -> Vec<RelatedRecord> {
+    pub fn close(&mut self, enabled: EnabledJobs, bucket_ms: i64, limits: &RelatedLimits) -> Vec<RelatedRecord> {
         let bucket_index = (bucket_ms / 900_000) as i32;
         let day = bucket_ms.div_euclid(86_400_000) as i32;
         let learning = org_days(self.first_day, bucket_ms) < limits.learning_days;
         let mut out = Vec::new();
-        let mut logons = std::mem::take(&mut self.logons);
-        self.logon_index.clear();
-        // One logon per user: the unstable sort gives the one order.
-        crate::sort::sort_by(&mut logons, |a, b| a.user.cmp(&b.user));
+        let names = &self.names;
+        let logons = &self.logons;
+        let user_of = |i: u32| names.get(logons[i as usize].user);
 
+        // Records come out in user-name order; the models learn in any order (one logon per user,
+        // and one user's learning does not change another's assessment within a job), so only the
+        // few logons that make records are sorted.
         // While the organisation is learning every account is `learning`: no records, no evidence.
-        if enabled(RARE_USER_JOB) && !self.rare_user.is_learning(day, limits.learning_days) {
-            for l in &logons {
-                if let Some((score, ev)) = self.rare_user.assess(&l.user, day, limits.learning_days) {
-                    if ev.state == "learning" {
-                        continue;
+        if enabled.rare_user && !self.rare_user.is_learning(day, limits.learning_days) {
+            let mut found: Vec<(u32, f64, RareUserEvidence)> = Vec::new();
+            for (i, l) in logons.iter().enumerate() {
+                if let Some((score, ev)) = self.rare_user.assess(names.get(l.user), day, limits.learning_days) {
+                    if ev.state != "learning" {
+                        found.push((i as u32, score, ev));
                     }
-                    let p = ev.probability;
-                    let mut r = base_record(
-                        RARE_USER_JOB,
-                        "rare",
-                        bucket_ms,
-                        score,
-                        p,
-                        serde_json::to_value(&ev).unwrap_or_default(),
-                    );
-                    r.by_field_name = "user.name".into();
-                    r.by_field_value = l.user.clone();
-                    r.typical = vec![p];
-                    r.actual = vec![1.0];
-                    r.anomaly_score_explanation.by_field_first_occurrence = ev.state == "new_account";
-                    finish_user_record(&mut r, l);
-                    out.push(RelatedRecord {
-                        record: r,
-                        suppression_key: l.user.clone(),
-                    });
                 }
             }
+            crate::sort::sort_by(&mut found, |a, b| user_of(a.0).cmp(user_of(b.0)));
+            for (i, score, ev) in found {
+                let l = &logons[i as usize];
+                let p = ev.probability;
+                let mut r = base_record(
+                    RARE_USER_JOB,
+                    "rare",
+                    bucket_ms,
+                    score,
+                    p,
+                    serde_json::to_value(&ev).unwrap_or_default(),
+                );
+                r.by_field_name = "user.name".into();
+                r.by_field_value = names.get(l.user).to_string();
+                r.typical = vec![p];
+                r.actual = vec![1.0];
+                r.anomaly_score_explanation.by_field_first_occurrence = ev.state == "new_account";
+                finish_user_record(&mut r, l, names);
+                out.push(RelatedRecord {
+                    record: r,
+                    suppression_key: names.get(l.user).to_string(),
+                });
+            }
         }
-        if enabled(RARE_HOUR_JOB) {
-            for l in &logons {
-                let hour = hour_of(l.first_time);
-                // Only records need the evidence: decide on the probability first.
-                let quick = self.rare_hour.scored_probability(
-                    &l.user,
-                    hour,
+        if enabled.rare_hour {
+            let mut found: Vec<(u32, f64, RareHourEvidence)> = Vec::new();
+            for (i, l) in logons.iter().enumerate() {
+                let found_here = self.rare_hour.assess_below_then_learn(
+                    names.get(l.user),
+                    hour_of(l.first_time),
                     bucket_index,
                     limits.learning_days,
                     limits.min_active_days,
+                    RECORD_PROBABILITY,
                 );
-                if !quick.is_some_and(|p| p < RECORD_PROBABILITY) {
-                    continue;
+                if let Some((score, ev)) = found_here {
+                    if ev.state == "scored" && ev.probability < RECORD_PROBABILITY {
+                        found.push((i as u32, score, ev));
+                    }
                 }
-                let (score, ev) = self.rare_hour.assess(
-                    &l.user,
-                    hour,
-                    bucket_index,
-                    limits.learning_days,
-                    limits.min_active_days,
-                );
-                if ev.state != "scored" || ev.probability >= RECORD_PROBABILITY {
-                    continue;
-                }
+            }
+            crate::sort::sort_by(&mut found, |a, b| user_of(a.0).cmp(user_of(b.0)));
+            for (i, score, ev) in found {
+                let l = &logons[i as usize];
                 let p = ev.probability;
                 let typical_hour = ev.typical_hours.first().copied().unwrap_or(0) as f64;
                 let mut r = base_record(
@@ -606,51 +1019,42 @@ impl RelatedJobs {
                     serde_json::to_value(&ev).unwrap_or_default(),
                 );
                 r.by_field_name = "user.name".into();
-                r.by_field_value = l.user.clone();
+                r.by_field_value = names.get(l.user).to_string();
                 r.typical = vec![typical_hour * 3600.0 + 1800.0];
                 r.actual = vec![(l.first_time.rem_euclid(86_400_000) / 1000) as f64];
-                finish_user_record(&mut r, l);
+                finish_user_record(&mut r, l, names);
                 out.push(RelatedRecord {
                     record: r,
-                    suppression_key: l.user.clone(),
+                    suppression_key: names.get(l.user).to_string(),
                 });
             }
         }
-        for l in &logons {
-            if enabled(RARE_USER_JOB) {
-                self.rare_user.learn(&l.user, day);
-            }
-            if enabled(RARE_HOUR_JOB) {
-                self.rare_hour.learn(&l.user, hour_of(l.first_time), bucket_index);
+        if enabled.rare_user {
+            for l in logons {
+                self.rare_user.learn(names.get(l.user), day);
             }
         }
+        let used = self.logons.len();
+        clear_for_reuse(&mut self.logons, used);
+        self.logon_slots.clear();
 
-        let used = logons.len();
-        for logon in logons.drain(..) {
-            self.spare.keep(logon.user);
-            for text in [logon.source, logon.host].into_iter().flatten() {
-                self.spare.keep(text);
-            }
-        }
-        clear_for_reuse(&mut logons, used);
-        self.logons = logons;
-
-        for (job, is_fails) in [(FAILS_JOB, true), (SUCCESSES_JOB, false)] {
-            let slot = if is_fails {
-                &mut self.fail_bucket
+        for (job, is_fails, on) in [
+            (FAILS_JOB, true, enabled.fails),
+            (SUCCESSES_JOB, false, enabled.successes),
+        ] {
+            let (bucket, model) = if is_fails {
+                (&mut self.fail_bucket, &mut self.fails)
             } else {
-                &mut self.success_bucket
+                (&mut self.success_bucket, &mut self.successes)
             };
-            let mut bucket = std::mem::take(slot);
-            if bucket.count > 0 && enabled(job) {
-                let model = if is_fails { &mut self.fails } else { &mut self.successes };
+            if bucket.count > 0 && on {
                 if !learning {
                     if let Some(e) = model.expect(bucket_ms) {
                         let count = bucket.count as f64;
                         let p = upper_tail_probability(count, &e);
                         let gated = is_fails && bucket.users.len() < limits.failed_spike_min_distinct_users;
                         if p < RECORD_PROBABILITY && !gated {
-                            let mut r = count_record(job, bucket_ms, count, p, &e, &bucket, None);
+                            let mut r = count_record(job, bucket_ms, count, p, &e, bucket, None, names);
                             r.record.multi_bucket_impact =
                                 Some(run_impact(&mut self.anomaly_runs, job.to_string(), bucket_ms));
                             out.push(r);
@@ -659,48 +1063,67 @@ impl RelatedJobs {
                 }
                 model.add(bucket_ms, bucket.count as f64);
             }
-            // Emptied, not dropped: the next bucket reuses its lists and strings.
-            self.spare.empty_bucket(&mut bucket);
-            *(if is_fails {
-                &mut self.fail_bucket
-            } else {
-                &mut self.success_bucket
-            }) = bucket;
+            // Emptied, not dropped: the next bucket reuses its lists.
+            bucket.empty();
         }
 
-        let mut sources = std::mem::take(&mut self.source_buckets);
-        self.source_index.clear();
-        // One entry per address: the unstable sort gives the one order.
-        crate::sort::sort_by(&mut sources, |a, b| a.0.cmp(&b.0));
-        if enabled(SOURCE_IP_SPIKE_JOB) {
-            for (ip, bucket) in &sources {
+        // One entry per address, in address order (the order records and the shared prior take).
+        let open = &self.source_buckets[..self.open_sources];
+        let mut order = std::mem::take(&mut self.close_order);
+        order.extend(
+            open.iter()
+                .enumerate()
+                .map(|(i, (ip, _))| (u128::from_be_bytes(ip.0), i as u32)),
+        );
+        sort_short(&mut order);
+        if enabled.source_ip_spike {
+            // Each address is scored against the history before this bucket, then learns it:
+            // one look-up for both.
+            let overall = self.sources_overall;
+            for &(_, i) in &order {
+                let (ip, bucket) = &open[i as usize];
                 let count = bucket.count as f64;
-                let (p, e) = self.source_probability(*ip, count);
+                let history = self.sources.entry(*ip).or_default();
+                let (p, e) = address_probability(Some(history.moments), overall, count);
+                history.moments.add(count);
+                history.last_bucket = bucket_index;
+                self.sources_overall.add(count);
                 if !learning && p < RECORD_PROBABILITY {
                     let impact = run_impact(&mut self.anomaly_runs, format!("{SOURCE_IP_SPIKE_JOB}:{ip}"), bucket_ms);
-                    let mut r = count_record(SOURCE_IP_SPIKE_JOB, bucket_ms, count, p, &e, bucket, Some(*ip));
+                    let mut r = count_record(SOURCE_IP_SPIKE_JOB, bucket_ms, count, p, &e, bucket, Some(*ip), names);
                     r.record.multi_bucket_impact = Some(impact);
                     out.push(r);
                 }
-            }
-            for (ip, bucket) in &sources {
-                let count = bucket.count as f64;
-                let entry = self.sources.entry(*ip).or_default();
-                entry.moments.add(count);
-                entry.last_bucket = bucket_index;
-                self.sources_overall.add(count);
             }
             if self.sources.len() > MAX_TRACKED_SOURCES {
                 self.evict_sources();
             }
         }
-        let used = sources.len();
-        for (_, bucket) in sources.drain(..) {
-            self.spare.keep_bucket(bucket);
-        }
-        clear_for_reuse(&mut sources, used);
-        self.source_buckets = sources;
+        let used = order.len();
+        clear_for_reuse(&mut order, used);
+        self.close_order = order;
+        self.close_sources();
+        self.names.clear();
         out
+    }
+
+    /// Empties the open bucket's address buckets for reuse, keeping a bounded number with bounded
+    /// room.
+    fn close_sources(&mut self) {
+        let used = self.open_sources;
+        self.open_sources = 0;
+        self.source_slots.clear();
+        self.source_buckets.truncate(SPARE_BUCKETS);
+        for (_, bucket) in self.source_buckets.iter_mut().take(used) {
+            bucket.empty();
+            // A kept bucket keeps room for a typical bucket, not for the largest one seen.
+            for list in [&mut bucket.users, &mut bucket.sources, &mut bucket.hosts] {
+                list.shrink_to(SPARE_LIST_ROOM);
+            }
+        }
+        if self.source_buckets.capacity() > SPARE_BUCKETS {
+            self.source_buckets.shrink_to(SPARE_BUCKETS);
+        }
     }
 
     /// Keeps the most recently active tenth below the cap; the rest start over if they return.
@@ -778,14 +1201,15 @@ impl RelatedJobs {
     pub fn memory_bytes_estimate(&self) -> usize {
         (self.rare_user.accounts.len() + self.rare_hour.users.len()) * 160
             + self.sources.len() * 64
-            + self.spare.strings.len() * 40
-            + self.spare.buckets.len() * 256
+            + self.names.memory_bytes()
+            + self.source_buckets.len() * 256
     }
 
-    /// Frees the strings and buckets kept for reuse (a cache: under memory pressure it goes
-    /// before any history does).
+    /// Frees the buckets kept for reuse (a cache: under memory pressure it goes before any history
+    /// does).
     pub fn release_spare(&mut self) {
-        self.spare = Spare::default();
+        self.source_buckets.truncate(self.open_sources);
+        self.source_buckets.shrink_to_fit();
     }
 
     /// Approximate bytes held.
@@ -796,7 +1220,20 @@ impl RelatedJobs {
             + self.successes.memory_bytes()
             + crate::model::compact::table_capacity(self.sources.len())
                 * (std::mem::size_of::<(IpKey, SourceCounts)>() + 8)
-            + self.spare.memory_bytes()
+            + self.source_buckets.capacity() * std::mem::size_of::<(IpKey, CountBucket)>()
+            + self.source_buckets.iter().map(|(_, b)| b.list_bytes()).sum::<usize>()
+            + self.fail_bucket.list_bytes()
+            + self.success_bucket.list_bytes()
+            + [&self.fail_bucket, &self.success_bucket]
+                .iter()
+                .flat_map(|b| &b.index)
+                .map(|i| i.slots.memory_bytes())
+                .sum::<usize>()
+            + self.logons.capacity() * std::mem::size_of::<UserLogon>()
+            + self.close_order.capacity() * std::mem::size_of::<(u128, u32)>()
+            + self.names.memory_bytes()
+            + self.logon_slots.memory_bytes()
+            + self.source_slots.memory_bytes()
     }
 
     /// A user's hour-of-day profile and account history, for `explain`.
@@ -806,6 +1243,35 @@ impl RelatedJobs {
             "hour_profile": self.rare_hour.users.get(user).map(|p| p.bins.to_vec()),
         })
     }
+}
+
+/// Sorts `v` (distinct keys): by insertion when short, as a bucket's addresses mostly are (fewer
+/// steps than the heapsort of [`crate::sort`] there).
+fn sort_short(v: &mut [(u128, u32)]) {
+    if v.len() > 32 {
+        crate::sort::sort(v);
+        return;
+    }
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j] < v[j - 1] {
+            v.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+}
+
+/// The probability of `count` logons from an address with history `own` (its own once it has
+/// enough, else every address's, `overall`).
+fn address_probability(own: Option<Moments>, overall: Moments, count: f64) -> (f64, Expectation) {
+    let m = own.filter(|m| m.weight >= 2.5).unwrap_or(overall);
+    let e = Expectation {
+        mean: (m.mean as f64).max(1.0),
+        var: (m.var as f64).max(m.mean as f64).max(1.0),
+        seasonality: crate::model::counts::Seasonality::Overall,
+        weight: m.weight as f64,
+    };
+    (upper_tail_probability(count, &e), e)
 }
 
 /// −5 when a count anomaly is this bucket alone, rising to +5 once it has lasted four buckets.
@@ -860,38 +1326,41 @@ fn base_record(
     }
 }
 
-fn finish_user_record(r: &mut AnomalyRecord, l: &UserLogon) {
+fn finish_user_record(r: &mut AnomalyRecord, l: &UserLogon, names: &BucketNames) {
     r.event_count = l.count;
     r.first_event_time = l.first_time;
-    r.user_name = vec![l.user.clone()];
+    let user = names.get(l.user).to_string();
+    r.user_name = vec![user.clone()];
     r.influencers.push(Influencer {
         influencer_field_name: "user.name".into(),
-        influencer_field_values: vec![l.user.clone()],
+        influencer_field_values: vec![user],
     });
-    if let Some(s) = &l.source {
-        r.source_ip = vec![s.clone()];
+    if let Some(s) = l.source.map(|id| names.address(id)) {
+        r.source_ip = vec![s.to_string()];
         r.influencers.push(Influencer {
             influencer_field_name: "source.ip".into(),
-            influencer_field_values: vec![s.clone()],
+            influencer_field_values: vec![s.to_string()],
         });
     }
-    if let Some(h) = &l.host {
-        r.host_name = vec![h.clone()];
+    if let Some(h) = l.host.map(|id| names.get(id)) {
+        r.host_name = vec![h.to_string()];
         r.influencers.push(Influencer {
             influencer_field_name: "host.name".into(),
-            influencer_field_values: vec![h.clone()],
+            influencer_field_values: vec![h.to_string()],
         });
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn count_record(
     job: &str,
     bucket_ms: i64,
     count: f64,
     p: f64,
     e: &Expectation,
-    bucket: &CountBucket,
+    bucket: &CountBucket<impl ListIndex>,
     ip: Option<IpKey>,
+    names: &BucketNames,
 ) -> RelatedRecord {
     let score = spike_score(p);
     let distinct_users = bucket.users.len();
@@ -901,8 +1370,8 @@ fn count_record(
         _ => "successful logons",
     };
     let from = ip.map(|i| format!(" from {i}")).unwrap_or_default();
-    let top_sources = top(&bucket.sources);
-    let top_users = top(&bucket.users);
+    let top_sources = names.top_addresses(&bucket.sources);
+    let top_users = names.top_names(&bucket.users);
     let reason = format!(
         "{count:.0} {what}{from} in 15 minutes against a typical {:.1} ({}); {distinct_users} accounts ({}), {distinct_sources} source addresses ({})",
         e.mean,
@@ -932,7 +1401,7 @@ fn count_record(
     r.typical = vec![(e.mean * 100.0).round() / 100.0];
     r.actual = vec![count];
     r.event_count = count as u32;
-    r.influencers = bucket.influencers();
+    r.influencers = bucket.influencers(names);
     if let Some(ip) = ip {
         r.by_field_name = "source.ip".into();
         r.by_field_value = ip.to_string();
@@ -942,7 +1411,7 @@ fn count_record(
         r.source_ip = top_sources.clone();
         r.user_name = top_users.clone();
     }
-    r.host_name = top(&bucket.hosts);
+    r.host_name = names.top_names(&bucket.hosts);
     // One alert per rule and attacking address per window.
     let key = ip
         .map(|i| i.to_string())
@@ -1012,22 +1481,277 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_spare_pool_is_bounded() {
-        let mut spare = Spare::default();
-        for i in 0..(SPARE_STRINGS + 100) {
-            spare.keep(format!("user{i}"));
+    fn kept_address_buckets_are_bounded() {
+        let mut jobs = RelatedJobs::default();
+        let limits = RelatedLimits {
+            learning_days: 7.0,
+            min_active_days: 3,
+            prune_days: 90,
+            failed_spike_min_distinct_users: 2,
+        };
+        let all = EnabledJobs::from_jobs(
+            &[
+                RARE_USER_JOB,
+                RARE_HOUR_JOB,
+                FAILS_JOB,
+                SUCCESSES_JOB,
+                SOURCE_IP_SPIKE_JOB,
+            ]
+            .map(String::from),
+        );
+        let bucket = 1_790_812_800_000i64;
+        let address = |i: u32| IpKey::from_ip(std::net::IpAddr::V4(i.into()));
+        for i in 0..(SPARE_BUCKETS as u32 + 100) {
+            let users = if i == 0 { 5_000 } else { 1 };
+            for u in 0..users {
+                let user = format!("u{u}");
+                jobs.observe(
+                    all,
+                    Feed::Success,
+                    &user,
+                    Some(address(i)),
+                    None,
+                    bucket,
+                    bucket,
+                    &limits,
+                    &|_| 75.0,
+                    false,
+                );
+            }
         }
-        assert_eq!(spare.strings.len(), SPARE_STRINGS);
-        let mut bucket = CountBucket::default();
-        for i in 0..5_000 {
-            bucket.add(&mut spare, &format!("u{i}"), Some("10.0.0.1"), None);
-        }
-        assert_eq!((bucket.count, bucket.users.len()), (5_000, 5_000));
-        spare.keep_bucket(bucket);
-        let kept = spare.bucket();
+        assert_eq!(jobs.open_sources, SPARE_BUCKETS + 100);
+        assert_eq!(jobs.source_buckets[0].1.users.len(), 5_000);
+        jobs.close(all, bucket, &limits);
+        assert_eq!((jobs.open_sources, jobs.source_buckets.len()), (0, SPARE_BUCKETS));
+        let (_, kept) = &jobs.source_buckets[0];
         assert_eq!(kept.count, 0);
         assert!(kept.users.is_empty() && kept.users.capacity() <= SPARE_LIST_ROOM);
-        assert!(kept.sources.is_empty() && kept.sources.capacity() <= SPARE_LIST_ROOM);
-        assert_eq!(spare.text("alice"), "alice");
+        // The next bucket reuses them.
+        jobs.observe(
+            all,
+            Feed::Success,
+            "alice",
+            Some(address(7)),
+            None,
+            bucket,
+            bucket + 900_000,
+            &limits,
+            &|_| 75.0,
+            false,
+        );
+        assert_eq!((jobs.open_sources, jobs.source_buckets.len()), (1, SPARE_BUCKETS));
+        assert_eq!(jobs.source_buckets[0].0, address(7));
+        assert_eq!(jobs.source_buckets[0].1.count, 1);
+    }
+
+    #[test]
+    fn short_sorts_agree_with_the_crate_sort() {
+        for len in [0usize, 1, 2, 5, 32, 33, 100] {
+            let mut v: Vec<(u128, u32)> = (0..len as u32)
+                .map(|i| ((u128::from(i) * 0x9e37_79b9_7f4a_7c15) % 1_000_003, i))
+                .collect();
+            let mut expected = v.clone();
+            crate::sort::sort(&mut expected);
+            sort_short(&mut v);
+            assert_eq!(v, expected, "{len}");
+        }
+    }
+
+    #[test]
+    fn names_are_kept_once_per_bucket() {
+        let mut names = BucketNames::default();
+        let alice = names.id("alice");
+        let ip: IpKey = IpKey::from_ip("10.1.2.3".parse().unwrap());
+        let address = names.address_id(ip);
+        assert_eq!(names.id("alice"), alice);
+        assert_eq!(names.address_id(ip), address);
+        assert_eq!((names.get(alice), &*names.address(address)), ("alice", "10.1.2.3"));
+        // Restored texts: an address's own text is that address; any other text stays as it is.
+        let mut texts = HashMap::default();
+        assert_eq!(names.restored_address_id("10.1.2.3", &mut texts), address);
+        let odd = names.restored_address_id("::FFFF:10.1.2.3", &mut texts);
+        assert_ne!(odd, address);
+        assert_eq!(names.restored_address_id("::FFFF:10.1.2.3", &mut texts), odd);
+        assert_eq!(names.address(odd), "::FFFF:10.1.2.3");
+        names.clear();
+        assert_eq!(names.id("bob"), 0);
+        assert_eq!(names.get(0), "bob");
+    }
+}
+
+#[cfg(test)]
+mod snapshot_format_tests {
+    use super::*;
+
+    /// The open bucket's types as they were when they held their names as `String`s (the
+    /// encoding snapshots have): the interned form must write and read exactly these bytes.
+    #[derive(Serialize, Deserialize)]
+    struct OldUserLogon {
+        user: String,
+        first_time: i64,
+        count: u32,
+        source: Option<String>,
+        host: Option<String>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct OldCountBucket {
+        count: u32,
+        users: Vec<(String, u32)>,
+        sources: Vec<(String, u32)>,
+        hosts: Vec<(String, u32)>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct OldRelatedJobs {
+        rare_user: RareUserModel,
+        rare_hour: RareHourModel,
+        fails: SeasonalCounts,
+        successes: SeasonalCounts,
+        sources: HashMap<IpKey, SourceCounts>,
+        sources_overall: Moments,
+        first_day: Option<i32>,
+        logons: Vec<OldUserLogon>,
+        fail_bucket: OldCountBucket,
+        success_bucket: OldCountBucket,
+        source_buckets: Vec<(IpKey, OldCountBucket)>,
+        anomaly_runs: HashMap<String, (i64, u32)>,
+    }
+
+    fn counts(list: &[(&str, u32)]) -> Vec<(String, u32)> {
+        list.iter().map(|&(s, n)| (s.to_string(), n)).collect()
+    }
+
+    #[test]
+    fn a_mid_bucket_state_encodes_as_it_always_has() {
+        let all = EnabledJobs::from_jobs(
+            &[
+                RARE_USER_JOB,
+                RARE_HOUR_JOB,
+                FAILS_JOB,
+                SUCCESSES_JOB,
+                SOURCE_IP_SPIKE_JOB,
+            ]
+            .map(String::from),
+        );
+        let limits = RelatedLimits {
+            learning_days: 7.0,
+            min_active_days: 3,
+            prune_days: 90,
+            failed_spike_min_distinct_users: 2,
+        };
+        let ip = |s: &str| IpKey::from_ip(s.parse().unwrap());
+        let (t, bucket) = (1_790_812_800_000i64, 1_790_812_800_000i64);
+        let mut jobs = RelatedJobs::default();
+        let mut observe = |feed, user, source: &str, host, dt| {
+            jobs.observe(
+                all,
+                feed,
+                user,
+                Some(ip(source)),
+                host,
+                t + dt,
+                bucket,
+                &limits,
+                &|_| 75.0,
+                false,
+            );
+        };
+        observe(Feed::Success, "bob", "10.0.0.2", Some("web"), 5);
+        observe(Feed::Failure, "alice", "10.0.0.1", Some("db"), 1);
+        observe(Feed::Success, "alice", "10.0.0.1", Some(""), 3);
+        observe(Feed::Success, "bob", "10.0.0.1", None, 2);
+        observe(Feed::Failure, "", "::1", None, 4);
+        let old = OldRelatedJobs {
+            rare_user: RareUserModel::default(),
+            rare_hour: RareHourModel::default(),
+            fails: SeasonalCounts::default(),
+            successes: SeasonalCounts::default(),
+            sources: HashMap::default(),
+            sources_overall: Moments::default(),
+            first_day: Some(20_727),
+            logons: vec![
+                OldUserLogon {
+                    user: "bob".into(),
+                    first_time: t + 2,
+                    count: 2,
+                    source: Some("10.0.0.2".into()),
+                    host: Some("web".into()),
+                },
+                OldUserLogon {
+                    user: "alice".into(),
+                    first_time: t + 3,
+                    count: 1,
+                    source: Some("10.0.0.1".into()),
+                    host: Some("".into()),
+                },
+            ],
+            fail_bucket: OldCountBucket {
+                count: 2,
+                users: counts(&[("alice", 1)]),
+                sources: counts(&[("10.0.0.1", 1), ("::1", 1)]),
+                hosts: counts(&[("db", 1)]),
+            },
+            success_bucket: OldCountBucket {
+                count: 3,
+                users: counts(&[("bob", 2), ("alice", 1)]),
+                sources: counts(&[("10.0.0.2", 1), ("10.0.0.1", 2)]),
+                hosts: counts(&[("web", 1)]),
+            },
+            source_buckets: vec![
+                (
+                    ip("10.0.0.2"),
+                    OldCountBucket {
+                        count: 1,
+                        users: counts(&[("bob", 1)]),
+                        sources: counts(&[("10.0.0.2", 1)]),
+                        hosts: counts(&[("web", 1)]),
+                    },
+                ),
+                (
+                    ip("10.0.0.1"),
+                    OldCountBucket {
+                        count: 2,
+                        users: counts(&[("alice", 1), ("bob", 1)]),
+                        sources: counts(&[("10.0.0.1", 2)]),
+                        hosts: Vec::new(),
+                    },
+                ),
+            ],
+            anomaly_runs: HashMap::default(),
+        };
+        let old_bytes = postcard::to_allocvec(&old).unwrap();
+        assert_eq!(postcard::to_allocvec(&jobs).unwrap(), old_bytes);
+        // Old bytes restore to the same state, which writes them again and goes on counting.
+        let mut restored: RelatedJobs = postcard::from_bytes(&old_bytes).unwrap();
+        assert!(restored == jobs);
+        assert_eq!(postcard::to_allocvec(&restored).unwrap(), old_bytes);
+        for j in [&mut jobs, &mut restored] {
+            j.observe(
+                all,
+                Feed::Success,
+                "alice",
+                Some(ip("10.0.0.1")),
+                Some("db"),
+                t + 9,
+                bucket,
+                &limits,
+                &|_| 75.0,
+                false,
+            );
+        }
+        assert!(restored == jobs);
+        assert_eq!(
+            postcard::to_allocvec(&restored).unwrap(),
+            postcard::to_allocvec(&jobs).unwrap()
+        );
+
+        // Texts that are not an address's own (a crafted snapshot's) come back as they were.
+        let mut crafted = old;
+        crafted.fail_bucket.sources = counts(&[("not an address", 3), ("10.0.0.1", 1), ("::FFFF:10.0.0.1", 2)]);
+        crafted.logons[0].source = Some("not an address".into());
+        let crafted_bytes = postcard::to_allocvec(&crafted).unwrap();
+        let restored: RelatedJobs = postcard::from_bytes(&crafted_bytes).unwrap();
+        assert_eq!(postcard::to_allocvec(&restored).unwrap(), crafted_bytes);
     }
 }

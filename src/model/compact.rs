@@ -66,6 +66,28 @@ impl KeyIndex {
             .insert_unique(hash, id, |&other| hasher.hash_one(key_of(other)));
     }
 
+    /// The id of `key` (`Ok`), or `new_id` added under it (`Err`): one hash and one probe either
+    /// way. `key_of` is asked only for ids already indexed.
+    pub fn get_or_insert<'a, Q: Hash + Eq + ?Sized + 'a>(
+        &mut self,
+        key: &Q,
+        new_id: u32,
+        key_of: impl Fn(u32) -> &'a Q,
+    ) -> Result<u32, u32> {
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        match self
+            .table
+            .entry(hash, |&id| key_of(id) == key, |&other| hasher.hash_one(key_of(other)))
+        {
+            hashbrown::hash_table::Entry::Occupied(found) => Ok(*found.get()),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(new_id);
+                Err(new_id)
+            }
+        }
+    }
+
     /// Rebuilds the index over ids `0..count`.
     pub fn rebuild<'a, Q: Hash + Eq + ?Sized + 'a>(&mut self, count: usize, key_of: impl Fn(u32) -> &'a Q) {
         self.table = HashTable::with_capacity(count);

@@ -87,6 +87,19 @@ impl HourProfile {
         (less / total).clamp(0.0, 1.0)
     }
 
+    /// Whether [`HourProfile::probability`] of `hour` is below `threshold`. The probability sums
+    /// this hour's own weight with others that are not negative, so an hour that alone holds
+    /// `threshold` of the total is not below it: the usual case, decided without the second pass
+    /// (a restored profile with a negative or NaN bin takes the full one).
+    fn probability_below(&self, hour: usize, threshold: f64) -> bool {
+        let total = self.total() + 24.0 * ALPHA;
+        let mine = self.bins[hour] as f64 + ALPHA;
+        if mine / total >= threshold && self.bins.iter().all(|&b| b >= 0.0) {
+            return false;
+        }
+        self.probability(hour) < threshold
+    }
+
     fn learn(&mut self, hour: usize, day: i32) {
         for b in self.bins.iter_mut() {
             *b *= DECAY;
@@ -120,50 +133,38 @@ impl RareHourModel {
         min_active_days: u32,
     ) -> (f64, RareHourEvidence) {
         let hour = hour % 24;
-        let p = match self.past_learning(user, bucket, learning_days, min_active_days) {
-            Ok(p) => p,
-            Err((history_days, active_days)) => {
-                return (0.0, learning_evidence(user, hour, history_days, active_days));
-            }
-        };
-        let prob = p.probability(hour);
-        let total = p.total() + 24.0 * ALPHA;
-        let shares: Vec<f64> = p
-            .bins
-            .iter()
-            .map(|&b| ((b as f64 + ALPHA) / total * 1e4).round() / 1e4)
-            .collect();
-        let mut order: Vec<u32> = (0..24).collect();
-        crate::sort::sort_by(&mut order, |&a, &b| {
-            p.bins[b as usize].total_cmp(&p.bins[a as usize]).then(a.cmp(&b))
-        });
-        let typical: Vec<u32> = order.into_iter().take(3).collect();
-        let mut score = (100.0 * (0.5 / prob).ln() / (0.5 / P_FULL).ln()).clamp(0.0, 100.0);
-        let hours: Vec<String> = typical.iter().map(|h| format!("{h:02}:00")).collect();
-        let (before, after) = ((hour + 23) % 24, (hour + 1) % 24);
-        let neighbour = if shares[before] >= shares[after] { before } else { after };
-        let mut edge = String::new();
-        if shares[neighbour] >= EDGE_SHARE && score > EDGE_CEILING {
-            score = EDGE_CEILING;
-            edge = format!(
-                "; it borders their day ({neighbour:02}:00 holds {:.1}% of their activity): an early start or a late finish, at most {EDGE_CEILING}",
-                100.0 * shares[neighbour]
-            );
+        match self.past_learning(user, bucket, learning_days, min_active_days) {
+            Ok(p) => scored(p, user, hour),
+            Err((history_days, active_days)) => (0.0, learning_evidence(user, hour, history_days, active_days)),
         }
-        let ev = RareHourEvidence {
-            state: "scored".into(),
-            hour: hour as u32,
-            hour_share: shares[hour],
-            typical_hours: typical,
-            probability: prob,
-            profile: shares,
-            reason: format!(
-                "{user} logged on at {hour:02}:xx UTC; {:.1}% of their activity falls in that hour (most active: {}); an hour this unusual has probability {prob:.4}{edge}",
-                100.0 * ((p.bins[hour] as f64 + ALPHA) / total),
-                hours.join(", ")
-            ),
+    }
+
+    /// What [`RareHourModel::assess`] says of a logon when the user is past learning and the
+    /// probability is below `record_below` (the rest need no evidence), then learns the logon
+    /// ([`RareHourModel::learn`]): one look-up of the user for both.
+    #[allow(clippy::too_many_arguments)]
+    pub fn assess_below_then_learn(
+        &mut self,
+        user: &str,
+        hour: usize,
+        bucket: i32,
+        learning_days: f64,
+        min_active_days: u32,
+        record_below: f64,
+    ) -> Option<(f64, RareHourEvidence)> {
+        let hour = hour % 24;
+        let day = bucket.div_euclid(96);
+        let Some(profile) = self.users.get_mut(user) else {
+            // A new user is learning: nothing to say.
+            self.learn(user, hour, bucket);
+            return None;
         };
-        (score, ev)
+        let found = past_learning(profile, bucket, learning_days, min_active_days)
+            .ok()
+            .filter(|p| p.probability_below(hour, record_below))
+            .map(|p| scored(p, user, hour));
+        profile.learn(hour, day);
+        found
     }
 
     /// The probability [`RareHourModel::assess`] would give, or `None` while the user is learning
@@ -191,11 +192,7 @@ impl RareHourModel {
         let Some(p) = self.users.get(user) else {
             return Err((0.0, 0));
         };
-        let history_days = (i64::from(bucket) - i64::from(p.first_bucket)) as f64 / 96.0;
-        if history_days < learning_days || p.active_days < min_active_days {
-            return Err((history_days, p.active_days));
-        }
-        Ok(p)
+        past_learning(p, bucket, learning_days, min_active_days)
     }
 
     /// Learns a user's active bucket at `hour`.
@@ -222,6 +219,62 @@ impl RareHourModel {
         crate::model::compact::table_capacity(self.users.len()) * (std::mem::size_of::<(String, HourProfile)>() + 8)
             + self.users.keys().map(|k| k.capacity()).sum::<usize>()
     }
+}
+
+/// `p` once past the learning period, else (history days, active days).
+fn past_learning(
+    p: &HourProfile,
+    bucket: i32,
+    learning_days: f64,
+    min_active_days: u32,
+) -> Result<&HourProfile, (f64, u32)> {
+    let history_days = (i64::from(bucket) - i64::from(p.first_bucket)) as f64 / 96.0;
+    if history_days < learning_days || p.active_days < min_active_days {
+        return Err((history_days, p.active_days));
+    }
+    Ok(p)
+}
+
+/// [`RareHourModel::assess`] for a user past learning, with their profile `p`.
+fn scored(p: &HourProfile, user: &str, hour: usize) -> (f64, RareHourEvidence) {
+    let prob = p.probability(hour);
+    let total = p.total() + 24.0 * ALPHA;
+    let shares: Vec<f64> = p
+        .bins
+        .iter()
+        .map(|&b| ((b as f64 + ALPHA) / total * 1e4).round() / 1e4)
+        .collect();
+    let mut order: Vec<u32> = (0..24).collect();
+    crate::sort::sort_by(&mut order, |&a, &b| {
+        p.bins[b as usize].total_cmp(&p.bins[a as usize]).then(a.cmp(&b))
+    });
+    let typical: Vec<u32> = order.into_iter().take(3).collect();
+    let mut score = (100.0 * (0.5 / prob).ln() / (0.5 / P_FULL).ln()).clamp(0.0, 100.0);
+    let hours: Vec<String> = typical.iter().map(|h| format!("{h:02}:00")).collect();
+    let (before, after) = ((hour + 23) % 24, (hour + 1) % 24);
+    let neighbour = if shares[before] >= shares[after] { before } else { after };
+    let mut edge = String::new();
+    if shares[neighbour] >= EDGE_SHARE && score > EDGE_CEILING {
+        score = EDGE_CEILING;
+        edge = format!(
+            "; it borders their day ({neighbour:02}:00 holds {:.1}% of their activity): an early start or a late finish, at most {EDGE_CEILING}",
+            100.0 * shares[neighbour]
+        );
+    }
+    let ev = RareHourEvidence {
+        state: "scored".into(),
+        hour: hour as u32,
+        hour_share: shares[hour],
+        typical_hours: typical,
+        probability: prob,
+        profile: shares,
+        reason: format!(
+            "{user} logged on at {hour:02}:xx UTC; {:.1}% of their activity falls in that hour (most active: {}); an hour this unusual has probability {prob:.4}{edge}",
+            100.0 * ((p.bins[hour] as f64 + ALPHA) / total),
+            hours.join(", ")
+        ),
+    };
+    (score, ev)
 }
 
 fn learning_evidence(user: &str, hour: usize, days: f64, active: u32) -> RareHourEvidence {
