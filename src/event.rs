@@ -92,6 +92,8 @@ pub(crate) struct LineEvent {
     /// The winlogbeat scanner's state: the line's unescaped strings (one buffer for every line,
     /// so that unescaping allocates nothing) and the last line's keys.
     pub(crate) winlogbeat: crate::ingest::windows::ScanState,
+    /// The last timestamp's date, so that a line of the same day parses only its time.
+    pub(crate) days: crate::time::DayCache,
 }
 
 impl Default for LineEvent {
@@ -102,6 +104,7 @@ impl Default for LineEvent {
             // field; a long value's buffer is kept like any other (lines are bounded).
             spare: StringPool::new(TEXT_FIELDS, usize::MAX),
             winlogbeat: Default::default(),
+            days: Default::default(),
         }
     }
 }

@@ -51,6 +51,12 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// one pass, with [`parse_rfc3339_ms`]'s checks; `None` for any other text, which the general
 /// parser then reads.
 fn parse_shipper_form(b: &[u8]) -> Option<i64> {
+    Some(shipper_day_ms(b)? + shipper_time_of_day_ms(b)?)
+}
+
+/// The date of a shipper-form timestamp (its layout checked whole), as the epoch milliseconds of
+/// its midnight.
+fn shipper_day_ms(b: &[u8]) -> Option<i64> {
     if b.len() != 24
         || b[4] != b'-'
         || b[7] != b'-'
@@ -62,8 +68,8 @@ fn parse_shipper_form(b: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let mut d = [0u32; 24];
-    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22] {
+    let mut d = [0u32; 10];
+    for i in [0, 1, 2, 3, 5, 6, 8, 9] {
         let digit = b[i].wrapping_sub(b'0');
         if digit > 9 {
             return None;
@@ -72,12 +78,65 @@ fn parse_shipper_form(b: &[u8]) -> Option<i64> {
     }
     let year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
     let (month, day) = (d[5] * 10 + d[6], d[8] * 10 + d[9]);
-    let (h, mi, sec) = (d[11] * 10 + d[12], d[14] * 10 + d[15], d[17] * 10 + d[18]);
-    let ms = d[20] * 100 + d[21] * 10 + d[22];
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
-    Some(epoch_ms(i64::from(year), month, day, h, mi, sec.min(59), ms))
+    Some(days_from_civil(i64::from(year), month, day) * DAY_MS)
+}
+
+/// The time of day of a 24-byte shipper-form timestamp, in milliseconds (its layout checked
+/// again: this is also what a [`DayCache`] hit reads).
+fn shipper_time_of_day_ms(b: &[u8]) -> Option<i64> {
+    if b.len() != 24 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let mut d = [0u32; 24];
+    for i in [11, 12, 14, 15, 17, 18, 20, 21, 22] {
+        let digit = b[i].wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        d[i] = u32::from(digit);
+    }
+    let (h, mi, sec) = (d[11] * 10 + d[12], d[14] * 10 + d[15], d[17] * 10 + d[18]);
+    let ms = d[20] * 100 + d[21] * 10 + d[22];
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some(i64::from(h) * 3_600_000 + i64::from(mi) * 60_000 + i64::from(sec.min(59)) * 1000 + i64::from(ms))
+}
+
+/// The date of the last shipper-form timestamp parsed through it. A stream's lines come nearly
+/// in time order, so most share their date with the line before, and the date's digits and
+/// calendar arithmetic are done once a day instead of once a line.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DayCache {
+    /// The date's ten bytes (`2026-10-01`) and its midnight; `None` before the first.
+    last: Option<([u8; 10], i64)>,
+}
+
+impl DayCache {
+    /// [`parse_rfc3339_ms`]`(s)`, the same answer for every text.
+    pub(crate) fn parse_rfc3339_ms(&mut self, s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        if let (Some((date, midnight)), Some(head)) = (self.last, b.get(..10)) {
+            // The cached date was checked as a shipper form's; the same ten bytes are the same
+            // date, so only the rest needs reading.
+            if head == date {
+                if let Some(t) = shipper_time_of_day_ms(b) {
+                    return Some(midnight + t);
+                }
+            }
+        }
+        let midnight = shipper_day_ms(b);
+        if let (Some(midnight), Some(t)) = (midnight, shipper_time_of_day_ms(b)) {
+            let mut date = [0u8; 10];
+            date.copy_from_slice(&b[..10]);
+            self.last = Some((date, midnight));
+            return Some(midnight + t);
+        }
+        parse_rfc3339_ms(s)
+    }
 }
 
 /// Parses an RFC 3339 / ISO-8601 timestamp (`2026-10-01T08:03:12.5Z`, `…+02:00`, a space instead
@@ -275,6 +334,42 @@ mod tests {
                 "{edge}"
             );
         }
+    }
+
+    #[test]
+    fn the_day_cache_gives_the_parser_s_answers() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut cache = DayCache::default();
+        let templates = [
+            "2026-10-01T08:03:12.345Z",
+            "2026-10-02T23:59:60.999Z",
+            "2026-02-31T00:00:00.000Z",
+            "2026-10-01T08:03:12Z",
+            " 2026-10-01T08:03:12.345Z",
+        ];
+        let mut hits = 0;
+        for i in 0..300_000 {
+            let mut b = templates[(next() % 5) as usize].as_bytes().to_vec();
+            // Mostly the same date, sometimes another, sometimes a broken one.
+            for _ in 0..(next() % 3) {
+                let at = (next() % b.len() as u64) as usize;
+                b[at] = b"0123456789-T:.Z +t"[(next() % 18) as usize];
+            }
+            if i % 11 == 0 {
+                b.truncate((next() % 25) as usize);
+            }
+            let Ok(text) = std::str::from_utf8(&b) else { continue };
+            let expected = parse_rfc3339_ms(text);
+            hits += usize::from(cache.last.is_some_and(|(d, _)| b.get(..10) == Some(&d[..])));
+            assert_eq!(cache.parse_rfc3339_ms(text), expected, "{text}");
+        }
+        assert!(hits > 20_000, "{hits}");
     }
 
     #[test]

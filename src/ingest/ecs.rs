@@ -656,9 +656,10 @@ mod fast {
                 Some(ms) => ms,
                 None => return Err(RejectReason::MissingTimestamp),
             },
-            Some(Captured::One(Scalar::Str(t))) => {
-                parse_rfc3339_ms(text_of(*t, &found.decoded)).ok_or(RejectReason::InvalidTimestamp)?
-            }
+            Some(Captured::One(Scalar::Str(t))) => out
+                .days
+                .parse_rfc3339_ms(text_of(*t, &found.decoded))
+                .ok_or(RejectReason::InvalidTimestamp)?,
             Some(Captured::One(Scalar::Num(n))) => number_ms(n).ok_or(RejectReason::InvalidTimestamp)?,
             Some(_) => return Err(RejectReason::InvalidTimestamp),
         };
