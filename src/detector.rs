@@ -57,6 +57,15 @@ pub enum FilterReason {
 }
 
 impl FilterReason {
+    /// Every reason, in the order of their counters.
+    const ALL: [FilterReason; 5] = [
+        FilterReason::NotAuthentication,
+        FilterReason::OutcomeMismatch,
+        FilterReason::ExcludedProcess,
+        FilterReason::NoSourceIp,
+        FilterReason::UnusableSourceIp,
+    ];
+
     /// Code used in stats.
     pub fn code(self) -> &'static str {
         match self {
@@ -175,10 +184,11 @@ pub struct Detector {
     /// A known address whose probability is above this scores below the record floor (adaptive
     /// profile; see [`Detector::surely_unrecorded`]).
     known_address_p_floor: f64,
-    /// Lines per input format read by the `push_ndjson` call at hand, added to
-    /// `stats.events_by_format` when it returns (a string-keyed map is dear per line); zero
-    /// between calls.
+    /// Counts of the `push_ndjson` or `push` call at hand, added to `stats` (string-keyed maps,
+    /// dear per event) when it returns; zero between calls. Lines per input format:
     lines_by_format: [u64; 4],
+    /// Events each configured job (`config.jobs` order) did not take, per [`FilterReason`]:
+    filtered_by_job: Vec<[u64; FilterReason::ALL.len()]>,
 }
 
 /// Which events each configured job takes (its datafeed), decided from the job ids once.
@@ -285,6 +295,7 @@ impl Detector {
             routes,
             close_order: Vec::new(),
             lines_by_format: [0; 4],
+            filtered_by_job: vec![[0; FilterReason::ALL.len()]; state.config.jobs.len()],
             // score = half the scale's score (below its ceiling); a floor of 0 or less has no
             // probability above which it surely holds.
             known_address_p_floor: match RECORD_MIN_SCORE.min(threshold) {
@@ -344,7 +355,34 @@ impl Detector {
         self.state.stats.events += 1;
         self.state.lines += 1;
         let line = self.state.lines;
-        self.push_parsed(event, line, true)
+        let verdict = self.push_parsed(event, line, true);
+        self.add_pending_counts();
+        verdict
+    }
+
+    /// Adds the counts kept in arrays during a call (lines per format, events each job did not
+    /// take per reason) to `stats`' maps, and zeroes them.
+    fn add_pending_counts(&mut self) {
+        let formats = [
+            InputFormat::Auto,
+            InputFormat::Ecs,
+            InputFormat::Syslog,
+            InputFormat::Evtx,
+        ];
+        for (format, pending) in formats.into_iter().zip(&mut self.lines_by_format) {
+            let lines = std::mem::take(pending);
+            if lines > 0 {
+                add_keyed(&mut self.state.stats.events_by_format, &[format.as_str()], lines);
+            }
+        }
+        for (job, pending) in self.state.config.jobs.iter().zip(&mut self.filtered_by_job) {
+            for (reason, count) in FilterReason::ALL.into_iter().zip(pending.iter_mut()) {
+                let n = std::mem::take(count);
+                if n > 0 {
+                    add_keyed(&mut self.state.stats.filtered_by_reason, &[job, ":", reason.code()], n);
+                }
+            }
+        }
     }
 
     /// Feeds NDJSON bytes (one ECS document a line; a trailing partial line is processed as a
@@ -406,26 +444,7 @@ impl Detector {
                 }
             }
         }
-        for (i, format) in [
-            InputFormat::Auto,
-            InputFormat::Ecs,
-            InputFormat::Syslog,
-            InputFormat::Evtx,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let lines = std::mem::take(&mut self.lines_by_format[i]);
-            if lines > 0 {
-                let counts = &mut self.state.stats.events_by_format;
-                match counts.get_mut(format.as_str()) {
-                    Some(n) => *n += lines,
-                    None => {
-                        counts.insert(format.as_str().to_string(), lines);
-                    }
-                }
-            }
-        }
+        self.add_pending_counts();
         // Verdicts mode answers per event; the alerts of buckets these lines closed wait for the
         // next advance()/flush()/take_results() (bounded: see `cap_outbox`).
         if kind == OutputKind::Verdicts {
@@ -611,7 +630,7 @@ impl Detector {
         let source = base.and_then(|_| Self::source_filter(e));
         let mut takers = 0;
         let jobs = &self.state.config.jobs;
-        for (job, &takes) in jobs.iter().zip(&self.routes.takes) {
+        for ((job, &takes), filtered) in jobs.iter().zip(&self.routes.takes).zip(&mut self.filtered_by_job) {
             let taken = match (takes, base) {
                 (_, Err(reason)) => Err(reason),
                 (Takes::Failures, Ok(Feed::Failure)) => Ok(()),
@@ -622,7 +641,7 @@ impl Detector {
             match taken {
                 Ok(()) => takers += 1,
                 Err(reason) => {
-                    bump_keyed(&mut self.state.stats.filtered_by_reason, &[job, ":", reason.code()]);
+                    filtered[reason as usize] += 1;
                     if !want_verdict {
                         continue;
                     }
@@ -1237,12 +1256,17 @@ fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 fn bump_keyed(map: &mut std::collections::BTreeMap<String, u64>, parts: &[&str]) {
+    add_keyed(map, parts, 1);
+}
+
+/// `*map[parts.concat()] += n`, allocating the key only the first time it is seen.
+fn add_keyed(map: &mut std::collections::BTreeMap<String, u64>, parts: &[&str], n: u64) {
     if let [key] = parts {
-        // One part (once per line for the input format): no copy to make.
+        // One part: no copy to make.
         match map.get_mut(*key) {
-            Some(n) => *n += 1,
+            Some(count) => *count += n,
             None => {
-                map.insert(key.to_string(), 1);
+                map.insert(key.to_string(), n);
             }
         }
         return;
@@ -1252,7 +1276,7 @@ fn bump_keyed(map: &mut std::collections::BTreeMap<String, u64>, parts: &[&str])
     for p in parts {
         let Some(dst) = buf.get_mut(len..len + p.len()) else {
             // Longer than the stack buffer: the allocating way.
-            *map.entry(parts.concat()).or_insert(0) += 1;
+            *map.entry(parts.concat()).or_insert(0) += n;
             return;
         };
         dst.copy_from_slice(p.as_bytes());
@@ -1261,9 +1285,9 @@ fn bump_keyed(map: &mut std::collections::BTreeMap<String, u64>, parts: &[&str])
     // Concatenated `&str`s are UTF-8.
     let key = std::str::from_utf8(&buf[..len]).unwrap_or_default();
     match map.get_mut(key) {
-        Some(n) => *n += 1,
+        Some(count) => *count += n,
         None => {
-            map.insert(key.to_string(), 1);
+            map.insert(key.to_string(), n);
         }
     }
 }
@@ -1316,6 +1340,13 @@ mod tests {
             let ours: Vec<&[u8]> = split_lines(b).collect();
             let std: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
             assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn filter_reasons_count_in_their_own_slots() {
+        for (i, reason) in FilterReason::ALL.into_iter().enumerate() {
+            assert_eq!(reason as usize, i, "{reason:?}");
         }
     }
 
