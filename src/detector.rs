@@ -1350,6 +1350,8 @@ mod tests {
         }
     }
 
+    // proptest is a native dev-dependency only (the wasm test builds compile these modules too).
+    #[cfg(not(target_arch = "wasm32"))]
     proptest::proptest! {
         /// The keyed sort gives the order of a plain sort by (name bytes, address): names that
         /// share 16-byte prefixes, that are prefixes of each other, that hold NUL bytes (the
