@@ -81,3 +81,15 @@ pub use stats::Stats;
 /// (a quarter of the hashing cost; per-process random seeds as before, so no output depends on
 /// iteration order).
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The unit tests' pseudo-random numbers: xorshift64 (Marsaglia) from `seed` (not zero), so that
+/// a generated case reproduces without a dependency.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}

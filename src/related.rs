@@ -976,16 +976,10 @@ impl RelatedJobs {
                     p,
                     serde_json::to_value(&ev).unwrap_or_default(),
                 );
-                r.by_field_name = "user.name".into();
-                r.by_field_value = names.get(l.user).to_string();
                 r.typical = vec![p];
                 r.actual = vec![1.0];
                 r.anomaly_score_explanation.by_field_first_occurrence = ev.state == "new_account";
-                finish_user_record(&mut r, l, names);
-                out.push(RelatedRecord {
-                    record: r,
-                    suppression_key: names.get(l.user).to_string(),
-                });
+                out.push(user_record(r, l, names));
             }
         }
         if enabled.rare_hour {
@@ -1018,15 +1012,9 @@ impl RelatedJobs {
                     p,
                     serde_json::to_value(&ev).unwrap_or_default(),
                 );
-                r.by_field_name = "user.name".into();
-                r.by_field_value = names.get(l.user).to_string();
                 r.typical = vec![typical_hour * 3600.0 + 1800.0];
                 r.actual = vec![(l.first_time.rem_euclid(86_400_000) / 1000) as f64];
-                finish_user_record(&mut r, l, names);
-                out.push(RelatedRecord {
-                    record: r,
-                    suppression_key: names.get(l.user).to_string(),
-                });
+                out.push(user_record(r, l, names));
             }
         }
         if enabled.rare_user {
@@ -1326,7 +1314,11 @@ fn base_record(
     }
 }
 
-fn finish_user_record(r: &mut AnomalyRecord, l: &UserLogon, names: &BucketNames) {
+/// A record of the per-user jobs (rare user, unusual hour) for logon `l`: by `user.name`, its
+/// influencers, suppressed per user.
+fn user_record(mut r: AnomalyRecord, l: &UserLogon, names: &BucketNames) -> RelatedRecord {
+    r.by_field_name = "user.name".into();
+    r.by_field_value = names.get(l.user).to_string();
     r.event_count = l.count;
     r.first_event_time = l.first_time;
     let user = names.get(l.user).to_string();
@@ -1348,6 +1340,10 @@ fn finish_user_record(r: &mut AnomalyRecord, l: &UserLogon, names: &BucketNames)
             influencer_field_name: "host.name".into(),
             influencer_field_values: vec![h.to_string()],
         });
+    }
+    RelatedRecord {
+        record: r,
+        suppression_key: names.get(l.user).to_string(),
     }
 }
 

@@ -89,13 +89,7 @@ mod tests {
 
     #[test]
     fn agrees_with_the_standard_sort() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
         for len in (0..40).chain([100, 1_000, 4_097]) {
             for spread in [0, 1, 2, 10, u64::MAX] {
                 // Spread 0: already sorted; 1: reversed; otherwise random.

@@ -298,13 +298,7 @@ mod tests {
 
     #[test]
     fn the_shipper_form_shortcut_agrees_with_the_general_parser() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         let template = b"2026-10-01T08:03:12.345Z";
         let mut answered = 0;
         for i in 0..300_000 {
@@ -338,13 +332,7 @@ mod tests {
 
     #[test]
     fn the_day_cache_gives_the_parser_s_answers() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
         let mut cache = DayCache::default();
         let templates = [
             "2026-10-01T08:03:12.345Z",

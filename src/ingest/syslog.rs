@@ -964,13 +964,7 @@ mod tests {
 
     #[test]
     fn random_bytes_never_panic() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         let seeds: [&[u8]; 4] = [
             b"<34>1 2026-03-04T07:01:02.123Z host sshd 123 - [a b=\"c\"] Accepted password for u from 1.2.3.4 port 2 ssh2",
             b"Mar  4 07:01:02 host sshd[123]: message repeated 2 times: [ Failed password for invalid user x from ::ffff:1.2.3.4 port 2 ssh2]",

@@ -1205,12 +1205,9 @@ mod tests {
             event_from_windows_json(&value)
         };
         let mut line = LineEvent::default();
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let text = lines[(seed % lines.len() as u64) as usize];
+            let text = lines[(next() % lines.len() as u64) as usize];
             if let Some(answer) = winlogbeat_event_into(text, &mut line) {
                 let answer = answer.map(|is_logon| is_logon.then(|| line.event.clone()));
                 assert_eq!(answer, reference(text), "{text}");
@@ -1221,13 +1218,7 @@ mod tests {
     #[test]
     fn random_json_never_panics() {
         let base = r##"{"Event":{"System":{"EventID":{"#text":4624},"TimeCreated":{"#attributes":{"SystemTime":"2016-07-08T18:12:51Z"}},"Computer":"C"},"EventData":{"Data":[{"@Name":"IpAddress","#text":"1.2.3.4"}],"TargetUserName":"u","LogonType":5}},"winlog":{"event_id":"4625"}}"##;
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
         let mut parsed = 0;
         for _ in 0..20_000 {
             let mut b = base.as_bytes().to_vec();
