@@ -1476,16 +1476,8 @@ mod index_tests {
 mod tests {
     use super::*;
 
-    #[test]
-    fn kept_address_buckets_are_bounded() {
-        let mut jobs = RelatedJobs::default();
-        let limits = RelatedLimits {
-            learning_days: 7.0,
-            min_active_days: 3,
-            prune_days: 90,
-            failed_spike_min_distinct_users: 2,
-        };
-        let all = EnabledJobs::from_jobs(
+    pub(super) fn all_jobs() -> EnabledJobs {
+        EnabledJobs::from_jobs(
             &[
                 RARE_USER_JOB,
                 RARE_HOUR_JOB,
@@ -1494,7 +1486,23 @@ mod tests {
                 SOURCE_IP_SPIKE_JOB,
             ]
             .map(String::from),
-        );
+        )
+    }
+
+    pub(super) fn test_limits() -> RelatedLimits {
+        RelatedLimits {
+            learning_days: 7.0,
+            min_active_days: 3,
+            prune_days: 90,
+            failed_spike_min_distinct_users: 2,
+        }
+    }
+
+    #[test]
+    fn kept_address_buckets_are_bounded() {
+        let mut jobs = RelatedJobs::default();
+        let limits = test_limits();
+        let all = all_jobs();
         let bucket = 1_790_812_800_000i64;
         let address = |i: u32| IpKey::from_ip(std::net::IpAddr::V4(i.into()));
         for i in 0..(SPARE_BUCKETS as u32 + 100) {
@@ -1577,6 +1585,7 @@ mod tests {
 
 #[cfg(test)]
 mod snapshot_format_tests {
+    use super::tests::{all_jobs, test_limits};
     use super::*;
 
     /// The open bucket's types as they were when they held their names as `String`s (the
@@ -1620,22 +1629,8 @@ mod snapshot_format_tests {
 
     #[test]
     fn a_mid_bucket_state_encodes_as_it_always_has() {
-        let all = EnabledJobs::from_jobs(
-            &[
-                RARE_USER_JOB,
-                RARE_HOUR_JOB,
-                FAILS_JOB,
-                SUCCESSES_JOB,
-                SOURCE_IP_SPIKE_JOB,
-            ]
-            .map(String::from),
-        );
-        let limits = RelatedLimits {
-            learning_days: 7.0,
-            min_active_days: 3,
-            prune_days: 90,
-            failed_spike_min_distinct_users: 2,
-        };
+        let all = all_jobs();
+        let limits = test_limits();
         let ip = |s: &str| IpKey::from_ip(s.parse().unwrap());
         let (t, bucket) = (1_790_812_800_000i64, 1_790_812_800_000i64);
         let mut jobs = RelatedJobs::default();
