@@ -666,6 +666,50 @@ pub fn probability_surely_scoring_below(score: f64) -> f64 {
     p * (1.0 + 1e-9)
 }
 
+/// A user's place in the eviction order, precomputed so that ordering millions of users compares
+/// integers, not histories, in 24 bytes a user: `(holds addresses, active days up to a week, last
+/// bucket)` packed into 36 bits, then the name's first 124 bits (zero-padded, big-endian: compares
+/// as the bytes do; the whole names are compared only when these tie), then the id.
+#[derive(Clone, Copy)]
+struct EvictionKey {
+    /// The rank, then the name's first 28 bits.
+    high: u64,
+    /// The name's next 64 bits.
+    middle: u64,
+    /// The name's next 32 bits.
+    low: u32,
+    id: u32,
+}
+
+/// Bits of [`EvictionKey::high`] below the rank.
+const RANK_SHIFT: u32 = 28;
+
+impl EvictionKey {
+    fn of(id: u32, u: &UserHistory) -> Self {
+        let holds_addresses = u64::from(u.address_count() > 0);
+        let days = u64::from(u.active_days.min(7));
+        // Sign bit flipped: i32 order as u32 order.
+        let last = u64::from(u.last_bucket as u32 ^ 0x8000_0000);
+        let rank = holds_addresses << 35 | days << 32 | last;
+        let mut prefix = [0u8; 16];
+        let name = u.name_bytes();
+        let n = name.len().min(16);
+        prefix[..n].copy_from_slice(&name[..n]);
+        let name_bits = u128::from_be_bytes(prefix) >> 4;
+        EvictionKey {
+            high: rank << RANK_SHIFT | (name_bits >> 96) as u64,
+            middle: (name_bits >> 32) as u64,
+            low: name_bits as u32,
+            id,
+        }
+    }
+
+    /// Whether the user holds no addresses (they go first).
+    fn is_empty_user(&self) -> bool {
+        self.high >> (RANK_SHIFT + 35) == 0
+    }
+}
+
 /// The per-user and organisation-wide state of the job.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RareIpModel {
@@ -684,6 +728,22 @@ pub struct RareIpModel {
     pub site_users: IpMap<u16>,
     /// Tracked (user, address) pairs.
     pub pairs: usize,
+    /// The sum of the users' [`UserHistory::memory_bytes`], kept with every change to a user's
+    /// size so that [`Self::memory_bytes`], asked every bucket near the memory limit, need not
+    /// walk millions of users. Derived: recounted by [`Self::rebuild_index`].
+    #[serde(skip)]
+    user_bytes: UserBytes,
+}
+
+/// A derived running total: two models with equal histories are equal whatever it holds (a
+/// restored model recounts it).
+#[derive(Clone, Copy, Debug, Default)]
+struct UserBytes(usize);
+
+impl PartialEq for UserBytes {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// What the configuration and analysts say about one (user, address) before it is scored.
@@ -709,10 +769,11 @@ pub struct ModelLimits {
 }
 
 impl RareIpModel {
-    /// Rebuilds the name index after deserialisation.
+    /// Rebuilds the name index and the users' byte total after deserialisation.
     pub fn rebuild_index(&mut self) {
         let users = &self.users;
         self.index.rebuild(users.len(), |id| name_of(users, id));
+        self.user_bytes.0 = users.iter().map(UserHistory::memory_bytes).sum();
     }
 
     /// The id of a user, if known.
@@ -727,7 +788,9 @@ impl RareIpModel {
             return id;
         }
         let id = self.users.len() as u32;
-        self.users.push(UserHistory::new(name, bucket));
+        let user = UserHistory::new(name, bucket);
+        self.user_bytes.0 += user.memory_bytes();
+        self.users.push(user);
         let users = &self.users;
         self.index.insert(name.as_bytes(), id, &|id| name_of(users, id));
         id
@@ -745,7 +808,8 @@ impl RareIpModel {
 
     /// Approximate memory held, bytes.
     pub fn memory_bytes(&self) -> usize {
-        let users: usize = self.users.iter().map(UserHistory::memory_bytes).sum();
+        let users = self.user_bytes.0;
+        debug_assert_eq!(users, self.users.iter().map(UserHistory::memory_bytes).sum::<usize>());
         let index = self.index.heap_bytes();
         let org = self.address_users.heap_bytes() + self.site_users.heap_bytes();
         users + index + org
@@ -874,7 +938,9 @@ impl RareIpModel {
             user.total_concentration = (user.total_concentration * elastic_decay).max(0.0);
         }
         // One write back (in place unless the lists changed length or key width).
+        let before = user.packed.heap_bytes();
         user.packed.encode(&lists);
+        self.user_bytes.0 = self.user_bytes.0 - before + user.packed.heap_bytes();
         lists.clear();
         self.scratch = lists;
         self.pairs += new_addresses.len();
@@ -933,30 +999,8 @@ impl RareIpModel {
     /// flood of one-off names cannot push out established users). Returns how
     /// many users were evicted. Ids are compacted, so call it only when no bucket is pending.
     pub fn evict(&mut self, target_bytes: usize) -> usize {
-        let mut order: Vec<u32> = (0..self.users.len() as u32).collect();
-        // Empty users first, then those with the least history (a spray of one-off names goes
-        // before an established user who was merely quiet today), then the least recently active;
-        // ties by name for determinism.
-        let rank = |u: &UserHistory| (u.address_count() > 0, u.active_days.min(7), u.last_bucket);
-        // The standard sort here: up to millions of users, where a heapsort's cache misses tell.
-        order.sort_by(|&a, &b| {
-            let (ua, ub) = (&self.users[a as usize], &self.users[b as usize]);
-            (rank(ua), ua.packed.name_bytes()).cmp(&(rank(ub), ub.packed.name_bytes()))
-        });
-        let mut bytes = self.memory_bytes();
-        let mut evict = vec![false; self.users.len()];
-        let mut evicted = 0;
-        for uid in order {
-            let u = &self.users[uid as usize];
-            if u.address_count() > 0 && bytes <= target_bytes {
-                break;
-            }
-            // Each address also holds an organisation-index entry (4-byte key for IPv4, 12 bytes).
-            bytes = bytes
-                .saturating_sub(u.memory_bytes() + u.address_count() * (std::mem::size_of::<(u32, [u32; 2])>() + 1));
-            evict[uid as usize] = true;
-            evicted += 1;
-        }
+        // Chosen first, so that the order's keys are freed before the kept users are copied.
+        let (evict, evicted) = self.choose_evicted(target_bytes);
         if evicted == 0 {
             return 0;
         }
@@ -966,6 +1010,7 @@ impl RareIpModel {
         let mut released_sites: Vec<IpKey> = Vec::new();
         for (uid, u) in std::mem::take(&mut self.users).into_iter().enumerate() {
             if evict[uid] {
+                self.user_bytes.0 -= u.memory_bytes();
                 released.extend(u.addresses().map(|a| (uid as u32, a.ip)));
                 released_sites.extend(u.sites().map(|n| n.net));
             } else {
@@ -985,8 +1030,65 @@ impl RareIpModel {
             .remap_users(|id| remap.get(id as usize).copied().unwrap_or(u32::MAX));
         self.address_users.shrink_to_fit();
         self.users.shrink_to_fit();
-        self.rebuild_index();
+        let users = &self.users;
+        self.index.rebuild(users.len(), |id| name_of(users, id));
         evicted
+    }
+
+    /// Which users [`Self::evict`] forgets to reach `target_bytes` (by id), and how many.
+    fn choose_evicted(&self, target_bytes: usize) -> (Vec<bool>, usize) {
+        let users = &self.users;
+        // Empty users first, then those with the least history (a spray of one-off names goes
+        // before an established user who was merely quiet today), then the least recently active;
+        // ties by name for determinism (and by id, as the stable sort this replaces kept them).
+        let mut order: Vec<EvictionKey> = users
+            .iter()
+            .enumerate()
+            .map(|(id, u)| EvictionKey::of(id as u32, u))
+            .collect();
+        let cmp = |a: &EvictionKey, b: &EvictionKey| {
+            (a.high, a.middle, a.low)
+                .cmp(&(b.high, b.middle, b.low))
+                .then_with(|| name_of(users, a.id).cmp(name_of(users, b.id)))
+                .then(a.id.cmp(&b.id))
+        };
+        let mut bytes = self.memory_bytes();
+        let mut evict = vec![false; users.len()];
+        let mut evicted = 0;
+        // Only the evicted prefix of the order is needed: order a guess of its length (every empty
+        // user and the bytes over target at the mean cost per user, with room to spare), walk it,
+        // and order twice as many more of the rest if that was not enough. The smallest keys of
+        // the rest, sorted, continue the order exactly as a full sort would.
+        let pair_cost = std::mem::size_of::<(u32, [u32; 2])>() + 1;
+        let mean_cost = ((self.user_bytes.0 + self.pairs * pair_cost) / users.len().max(1)).max(1);
+        let empty = order.iter().filter(|k| k.is_empty_user()).count();
+        let mut batch = empty + bytes.saturating_sub(target_bytes) / mean_cost * 5 / 4 + 64;
+        let mut ordered = 0;
+        'walk: while ordered < order.len() {
+            let rest = &mut order[ordered..];
+            let take = batch.min(rest.len());
+            // Users who turn up in name order, each as often as the others, are in order already.
+            if !rest.is_sorted_by(|a, b| cmp(a, b) != std::cmp::Ordering::Greater) {
+                if take < rest.len() {
+                    rest.select_nth_unstable_by(take - 1, cmp);
+                }
+                rest[..take].sort_unstable_by(cmp);
+            }
+            for key in &rest[..take] {
+                let u = &users[key.id as usize];
+                if u.address_count() > 0 && bytes <= target_bytes {
+                    break 'walk;
+                }
+                // Each address also holds an organisation-index entry (4-byte key for IPv4, 12
+                // bytes).
+                bytes = bytes.saturating_sub(u.memory_bytes() + u.address_count() * pair_cost);
+                evict[key.id as usize] = true;
+                evicted += 1;
+            }
+            ordered += take;
+            batch = batch.saturating_mul(2);
+        }
+        (evict, evicted)
     }
 
     /// Forgets addresses and networks idle for longer than the prune window (Elastic's
@@ -1022,7 +1124,9 @@ impl RareIpModel {
                 }
                 keep
             });
+            let before = user.packed.heap_bytes();
             user.packed.encode(&lists);
+            self.user_bytes.0 = self.user_bytes.0 - before + user.packed.heap_bytes();
         }
         lists.clear();
         self.scratch = lists;
@@ -1606,6 +1710,96 @@ mod tests {
             assert_eq!(&back, u);
         }
         assert_eq!(m.pairs, m.user(uid).expect("user").address_count());
+    }
+
+    /// Which users the eviction order before precomputed keys and partial selection chose: a full
+    /// stable sort of the ids, walked until the bytes fit.
+    fn evicted_by_full_sort(m: &RareIpModel, target_bytes: usize) -> Vec<String> {
+        let rank = |u: &UserHistory| (u.address_count() > 0, u.active_days.min(7), u.last_bucket);
+        let mut order: Vec<u32> = (0..m.users.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            let (ua, ub) = (&m.users[a as usize], &m.users[b as usize]);
+            (rank(ua), ua.name_bytes()).cmp(&(rank(ub), ub.name_bytes()))
+        });
+        let mut bytes = m.users.iter().map(UserHistory::memory_bytes).sum::<usize>()
+            + m.index.heap_bytes()
+            + m.address_users.heap_bytes()
+            + m.site_users.heap_bytes();
+        let mut names = Vec::new();
+        for uid in order {
+            let u = &m.users[uid as usize];
+            if u.address_count() > 0 && bytes <= target_bytes {
+                break;
+            }
+            bytes = bytes.saturating_sub(u.memory_bytes() + u.address_count() * 13);
+            names.push(u.name().to_string());
+        }
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn eviction_forgets_the_users_a_full_sort_would() {
+        let limits = ModelLimits {
+            learning_days: 7.0,
+            min_active_days: 3,
+            max_addresses_per_user: 8,
+            prune_buckets: 96 * 4,
+        };
+        let mut seed = 11u64;
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        for shuffled in [false, true] {
+            let mut m = RareIpModel::default();
+            for i in 0..3000u64 {
+                // Names that tie on their first 16 bytes and more, short ones, and non-ASCII ones.
+                let k = if shuffled { next(100_000) } else { i };
+                let name = match k % 4 {
+                    0 => format!("CORP\\long.department.name.{k:06}"),
+                    1 => format!("u{}", k % 50_000),
+                    2 => format!("ü{k}"),
+                    _ => format!("user{k:08}"),
+                };
+                // Few ranks, so that the cut runs through users of one rank, ordered by name.
+                let days = if shuffled { next(5) } else { i % 5 };
+                let uid = m.intern(&name, 0);
+                for d in 0..days {
+                    let bucket = (d * 96 + if shuffled { next(2) } else { i % 2 }) as i32;
+                    let ip = IpKey::from_ip(std::net::IpAddr::from([10, (i >> 8) as u8, i as u8, d as u8]));
+                    m.learn_bucket(uid, bucket, &[ip], &limits, 1.0);
+                }
+            }
+            // Users whose addresses are all idle are left empty.
+            m.prune(96 * 5, limits.prune_buckets);
+            m.rebuild_index();
+            assert!(m.users.iter().any(|u| u.address_count() == 0));
+            let total = m.memory_bytes();
+            for share in [100, 95, 80, 50, 20, 1, 0] {
+                let mut evicted = m.clone();
+                let target = total * share / 100;
+                let expected = evicted_by_full_sort(&m, target);
+                let before: Vec<String> = m.users.iter().map(|u| u.name().to_string()).collect();
+                assert_eq!(evicted.evict(target), expected.len(), "{shuffled} {share}");
+                let kept: std::collections::HashSet<&str> = evicted.users.iter().map(UserHistory::name).collect();
+                let mut gone: Vec<String> = before.into_iter().filter(|n| !kept.contains(n.as_str())).collect();
+                gone.sort();
+                assert_eq!(gone, expected, "{shuffled} {share}");
+                for (id, u) in evicted.users.iter().enumerate() {
+                    assert_eq!(evicted.user_id(u.name()), Some(id as u32));
+                }
+                assert_eq!(
+                    evicted.memory_bytes(),
+                    evicted.users.iter().map(UserHistory::memory_bytes).sum::<usize>()
+                        + evicted.index.heap_bytes()
+                        + evicted.address_users.heap_bytes()
+                        + evicted.site_users.heap_bytes()
+                );
+            }
+        }
     }
 
     #[test]
