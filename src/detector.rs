@@ -164,8 +164,6 @@ pub struct Detector {
     threshold: f64,
     limits: ModelLimits,
     related_limits: RelatedLimits,
-    /// Which related jobs the configuration runs.
-    related_jobs: EnabledJobs,
     /// The event of the NDJSON line at hand: one value for the whole stream, so that parsing a
     /// line reuses the previous line's strings instead of allocating its own.
     line_event: LineEvent,
@@ -186,7 +184,7 @@ pub struct Detector {
     known_address_p_floor: f64,
     /// Counts of the `push_ndjson` or `push` call at hand, added to `stats` (string-keyed maps,
     /// dear per event) when it returns; zero between calls. Lines per input format:
-    lines_by_format: [u64; 4],
+    lines_by_format: [u64; InputFormat::ALL.len()],
     /// Events each configured job (`config.jobs` order) did not take, per [`FilterReason`]:
     filtered_by_job: Vec<[u64; FilterReason::ALL.len()]>,
 }
@@ -198,6 +196,8 @@ struct JobRoutes {
     takes: Vec<Takes>,
     /// The rare-address job is configured.
     rare_source_ip: bool,
+    /// Which related jobs are configured.
+    related: EnabledJobs,
     /// Process names the shared datafeed query excludes (Elastic Agent and Beats).
     excluded_processes: &'static [String],
 }
@@ -229,6 +229,7 @@ impl JobRoutes {
         JobRoutes {
             takes,
             rare_source_ip: jobs.iter().any(|j| j == RARE_SOURCE_IP_JOB),
+            related: EnabledJobs::from_jobs(jobs),
             excluded_processes,
         }
     }
@@ -290,11 +291,10 @@ impl Detector {
             failed_spike_min_distinct_users: state.config.failed_spike_min_distinct_users,
         };
         let routes = JobRoutes::new(&state.config.jobs);
-        let related_jobs = EnabledJobs::from_jobs(&state.config.jobs);
         Ok(Detector {
             routes,
             close_order: Vec::new(),
-            lines_by_format: [0; 4],
+            lines_by_format: [0; InputFormat::ALL.len()],
             filtered_by_job: vec![[0; FilterReason::ALL.len()]; state.config.jobs.len()],
             // score = half the scale's score (below its ceiling); a floor of 0 or less has no
             // probability above which it surely holds.
@@ -307,7 +307,6 @@ impl Detector {
             threshold,
             limits,
             related_limits,
-            related_jobs,
             line_event: LineEvent::default(),
             line_shapes: LineShapes::default(),
             suppression_index,
@@ -363,13 +362,7 @@ impl Detector {
     /// Adds the counts kept in arrays during a call (lines per format, events each job did not
     /// take per reason) to `stats`' maps, and zeroes them.
     fn add_pending_counts(&mut self) {
-        let formats = [
-            InputFormat::Auto,
-            InputFormat::Ecs,
-            InputFormat::Syslog,
-            InputFormat::Evtx,
-        ];
-        for (format, pending) in formats.into_iter().zip(&mut self.lines_by_format) {
+        for (format, pending) in InputFormat::ALL.into_iter().zip(&mut self.lines_by_format) {
             let lines = std::mem::take(pending);
             if lines > 0 {
                 add_keyed(&mut self.state.stats.events_by_format, &[format.as_str()], lines);
@@ -468,7 +461,7 @@ impl Detector {
     /// One input line in whatever format it is (config `format`, or recognised per line).
     fn parse_any(&mut self, line: &[u8]) -> std::result::Result<Parsed, RejectReason> {
         let format = self.state.config.format.resolve(line);
-        self.lines_by_format[format as usize] += 1;
+        self.lines_by_format[format.index()] += 1;
         match format {
             InputFormat::Syslog => {
                 let reference = self
@@ -668,9 +661,9 @@ impl Detector {
         if let Ok(feed) = base {
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
-            let related_source = source.ok().filter(|_| self.related_jobs.source_ip_spike);
+            let related_source = source.ok().filter(|_| self.routes.related.source_ip_spike);
             let vs = self.state.related.observe(
-                self.related_jobs,
+                self.routes.related,
                 feed,
                 &e.user_name,
                 related_source,
@@ -842,7 +835,10 @@ impl Detector {
             self.score_bucket(open, bucket_index, &sightings);
         }
         self.state.sightings.close(sightings);
-        let related = self.state.related.close(self.related_jobs, open, &self.related_limits);
+        let related = self
+            .state
+            .related
+            .close(self.routes.related, open, &self.related_limits);
         let mut results = Results::default();
         for r in related {
             self.state.stats.records += 1;
@@ -1027,14 +1023,13 @@ impl Detector {
                 // Without the decay's power and the score's logarithm first: 2^-x >= 1 - x ln 2
                 // (convexity), so this probability is at most the one below; above the floor, the
                 // score is surely under the record floor. Otherwise decide exactly.
-                let idle = (i64::from(bucket_index) - i64::from(a.last_bucket)) as f64 / BUCKETS_PER_DAY as f64;
-                let decay_at_least = (1.0 - idle / 30.0 * std::f64::consts::LN_2).max(0.0);
+                let idle_days = (i64::from(bucket_index) - i64::from(a.last_bucket)) as f64 / BUCKETS_PER_DAY as f64;
+                let decay_at_least = (1.0 - idle_days / 30.0 * std::f64::consts::LN_2).max(0.0);
                 let p_at_least =
                     ((a.days_seen as f64 * decay_at_least + 0.5) / (user.active_days as f64 + 1.0)).min(1.0);
                 if p_at_least > self.known_address_p_floor {
                     return true;
                 }
-                let idle_days = (i64::from(bucket_index) - i64::from(a.last_bucket)) as f64 / BUCKETS_PER_DAY as f64;
                 let effective = a.days_seen as f64 * 0.5f64.powf(idle_days / 30.0);
                 let p = ((effective + 0.5) / (user.active_days as f64 + 1.0)).min(1.0);
                 let score = (0.5 * probability_to_score(p)).min(KNOWN_ADDRESS_CEILING);
@@ -1347,6 +1342,9 @@ mod tests {
     fn filter_reasons_count_in_their_own_slots() {
         for (i, reason) in FilterReason::ALL.into_iter().enumerate() {
             assert_eq!(reason as usize, i, "{reason:?}");
+        }
+        for (i, format) in InputFormat::ALL.into_iter().enumerate() {
+            assert_eq!(format.index(), i, "{format:?}");
         }
     }
 

@@ -27,6 +27,19 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
+    /// Every format, in the order of their counters ([`InputFormat::index`]).
+    pub const ALL: [InputFormat; 4] = [
+        InputFormat::Auto,
+        InputFormat::Ecs,
+        InputFormat::Syslog,
+        InputFormat::Evtx,
+    ];
+
+    /// This format's place in [`InputFormat::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The lowercase name (as in configuration).
     pub fn as_str(self) -> &'static str {
         match self {
