@@ -485,7 +485,7 @@ impl Detector {
                 }
             }
             InputFormat::Evtx => {
-                let text = std::str::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)?;
+                let text = crate::ingest::line_text(line)?;
                 // Winlogbeat lines in one pass; what the fast path is not sure of (evtx records,
                 // odd shapes) goes through a `Value`.
                 let is_logon = match winlogbeat_event_into(text, &mut self.line_event) {
@@ -954,11 +954,12 @@ impl Detector {
             if !self.record_worthy(&a) {
                 continue;
             }
-            let record = self.record(open, &name, s, &a);
+            let probability = a.probability;
+            let record = self.record(open, &name, s, a);
             if self.state.config.profile == Profile::Elastic {
                 self.state
                     .elastic
-                    .remember(open, &name, s.ip, a.probability, record.record_score);
+                    .remember(open, &name, s.ip, probability, record.record_score);
             }
             self.state.stats.records += 1;
             // Per /24 (v6 /64), not per address: a trip's hotel hands out several addresses of one
@@ -1065,7 +1066,8 @@ impl Detector {
         results.records.push(record);
     }
 
-    fn record(&self, open: i64, user: &str, s: &Sighting, a: &Assessment) -> AnomalyRecord {
+    /// The record of a sighting. Takes the assessment: its evidence moves into the record.
+    fn record(&self, open: i64, user: &str, s: &Sighting, a: Assessment) -> AnomalyRecord {
         let ip = s.ip.to_string();
         let score = round2(a.score);
         let mut influencers = vec![
@@ -1114,7 +1116,7 @@ impl Detector {
                 by_field_first_occurrence: a.evidence.by_field_first_occurrence,
                 by_field_relative_rarity: self.state.elastic.relative_rarity(&self.state.model, s.user, s.ip),
                 profile: profile.into(),
-                evidence: JobEvidence::RareIp(a.evidence.clone()),
+                evidence: JobEvidence::RareIp(a.evidence),
             },
             event_count: s.count,
             first_event_time: s.first_time,

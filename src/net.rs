@@ -190,23 +190,34 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
 /// leading zeros (`10.0.0.1`). Anything else (`None`) goes the general way, which gives the same
 /// answer for these (the standard parser accepts exactly such text) and decides the rest.
 fn canonical_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    // One pass, byte by byte: splitting on dots first cost three times as much per address.
     let mut octets = [0u8; 4];
-    let mut parts = b.split(|&c| c == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut value = 0u16;
-        for &c in part {
-            if !c.is_ascii_digit() {
+    let mut at = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if b.get(at) != Some(&b'.') {
                 return None;
             }
-            value = value * 10 + u16::from(c - b'0');
+            at += 1;
+        }
+        let first = *b.get(at).filter(|c| c.is_ascii_digit())?;
+        at += 1;
+        let mut value = u16::from(first - b'0');
+        // A leading `0` is the whole octet; otherwise up to two more digits.
+        if first != b'0' {
+            for _ in 0..2 {
+                match b.get(at) {
+                    Some(&c) if c.is_ascii_digit() => {
+                        value = value * 10 + u16::from(c - b'0');
+                        at += 1;
+                    }
+                    _ => break,
+                }
+            }
         }
         *octet = u8::try_from(value).ok()?;
     }
-    parts.next().is_none().then_some(Ipv4Addr::from(octets))
+    (at == b.len()).then_some(Ipv4Addr::from(octets))
 }
 
 /// Whether an address says nothing about where a logon came from: unspecified, loopback,

@@ -207,7 +207,7 @@ impl SyslogParser {
     /// Parses one line given as bytes; invalid UTF-8 (e.g. in a user name an attacker typed) is
     /// replaced rather than rejected, so the attempt is still counted.
     pub fn parse_bytes(&mut self, line: &[u8]) -> SyslogOutcome {
-        match std::str::from_utf8(line) {
+        match simdutf8::basic::from_utf8(line) {
             Ok(s) => self.parse(s),
             Err(_) => self.parse(&String::from_utf8_lossy(line)),
         }
