@@ -964,7 +964,10 @@ impl Detector {
             self.state.stats.records += 1;
             // Per /24 (v6 /64), not per address: a trip's hotel hands out several addresses of one
             // subnet, sometimes in one bucket, and that is one place.
-            let key = format!("{name}\u{0}{}", s.ip.network(crate::net::NetLevel::Subnet));
+            let mut key = String::with_capacity(name.len() + 16);
+            key.push_str(&name);
+            key.push('\u{0}');
+            crate::text::push_ip(&mut key, s.ip.network(crate::net::NetLevel::Subnet));
             self.apply_rule(open, record, key, &mut results);
         }
         self.outbox.append(results);
@@ -1068,7 +1071,7 @@ impl Detector {
 
     /// The record of a sighting. Takes the assessment: its evidence moves into the record.
     fn record(&self, open: i64, user: &str, s: &Sighting, a: Assessment) -> AnomalyRecord {
-        let ip = s.ip.to_string();
+        let ip = String::from(s.ip.text().as_str());
         let score = round2(a.score);
         let mut influencers = vec![
             Influencer {

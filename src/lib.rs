@@ -63,6 +63,7 @@ pub mod related;
 pub mod snapshot;
 mod sort;
 pub mod stats;
+mod text;
 pub mod time;
 
 #[cfg(feature = "js")]

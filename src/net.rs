@@ -156,8 +156,7 @@ impl NetLevel {
 
 /// Formats a network key as CIDR (`10.20.3.0/24`).
 pub fn format_network(net: IpKey, level: NetLevel) -> String {
-    let v4 = net.is_v4();
-    format!("{}/{}", net.to_ip(), level.cidr_suffix(v4))
+    crate::text::network_text(net, level)
 }
 
 /// Parses an address as it appears in logs: plain IPv4/IPv6, `::ffff:`-mapped, bracketed
