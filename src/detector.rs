@@ -187,6 +187,10 @@ pub struct Detector {
     lines_by_format: [u64; InputFormat::ALL.len()],
     /// Events each configured job (`config.jobs` order) did not take, per [`FilterReason`]:
     filtered_by_job: Vec<[u64; FilterReason::ALL.len()]>,
+    /// Whether the rare-IP job's records that do not alert are wanted. False only during a
+    /// `push_ndjson` call whose output is alerts: it would drop them unread, so they are counted
+    /// but not built (their evidence texts were most of a record's cost).
+    records_wanted: bool,
 }
 
 /// Which events each configured job takes (its datafeed), decided from the job ids once.
@@ -296,6 +300,7 @@ impl Detector {
             close_order: Vec::new(),
             lines_by_format: [0; InputFormat::ALL.len()],
             filtered_by_job: vec![[0; FilterReason::ALL.len()]; state.config.jobs.len()],
+            records_wanted: true,
             // score = half the scale's score (below its ceiling); a floor of 0 or less has no
             // probability above which it surely holds.
             known_address_p_floor: match RECORD_MIN_SCORE.min(threshold) {
@@ -383,6 +388,7 @@ impl Detector {
     /// or rejection per line.
     pub fn push_ndjson(&mut self, bytes: &[u8]) -> Vec<u8> {
         let kind = self.state.config.output;
+        self.records_wanted = kind != OutputKind::Alerts;
         let mut out = Vec::new();
         for raw in split_lines(bytes) {
             let line = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -446,6 +452,7 @@ impl Detector {
             let results = self.take_results();
             results.to_ndjson(kind, &mut out);
         }
+        self.records_wanted = true;
         out
     }
 
@@ -940,7 +947,38 @@ impl Detector {
                 continue;
             }
             let name = user.name().to_string();
-            let a = self.assess(&name, s.user, s.ip, bucket_index, false);
+            // Without the texts when only an alert would need them: the record is built below
+            // only if it alerts.
+            let texts = self.records_wanted || self.state.config.profile != Profile::Adaptive;
+            let mut a = if texts {
+                self.assess(&name, s.user, s.ip, bucket_index, false)
+            } else {
+                let context = self.context(&name, s.user, s.ip);
+                let a =
+                    self.state
+                        .model
+                        .score_adaptive(&name, Some(s.user), s.ip, bucket_index, &self.limits, &context);
+                #[cfg(debug_assertions)]
+                {
+                    let full = self.assess(&name, s.user, s.ip, bucket_index, false);
+                    assert!(
+                        (
+                            a.score,
+                            a.probability,
+                            a.evidence.state,
+                            a.evidence.by_field_first_occurrence
+                        ) == (
+                            full.score,
+                            full.probability,
+                            full.evidence.state,
+                            full.evidence.by_field_first_occurrence
+                        ) && a.evidence.reason.is_empty() == (full.evidence.state != AssessmentState::Allowlisted),
+                        "score_adaptive disagrees with assess for {name} / {}: {a:?} {full:?}",
+                        s.ip
+                    );
+                }
+                a
+            };
             if a.evidence.state == AssessmentState::Allowlisted {
                 let why = a
                     .evidence
@@ -953,6 +991,18 @@ impl Detector {
             }
             if !self.record_worthy(&a) {
                 continue;
+            }
+            if !texts {
+                let alerts = self
+                    .rules
+                    .get(RARE_SOURCE_IP_JOB)
+                    .is_some_and(|(_, threshold)| round2(a.score) >= *threshold);
+                if !alerts {
+                    // Not an output (`push_ndjson` with alerts out drops records): counted only.
+                    self.state.stats.records += 1;
+                    continue;
+                }
+                a = self.assess(&name, s.user, s.ip, bucket_index, false);
             }
             let probability = a.probability;
             let record = self.record(open, &name, s, a);

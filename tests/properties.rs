@@ -84,6 +84,55 @@ proptest! {
     }
 }
 
+/// The output lines that are alerts (signals: `"event":{"kind":"signal"}`; records have no
+/// `event`).
+fn alert_lines(ndjson: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(ndjson)
+        .lines()
+        .filter(|l| l.contains(r#""event":{"kind":"signal"}"#))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `push_ndjson` with alerts out builds only the records that alert (the rest would be dropped
+/// unread): a pipeline that ships alerts must get exactly the alerts, and the same counts, as
+/// one that ships every record. On the simulated organisation (60 users over 30 days; its attacks
+/// alert, and most of its records stay below the alert threshold).
+#[test]
+fn alerts_output_is_the_records_output_without_records() {
+    let sim = auth_anomaly_sim::simulate(&auth_anomaly_sim::Config::default()).expect("simulation config");
+    let text = sim.to_ndjson();
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let run = |output: &str| {
+        let mut d = Detector::new(Config::from_json(&format!(r#"{{"output":"{output}"}}"#)).unwrap()).unwrap();
+        // In chunks of 500 lines, as a pipeline feeds it.
+        let mut out = Vec::new();
+        for chunk in lines.chunks(500) {
+            out.extend(d.push_ndjson(chunk.join("\n").as_bytes()));
+        }
+        let mut stats = d.stats();
+        stats.memory_bytes = 0;
+        (out, stats)
+    };
+    let (alerts_only, alerts_stats) = run("alerts");
+    let (records, records_stats) = run("records");
+    let alerts = alert_lines(&alerts_only);
+    assert!(alerts.len() >= 5, "{} alerts", alerts.len());
+    assert!(
+        records_stats.records >= 4 * alerts.len() as u64,
+        "most records must not alert for this test to mean something: {} records, {} alerts",
+        records_stats.records,
+        alerts.len()
+    );
+    assert_eq!(
+        alerts.len(),
+        alerts_only.iter().filter(|&&b| b == b'\n').count(),
+        "alerts output holds alerts only"
+    );
+    assert_eq!(alerts, alert_lines(&records));
+    assert_eq!(alerts_stats, records_stats);
+}
+
 /// A user hopping across thousands of addresses keeps at most `max_addresses_per_user` of them.
 #[test]
 fn per_user_address_history_is_bounded() {

@@ -1150,6 +1150,40 @@ impl RareIpModel {
         limits: &ModelLimits,
         context: &AssessContext,
     ) -> Assessment {
+        self.assess_adaptive_with(user_name, uid, ip, bucket, limits, context, true)
+    }
+
+    /// [`Self::assess_adaptive`]'s numbers (score, probability, state, novelty, counts) without
+    /// its texts: the reason, factors, typical addresses and networks and first/last seen are
+    /// left empty (except an allowlisted sighting's reason, which names the allowlist entry). A
+    /// record that is neither an output nor an alert needs only these; its texts were most of
+    /// its cost.
+    pub fn score_adaptive(
+        &self,
+        user_name: &str,
+        uid: Option<u32>,
+        ip: IpKey,
+        bucket: i32,
+        limits: &ModelLimits,
+        context: &AssessContext,
+    ) -> Assessment {
+        self.assess_adaptive_with(user_name, uid, ip, bucket, limits, context, false)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assess_adaptive_with(
+        &self,
+        user_name: &str,
+        uid: Option<u32>,
+        ip: IpKey,
+        bucket: i32,
+        limits: &ModelLimits,
+        context: &AssessContext,
+        texts: bool,
+    ) -> Assessment {
+        // `text(|| …)`: the text when texts are wanted, else an empty string, not built.
+        let text = |f: &dyn Fn() -> String| if texts { f() } else { String::new() };
+        let bucket_text = |b: i32| texts.then(|| format_rfc3339_ms(b as i64 * BUCKET_MS));
         let user = uid.and_then(|id| self.user(id));
         let history_days = user.map_or(0.0, |u| u.history_days(bucket));
         let active_days = user.map_or(0, |u| u.active_days);
@@ -1160,13 +1194,13 @@ impl RareIpModel {
             by_field_first_occurrence: addr.is_none(),
             sightings_days: addr.map_or(0, |a| a.days_seen),
             sightings_buckets: addr.map_or(0, |a| a.buckets_seen),
-            first_seen: addr.map(|a| format_rfc3339_ms(a.first_bucket as i64 * BUCKET_MS)),
-            last_seen: addr.map(|a| format_rfc3339_ms(a.last_bucket as i64 * BUCKET_MS)),
+            first_seen: addr.and_then(|a| bucket_text(a.first_bucket)),
+            last_seen: addr.and_then(|a| bucket_text(a.last_bucket)),
             user_history_days: (history_days * 100.0).round() / 100.0,
             user_active_days: active_days,
             novelty_probability: 1.0,
-            typical_addresses: user.map(typical_addresses).unwrap_or_default(),
-            typical_networks: user.map(typical_networks).unwrap_or_default(),
+            typical_addresses: user.filter(|_| texts).map(typical_addresses).unwrap_or_default(),
+            typical_networks: user.filter(|_| texts).map(typical_networks).unwrap_or_default(),
             shared_with_users: 0,
             owner: None,
             factors: Vec::new(),
@@ -1174,7 +1208,7 @@ impl RareIpModel {
         };
         let others = self.address_users.get(&ip);
         ev.shared_with_users = others.map_or(0, |o| o.count.saturating_sub(u16::from(addr.is_some())));
-        let typical = describe_typical(&ev);
+        let typical = text(&|| describe_typical(&ev));
 
         if let Some(why) = &context.allow {
             ev.state = AssessmentState::Allowlisted;
@@ -1189,10 +1223,12 @@ impl RareIpModel {
         if learning {
             ev.state = AssessmentState::Learning;
             ev.novelty = novelty_of(user, ip);
-            ev.reason = format!(
-                "{user_name} is still in the learning period ({:.1} of {} days, {} of {} active days); {ip} is not scored yet.",
-                history_days, limits.learning_days, active_days, limits.min_active_days
-            );
+            ev.reason = text(&|| {
+                format!(
+                    "{user_name} is still in the learning period ({:.1} of {} days, {} of {} active days); {ip} is not scored yet.",
+                    history_days, limits.learning_days, active_days, limits.min_active_days
+                )
+            });
             return Assessment {
                 score: 0.0,
                 probability: 1.0,
@@ -1217,12 +1253,14 @@ impl RareIpModel {
             let p = ((effective + 0.5) / (active_days as f64 + 1.0)).min(1.0);
             let score = (0.5 * probability_to_score(p)).min(FAMILIAR_CEILING);
             ev.novelty_probability = round_sig(p);
-            ev.reason = format!(
-                "{user_name} logged on from {ip}, an address they used on {} of {} active days (last {}); known addresses do not alert.",
-                a.days_seen,
-                active_days,
-                ev.last_seen.as_deref().unwrap_or("-")
-            );
+            ev.reason = text(&|| {
+                format!(
+                    "{user_name} logged on from {ip}, an address they used on {} of {} active days (last {}); known addresses do not alert.",
+                    a.days_seen,
+                    active_days,
+                    ev.last_seen.as_deref().unwrap_or("-")
+                )
+            });
             return Assessment {
                 score,
                 probability: p,
@@ -1233,9 +1271,9 @@ impl RareIpModel {
         let novelty = novelty_of(Some(user), ip);
         ev.novelty = novelty;
         let v4 = ip.is_v4();
-        let subnet_cidr = format_network(ip.network(NetLevel::Subnet), NetLevel::Subnet);
+        let subnet_cidr = text(&|| format_network(ip.network(NetLevel::Subnet), NetLevel::Subnet));
         let site = ip.network(NetLevel::Site);
-        let site_cidr = format_network(site, NetLevel::Site);
+        let site_cidr = text(&|| format_network(site, NetLevel::Site));
         let (mut p, what) = match novelty {
             Novelty::Site if !self.site_users.contains_key(&site) => {
                 // A network nobody in the organisation uses: the user's past novelty at networks
@@ -1248,21 +1286,21 @@ impl RareIpModel {
                 (
                     user.good_turing_with(NetLevel::Site, own_singletons)
                         .max(user.site_novelty.recent_rate()),
-                    format!("a network ({site_cidr}) they have never used, nor has anyone else here"),
+                    text(&|| format!("a network ({site_cidr}) they have never used, nor has anyone else here")),
                 )
             }
             Novelty::Site => (
                 user.novelty_probability(NetLevel::Site),
-                format!("a network ({site_cidr}) they have never used"),
+                text(&|| format!("a network ({site_cidr}) they have never used")),
             ),
             Novelty::Subnet => (
                 (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR).min(1.0),
-                format!("a new subnet ({subnet_cidr}) inside {site_cidr}, a network they use"),
+                text(&|| format!("a new subnet ({subnet_cidr}) inside {site_cidr}, a network they use")),
             ),
             // `None` cannot happen without a known address; treat it as the mildest novelty.
             Novelty::Address | Novelty::None => (
                 (user.novelty_probability(NetLevel::Subnet) * SUBNET_IN_KNOWN_SITE_FACTOR * 4.0).min(1.0),
-                format!("a new address inside {subnet_cidr}, a subnet they use"),
+                text(&|| format!("a new address inside {subnet_cidr}, a subnet they use")),
             ),
         };
         let mut ceiling = 100.0;
@@ -1271,29 +1309,29 @@ impl RareIpModel {
         if let Some((name, used)) = &context.known_network {
             if *used {
                 ceiling = FAMILIAR_CEILING;
-                ev.factors.push(format!(
-                    "inside known network `{name}`, which the user uses: at most {FAMILIAR_CEILING}"
-                ));
+                ev.factors.extend(texts.then(|| {
+                    format!("inside known network `{name}`, which the user uses: at most {FAMILIAR_CEILING}")
+                }));
             } else {
                 p = (p * ORG_SITE_FACTOR).min(1.0);
                 ev.factors
-                    .push(format!("inside known network `{name}`: probability ×{ORG_SITE_FACTOR}"));
+                    .extend(texts.then(|| format!("inside known network `{name}`: probability ×{ORG_SITE_FACTOR}")));
             }
         }
         if matches!(novelty, Novelty::Address | Novelty::None) {
             ceiling = FAMILIAR_CEILING;
-            ev.factors.push(format!(
+            ev.factors.extend(texts.then(|| format!(
                 "new address inside a /{} the user already uses (DHCP renumbering or a pool): at most {FAMILIAR_CEILING}",
                 NetLevel::Subnet.cidr_suffix(v4)
-            ));
+            )));
         }
         let owner = self.owner_of(ip, user_name, bucket);
         if ev.shared_with_users >= SHARED_ADDRESS_USERS && owner.is_none() {
             p = (p * SHARED_ADDRESS_FACTOR).min(1.0);
-            ev.factors.push(format!(
+            ev.factors.extend(texts.then(|| format!(
                 "address shared by {} other users (NAT, VPN concentrator or jump host): probability ×{SHARED_ADDRESS_FACTOR}",
                 ev.shared_with_users
-            ));
+            )));
         }
         // Other users of the site: for a new subnet the user is one of the site's users already.
         let site_users = self.site_users.get(&site).copied().unwrap_or(0);
@@ -1302,19 +1340,20 @@ impl RareIpModel {
             // An organisation network (offices, a VPN pool spread over several /24s): a subnet
             // of it new to this user is less surprising than the same novelty elsewhere.
             p = (p * ORG_SITE_FACTOR).min(1.0);
-            ev.factors.push(format!("{site_cidr} is used by {other_site_users} other users (an organisation network): probability ×{ORG_SITE_FACTOR}"));
+            ev.factors.extend(texts.then(|| format!("{site_cidr} is used by {other_site_users} other users (an organisation network): probability ×{ORG_SITE_FACTOR}")));
         }
         let mut score = probability_to_score(p).min(ceiling);
         if let Some(o) = &owner {
             score = score.max(OWNED_BY_OTHER_FLOOR);
-            ev.factors.push(format!(
+            ev.factors.extend(texts.then(|| format!(
                 "address is the habitual address of {} ({} days, last {}): logon from a colleague's machine, at least {OWNED_BY_OTHER_FLOOR}",
                 o.user, o.days_seen, o.last_seen
-            ));
+            )));
         }
         ev.owner = owner;
         ev.novelty_probability = round_sig(p);
         ev.reason = match &ev.owner {
+            _ if !texts => String::new(),
             Some(o) => format!(
                 "{user_name} logged on from {ip}, the usual address of {} ({} days, last seen {}), never used by {user_name}; {typical}.",
                 o.user, o.days_seen, o.last_seen
