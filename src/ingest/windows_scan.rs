@@ -37,6 +37,10 @@ use crate::ingest::ecs::scan::{string_stop, Cursor, Scanner as EcsScanner};
 use crate::ingest::key_trie::Entry;
 use crate::ingest::RejectReason;
 use crate::time::parse_rfc3339_ms;
+use shape::LineShapes;
+
+#[path = "windows_shape.rs"]
+mod shape;
 
 /// Digits of an integer that always fits in an `i64` (and a `u64`).
 const MAX_INTEGER_DIGITS: usize = 18;
@@ -55,6 +59,8 @@ pub(crate) struct ScanState {
     /// Per key read in the trie's objects on the last line, in text order: its node (high byte)
     /// and its index there plus one (low byte; 0: not a key of the trie, so not tried).
     keys: [u16; REMEMBERED_KEYS],
+    /// The layouts of recent lines ([`shape`]).
+    shapes: LineShapes,
 }
 
 impl Default for ScanState {
@@ -62,8 +68,36 @@ impl Default for ScanState {
         ScanState {
             decoded: String::new(),
             keys: [0; REMEMBERED_KEYS],
+            shapes: LineShapes::default(),
         }
     }
+}
+
+impl ScanState {
+    /// Lines read through a kept shape so far.
+    pub(super) fn shape_hits(&self) -> u64 {
+        self.shapes.hits()
+    }
+}
+
+/// What the scanner did with one member value that it did not enter, in text order (recorded
+/// while a line's shape is learned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Slot {
+    /// Validated and dropped ([`WinScanner::skip_value`]). `object_ok`: whether an object may
+    /// stand here (not where the scanner would enter it).
+    Any { object_ok: bool },
+    /// Reduced for this target ([`WinScanner::target`]).
+    Target(u8),
+}
+
+/// One value of a line the scanner read: at `start..end`, with `depth` containers open around it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Note {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) depth: u32,
+    pub(super) slot: Slot,
 }
 
 /// A string of the line: borrowed when it has no escape, else bytes `start..end` of the decoded
@@ -76,28 +110,33 @@ enum Str<'de> {
     Decoded(usize, usize),
 }
 
-/// Scans `text` into `found`, unescaping into `state.decoded` (appended to) the strings the
-/// captures point into. `Some(())`: a valid JSON object whose fields are in `found`; `None`: not
-/// decided here (`found` may hold partial results: start over with a fresh one).
+/// Reads `text` into `found` (fresh), unescaping into `state.decoded` (appended to) the strings
+/// the captures point into: through a kept shape when the line has one, else with the scanner
+/// (learning the line's shape if `learn`). `Some(())`: a valid JSON object whose fields are in
+/// `found`; `None`: not decided here (`found` may hold partial results: start over with a fresh
+/// one).
+pub(super) fn read_document<'de>(
+    text: &'de str,
+    found: &mut Found<'de>,
+    state: &mut ScanState,
+    learn: bool,
+) -> Option<()> {
+    let ScanState { decoded, keys, shapes } = state;
+    let mut s = WinScanner::new(text, decoded, keys);
+    if !learn {
+        return s.document(found, None);
+    }
+    shapes.read(&mut s, found)
+}
+
+/// Scans `text` into `found` with the scanner alone (no shape tried or learned).
+#[cfg(test)]
 pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>, state: &mut ScanState) -> Option<()> {
-    let mut s = WinScanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-        decoded: &mut state.decoded,
-        keys: &mut state.keys,
-        key: 0,
-    };
-    s.skip_ws();
-    s.expect(b'{')?;
-    s.object(found, 0, 0)?;
-    s.skip_ws();
-    (s.at == s.bytes.len()).then_some(())
+    WinScanner::new(text, &mut state.decoded, &mut state.keys).document(found, None)
 }
 
 /// The scanner over one line, at byte `at` of it.
-struct WinScanner<'de, 'd> {
+pub(super) struct WinScanner<'de, 'd> {
     text: &'de str,
     bytes: &'de [u8],
     at: usize,
@@ -109,6 +148,54 @@ struct WinScanner<'de, 'd> {
     keys: &'d mut [u16; REMEMBERED_KEYS],
     /// Keys read in the trie's objects so far.
     key: usize,
+}
+
+impl<'de, 'd> WinScanner<'de, 'd> {
+    fn new(text: &'de str, decoded: &'d mut String, keys: &'d mut [u16; REMEMBERED_KEYS]) -> Self {
+        WinScanner {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            depth: 0,
+            decoded,
+            keys,
+            key: 0,
+        }
+    }
+
+    /// The whole line, from its start, into `found`; with `trace`, what it did with each value
+    /// it did not enter, in text order.
+    fn document(&mut self, found: &mut Found<'de>, mut trace: Option<&mut Vec<Note>>) -> Option<()> {
+        self.at = 0;
+        self.depth = 0;
+        self.key = 0;
+        if let Some(notes) = trace.as_deref_mut() {
+            notes.clear();
+        }
+        self.skip_ws();
+        self.expect(b'{')?;
+        self.object(found, 0, 0, &mut trace)?;
+        self.skip_ws();
+        (self.at == self.bytes.len()).then_some(())
+    }
+
+    /// The value at `at` with `depth` containers open around it, read as the scanner read the
+    /// value noted `slot` (see [`shape`]); where it ends.
+    #[inline]
+    fn slot(&mut self, found: &mut Found<'de>, at: usize, depth: u32, slot: Slot) -> Option<usize> {
+        self.at = at;
+        self.depth = depth;
+        match slot {
+            Slot::Any { object_ok } => {
+                if !object_ok && self.peek() == Some(b'{') {
+                    return None;
+                }
+                self.skip_value()?;
+            }
+            Slot::Target(target) => self.target(found, usize::from(target))?,
+        }
+        Some(self.at)
+    }
 }
 
 impl<'de> Cursor<'de> for WinScanner<'de, '_> {
@@ -268,30 +355,58 @@ impl<'de> WinScanner<'de, '_> {
     }
 
     /// An object's members, after `{`, at trie node `node`, `level` objects deep: as the
-    /// visitor's `visit_object`.
-    fn object(&mut self, found: &mut Found<'de>, node: usize, level: usize) -> Option<()> {
+    /// visitor's `visit_object`. With `trace`, notes each value it does not enter.
+    fn object(
+        &mut self,
+        found: &mut Found<'de>,
+        node: usize,
+        level: usize,
+        trace: &mut Option<&mut Vec<Note>>,
+    ) -> Option<()> {
         let mut seen = 0u64;
         self.items(b'}', |s| {
             s.expect(b'"')?;
             let index = s.trie_key(node)?;
             s.colon()?;
-            match index {
-                None => s.skip_value()?,
+            let (start, depth) = (s.at, s.depth);
+            let slot = match index {
+                None => {
+                    s.skip_value()?;
+                    Slot::Any { object_ok: true }
+                }
                 Some(index) => {
                     if seen & (1 << index) != 0 {
                         return None;
                     }
                     seen |= 1 << index;
                     match TRIE.step(node, index, level, 0).0 {
-                        Entry::Target(target) => s.target(found, usize::from(target))?,
+                        Entry::Target(target) => {
+                            s.target(found, usize::from(target))?;
+                            Slot::Target(target)
+                        }
                         Entry::Node(child) if level + 1 < LEVELS && s.peek() == Some(b'{') => {
                             s.at += 1;
-                            s.object(found, usize::from(child), level + 1)?;
+                            // Entered: its keys and punctuation are the shape's literal text.
+                            return s.object(found, usize::from(child), level + 1, trace);
                         }
-                        Entry::Node(_) => s.skip_value()?,
+                        Entry::Node(_) => {
+                            s.skip_value()?;
+                            // An object here would be entered.
+                            Slot::Any {
+                                object_ok: level + 1 >= LEVELS,
+                            }
+                        }
                         Entry::Unsure => return None,
                     }
                 }
+            };
+            if let Some(notes) = trace.as_deref_mut() {
+                notes.push(Note {
+                    start,
+                    end: s.at,
+                    depth,
+                    slot,
+                });
             }
             Some(())
         })
@@ -527,15 +642,8 @@ mod tests {
     fn unescaped(literal: &str) -> Option<String> {
         let mut state = ScanState::default();
         let doc = literal;
-        let mut s = WinScanner {
-            text: doc,
-            bytes: doc.as_bytes(),
-            at: 1,
-            depth: 0,
-            decoded: &mut state.decoded,
-            keys: &mut state.keys,
-            key: 0,
-        };
+        let mut s = WinScanner::new(doc, &mut state.decoded, &mut state.keys);
+        s.at = 1;
         let read = s.string()?;
         let text = s.resolve(read).to_owned();
         (s.at == doc.len()).then_some(text)
