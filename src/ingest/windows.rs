@@ -471,7 +471,7 @@ mod fast {
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use serde_json::Number;
 
-    use super::{fill, logon_kind, Fields, ScanState};
+    use super::{fill, logon_kind, Fields};
     use crate::event::{LineEvent, Outcome};
     use crate::ingest::key_trie::{self, skip_map, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
     use crate::ingest::RejectReason;
@@ -693,27 +693,27 @@ mod fast {
         if text.trim_start().starts_with("{\"Event\"") {
             return None;
         }
-        // The scanner's state (the unescaped strings' buffer, the last line's keys) is the line
-        // event's, kept from line to line; it is moved out meanwhile because the captures borrow
-        // it while `out` is written.
-        let mut state = std::mem::take(&mut out.winlogbeat);
-        state.decoded.clear();
-        let answer = scan_then_visit(text, &mut state, out, visit, stream);
-        out.winlogbeat = state;
+        // The scanner's state (the unescaped strings' buffer, the last line's keys and layouts) is
+        // the line event's, kept from line to line. The buffer is moved out meanwhile because the
+        // captures borrow it while `out` is written (the rest is done with before).
+        let mut decoded = std::mem::take(&mut out.winlogbeat.decoded);
+        decoded.clear();
+        let answer = scan_then_visit(text, &mut decoded, out, visit, stream);
+        out.winlogbeat.decoded = decoded;
         answer
     }
 
     /// The hand-written scanner's answer, or the visitor's for what the scanner is not sure of.
     fn scan_then_visit(
         text: &str,
-        state: &mut ScanState,
+        decoded: &mut String,
         out: &mut LineEvent,
         visit: bool,
         stream: bool,
     ) -> Option<Result<bool, RejectReason>> {
         let mut found = Found::new();
-        if super::scan::read_document(text, &mut found, state, stream).is_some() {
-            return Some(decide(&mut found, &state.decoded, out));
+        if super::scan::read_document(text, &mut found, decoded, &mut out.winlogbeat, stream).is_some() {
+            return Some(decide(&mut found, decoded, out));
         }
         if !visit {
             return None;

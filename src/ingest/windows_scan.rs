@@ -54,7 +54,8 @@ const REMEMBERED_KEYS: usize = 64;
 /// allocates nothing once warm).
 #[derive(Debug)]
 pub(crate) struct ScanState {
-    /// The unescaped strings of the line at hand that its captures point into.
+    /// The unescaped strings of the line at hand that its captures point into (moved out while a
+    /// line is read: see [`read_document`]).
     pub(super) decoded: String,
     /// Per key read in the trie's objects on the last line, in text order: its node (high byte)
     /// and its index there plus one (low byte; 0: not a key of the trie, so not tried).
@@ -115,13 +116,16 @@ enum Str<'de> {
 /// (learning the line's shape if `learn`). `Some(())`: a valid JSON object whose fields are in
 /// `found`; `None`: not decided here (`found` may hold partial results: start over with a fresh
 /// one).
+///
+/// `decoded` stands for `state.decoded`, which the caller has moved out.
 pub(super) fn read_document<'de>(
     text: &'de str,
     found: &mut Found<'de>,
+    decoded: &mut String,
     state: &mut ScanState,
     learn: bool,
 ) -> Option<()> {
-    let ScanState { decoded, keys, shapes } = state;
+    let ScanState { keys, shapes, .. } = state;
     let mut s = WinScanner::new(text, decoded, keys);
     if !learn {
         return s.document(found, None);

@@ -90,6 +90,41 @@ struct LastValue {
     bytes: Vec<u8>,
     /// `None`: nothing to reuse (not remembered, or not since the shape was learned).
     kept: Option<Kept>,
+    /// Lines to read before the value is compared and remembered again: a value that changes
+    /// from line to line (a time, an address) would only cost its comparison and its copy.
+    rest: u8,
+    /// `rest` after the next miss: doubled at each miss in a row, up to [`MAX_BACKOFF_LINES`].
+    backoff: u8,
+}
+
+/// Most lines a slot's value goes without being compared with the last one remembered.
+const MAX_BACKOFF_LINES: u8 = 31;
+
+/// `a == b`, without a call to `memcmp` for the short runs and values of a line (most are under
+/// 32 bytes): a few overlapping word comparisons.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    match n {
+        0..=7 => a.iter().zip(b).all(|(x, y)| x == y),
+        // The first and the last word overlap as needed.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        17..=32 => {
+            word(a, 0) == word(b, 0)
+                && word(a, 8) == word(b, 8)
+                && word(a, n - 16) == word(b, n - 16)
+                && word(a, n - 8) == word(b, n - 8)
+        }
+        _ => a == b,
+    }
 }
 
 /// A capture without its borrow of the line (see [`LastValue`]).
@@ -205,7 +240,7 @@ impl Shape {
             let literal = self.literal.get(literal_start..piece.literal_end)?;
             literal_start = piece.literal_end;
             let end = at.checked_add(literal.len())?;
-            if bytes.get(at..end)? != literal {
+            if !same_bytes(bytes.get(at..end)?, literal) {
                 return None;
             }
             at = end;
@@ -213,9 +248,14 @@ impl Shape {
                 continue;
             };
             let last = &mut piece.last;
+            if last.rest > 0 {
+                last.rest -= 1;
+                at = s.slot(found, at, depth, slot)?;
+                continue;
+            }
             if let Some(kept) = last.kept {
                 let end = at.checked_add(last.bytes.len())?;
-                if bytes.get(at..end) == Some(&last.bytes[..]) {
+                if bytes.get(at..end).is_some_and(|value| same_bytes(value, &last.bytes)) {
                     if let Slot::Target(target) = slot {
                         let place = found.slots.get_mut(usize::from(target))?;
                         // As `WinScanner::target`: a second candidate is not answered here.
@@ -224,9 +264,12 @@ impl Shape {
                         }
                         *place = Some(kept.captured(text, at)?);
                     }
+                    last.backoff = 0;
                     at = end;
                     continue;
                 }
+                last.rest = last.backoff;
+                last.backoff = (last.backoff * 2 + 1).min(MAX_BACKOFF_LINES);
             }
             let decoded = s.decoded.len();
             let end = s.slot(found, at, depth, slot)?;
@@ -321,12 +364,13 @@ mod tests {
     /// The captures of `doc` read through the shape learned from `template`.
     fn through_shape(template: &str, doc: &str) -> Option<String> {
         let mut state = ScanState::default();
-        read_document(template, &mut Found::new(), &mut state, true)?;
-        state.decoded.clear();
+        let mut decoded = String::new();
+        read_document(template, &mut Found::new(), &mut decoded, &mut state, true)?;
+        decoded.clear();
         let hits = state.shape_hits();
         let mut found = Found::new();
-        read_document(doc, &mut found, &mut state, true)?;
-        (state.shape_hits() == hits + 1).then(|| format!("{:?} {:?}", found.slots, state.decoded))
+        read_document(doc, &mut found, &mut decoded, &mut state, true)?;
+        (state.shape_hits() == hits + 1).then(|| format!("{:?} {:?}", found.slots, decoded))
     }
 
     const LINE: &str = r#"{"@timestamp":"2026-10-01T00:04:31.853Z","event":{"category":["authentication"],"action":"logged-in","outcome":"success","kind":"event","dataset":"system.security","code":"4624"},"user":{"name":"svc-legacy-sync","domain":"CORP"},"source":{"ip":"10.10.0.49"},"host":{"name":"fs-01"},"winlog":{"event_data":{"LogonType":"3","x":[1,{"y":null}]}}}"#;
@@ -400,10 +444,13 @@ mod tests {
         let mut hits = 0;
         for i in [0, 0, 1, 1, 2, 3, 3, 2, 4, 4, 5, 5, 0, 6, 6, 7, 8, 8, 9, 9, 0, 4, 1, 0] {
             let doc = &variants[i];
-            state.decoded.clear();
+            let mut decoded = String::new();
             let mut found = Found::new();
-            assert!(read_document(doc, &mut found, &mut state, true).is_some(), "{doc}");
-            let read = format!("{:?} {:?}", found.slots, state.decoded);
+            assert!(
+                read_document(doc, &mut found, &mut decoded, &mut state, true).is_some(),
+                "{doc}"
+            );
+            let read = format!("{:?} {:?}", found.slots, decoded);
             assert_eq!(Some(read), scanned(doc), "{doc}");
             hits += 1;
             assert_eq!(state.shape_hits(), hits - 1, "{doc}");
@@ -411,11 +458,27 @@ mod tests {
     }
 
     #[test]
+    fn word_comparison_is_slice_equality() {
+        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..text.len() {
+            let a = &text[..len];
+            let copy = a.to_vec();
+            assert!(same_bytes(a, &copy));
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 1;
+                assert!(!same_bytes(a, &b), "{len} {at}");
+            }
+        }
+        assert!(!same_bytes(b"abc", b"abcd"));
+    }
+
+    #[test]
     fn a_stream_of_changing_layouts_goes_sparse() {
         let mut state = ScanState::default();
         for i in 0..(2 * WINDOW_LINES) {
             let doc = format!(r#"{{"@timestamp":"2026-10-01T00:00:00Z","k{i}":1}}"#);
-            assert!(read_document(&doc, &mut Found::new(), &mut state, true).is_some());
+            assert!(read_document(&doc, &mut Found::new(), &mut String::new(), &mut state, true).is_some());
         }
         assert!(state.shapes.sparse);
         assert!(state.shapes.shapes.len() <= MAX_SHAPES);
