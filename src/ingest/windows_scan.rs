@@ -62,6 +62,8 @@ pub(crate) struct ScanState {
     keys: [u16; REMEMBERED_KEYS],
     /// The layouts of recent lines ([`shape`]).
     shapes: LineShapes,
+    /// The date of the last time read ([`LastDay`]).
+    day: LastDay,
 }
 
 impl Default for ScanState {
@@ -70,6 +72,7 @@ impl Default for ScanState {
             decoded: String::new(),
             keys: [0; REMEMBERED_KEYS],
             shapes: LineShapes::default(),
+            day: LastDay::default(),
         }
     }
 }
@@ -101,6 +104,72 @@ pub(super) struct Note {
     pub(super) slot: Slot,
 }
 
+/// The date of the last time read in the form Winlogbeat writes (`2026-10-01T00:04:31.853Z`), and
+/// the epoch milliseconds of its midnight: a stream's lines mostly share their date, so the date's
+/// digits and calendar arithmetic are done once a day rather than once a line.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LastDay {
+    /// The date's ten bytes and its midnight; `None` before the first.
+    last: Option<([u8; 10], i64)>,
+}
+
+impl LastDay {
+    /// `parse_rfc3339_ms(s)`, for every text.
+    ///
+    /// Why a hit is exact: `s` is then `YYYY-MM-DD` (the cached date, whose midnight
+    /// `YYYY-MM-DDT00:00:00.000Z` parsed), `T`, `hh:mm:ss.mmm` (digits, `hh` ≤ 23, `mm` ≤ 59,
+    /// `ss` ≤ 60) and `Z`: the form `parse_rfc3339_ms` reads as its date's midnight plus
+    /// `hh·3 600 000 + mm·60 000 + min(ss, 59)·1 000 + mmm`, the date read the same way as in the
+    /// midnight's text. Anything else goes to `parse_rfc3339_ms` itself (checked against it on
+    /// random texts by `tests::last_day_answers_as_parse_rfc3339_ms`).
+    fn time_ms(&mut self, s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        let Some(time_of_day) = Self::time_of_day_ms(b) else {
+            return parse_rfc3339_ms(s);
+        };
+        let date = b.get(..10)?;
+        if let Some((last, midnight)) = self.last {
+            if date == last {
+                return Some(midnight + time_of_day);
+            }
+        }
+        let digits = [0, 1, 2, 3, 5, 6, 8, 9].iter().all(|&i| date[i].is_ascii_digit());
+        if !(digits && date[4] == b'-' && date[7] == b'-') {
+            return parse_rfc3339_ms(s);
+        }
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        text[..10].copy_from_slice(date);
+        let midnight = std::str::from_utf8(&text).ok().and_then(parse_rfc3339_ms);
+        let Some(midnight) = midnight else {
+            return parse_rfc3339_ms(s);
+        };
+        let mut last = [0u8; 10];
+        last.copy_from_slice(date);
+        self.last = Some((last, midnight));
+        Some(midnight + time_of_day)
+    }
+
+    /// The time of day of `…Thh:mm:ss.mmmZ` (24 bytes, digits, `hh` ≤ 23, `mm` ≤ 59, `ss` ≤ 60; a
+    /// leap second counts as 59) in milliseconds; `None` for anything else (the date is not read).
+    fn time_of_day_ms(b: &[u8]) -> Option<i64> {
+        if b.len() != 24 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+            return None;
+        }
+        let digit = |i: usize| {
+            let d = b[i].wrapping_sub(b'0');
+            (d <= 9).then_some(i64::from(d))
+        };
+        let h = digit(11)? * 10 + digit(12)?;
+        let mi = digit(14)? * 10 + digit(15)?;
+        let sec = digit(17)? * 10 + digit(18)?;
+        let ms = digit(20)? * 100 + digit(21)? * 10 + digit(22)?;
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        Some(h * 3_600_000 + mi * 60_000 + sec.min(59) * 1000 + ms)
+    }
+}
+
 /// A string of the line: borrowed when it has no escape, else bytes `start..end` of the decoded
 /// buffer.
 #[derive(Clone, Copy)]
@@ -125,8 +194,8 @@ pub(super) fn read_document<'de>(
     state: &mut ScanState,
     learn: bool,
 ) -> Option<()> {
-    let ScanState { keys, shapes, .. } = state;
-    let mut s = WinScanner::new(text, decoded, keys);
+    let ScanState { keys, shapes, day, .. } = state;
+    let mut s = WinScanner::new(text, decoded, keys, day);
     if !learn {
         return s.document(found, None);
     }
@@ -136,7 +205,7 @@ pub(super) fn read_document<'de>(
 /// Scans `text` into `found` with the scanner alone (no shape tried or learned).
 #[cfg(test)]
 pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>, state: &mut ScanState) -> Option<()> {
-    WinScanner::new(text, &mut state.decoded, &mut state.keys).document(found, None)
+    WinScanner::new(text, &mut state.decoded, &mut state.keys, &mut state.day).document(found, None)
 }
 
 /// The scanner over one line, at byte `at` of it.
@@ -150,12 +219,19 @@ pub(super) struct WinScanner<'de, 'd> {
     decoded: &'d mut String,
     /// [`ScanState::keys`]: the last line's, replaced by this line's as they are read.
     keys: &'d mut [u16; REMEMBERED_KEYS],
+    /// [`ScanState::day`].
+    day: &'d mut LastDay,
     /// Keys read in the trie's objects so far.
     key: usize,
 }
 
 impl<'de, 'd> WinScanner<'de, 'd> {
-    fn new(text: &'de str, decoded: &'d mut String, keys: &'d mut [u16; REMEMBERED_KEYS]) -> Self {
+    fn new(
+        text: &'de str,
+        decoded: &'d mut String,
+        keys: &'d mut [u16; REMEMBERED_KEYS],
+        day: &'d mut LastDay,
+    ) -> Self {
         WinScanner {
             text,
             bytes: text.as_bytes(),
@@ -163,6 +239,7 @@ impl<'de, 'd> WinScanner<'de, 'd> {
             depth: 0,
             decoded,
             keys,
+            day,
             key: 0,
         }
     }
@@ -538,7 +615,10 @@ impl<'de> WinScanner<'de, '_> {
             b'n' => self.skip_value().map(|()| Err(RejectReason::MissingTimestamp)),
             b'"' => {
                 self.at += 1;
-                self.with_string(|s| parse_rfc3339_ms(s).ok_or(RejectReason::InvalidTimestamp))
+                let mut day = *self.day;
+                let time = self.with_string(|s| day.time_ms(s).ok_or(RejectReason::InvalidTimestamp));
+                *self.day = day;
+                time
             }
             // `-0` is a float `-0.0` to serde_json: truncated, 0 as well.
             _ => Self::integer(self.number()?).map(Ok),
@@ -646,7 +726,7 @@ mod tests {
     fn unescaped(literal: &str) -> Option<String> {
         let mut state = ScanState::default();
         let doc = literal;
-        let mut s = WinScanner::new(doc, &mut state.decoded, &mut state.keys);
+        let mut s = WinScanner::new(doc, &mut state.decoded, &mut state.keys, &mut state.day);
         s.at = 1;
         let read = s.string()?;
         let text = s.resolve(read).to_owned();
@@ -721,6 +801,48 @@ mod tests {
                 assert!(key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'), "{key}");
             }
         }
+    }
+
+    #[test]
+    fn last_day_answers_as_parse_rfc3339_ms() {
+        let mut next = crate::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut day = LastDay::default();
+        let mut hits = 0;
+        let mut text = *b"2026-10-01T00:04:31.853Z";
+        for _ in 0..200_000 {
+            let r = next();
+            // Mostly a new time of day on one of a few dates; now and then any byte anywhere.
+            if r % 8 == 0 {
+                text[..10].copy_from_slice(
+                    [b"2026-10-01", b"2024-02-29", b"1999-12-31", b"2023-02-29"][(r >> 8) as usize % 4],
+                );
+            }
+            // Mostly a valid time of day (a leap second now and then), else any digits.
+            let (h, mi, sec, ms) = if r % 8 != 3 {
+                ((r >> 10) % 24, (r >> 16) % 60, (r >> 22) % 61, (r >> 28) % 1000)
+            } else {
+                ((r >> 10) % 100, (r >> 16) % 100, (r >> 22) % 100, (r >> 28) % 1000)
+            };
+            let time = format!("{h:02}:{mi:02}:{sec:02}.{ms:03}");
+            text[11..23].copy_from_slice(time.as_bytes());
+            let mut odd = text.to_vec();
+            if r % 16 == 1 {
+                let at = (r >> 40) as usize % odd.len();
+                let bytes = b"0123456789-:.TZz +\xff";
+                odd[at] = bytes[(r >> 48) as usize % bytes.len()];
+            }
+            if r % 64 == 2 {
+                odd.truncate((r >> 50) as usize % 25);
+            }
+            let Ok(s) = std::str::from_utf8(&odd) else {
+                continue;
+            };
+            let before = day.last;
+            assert_eq!(day.time_ms(s), parse_rfc3339_ms(s), "{s}");
+            hits +=
+                usize::from(before.is_some() && before == day.last && LastDay::time_of_day_ms(s.as_bytes()).is_some());
+        }
+        assert!(hits > 50_000, "{hits}");
     }
 
     #[test]
