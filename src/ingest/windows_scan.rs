@@ -116,37 +116,27 @@ pub(super) struct LastDay {
 impl LastDay {
     /// `parse_rfc3339_ms(s)`, for every text.
     ///
-    /// Why a hit is exact: `s` is then `YYYY-MM-DD` (the cached date, whose midnight
-    /// `YYYY-MM-DDT00:00:00.000Z` parsed), `T`, `hh:mm:ss.mmm` (digits, `hh` ≤ 23, `mm` ≤ 59,
-    /// `ss` ≤ 60) and `Z`: the form `parse_rfc3339_ms` reads as its date's midnight plus
-    /// `hh·3 600 000 + mm·60 000 + min(ss, 59)·1 000 + mmm`, the date read the same way as in the
-    /// midnight's text. Anything else goes to `parse_rfc3339_ms` itself (checked against it on
-    /// random texts by `tests::last_day_answers_as_parse_rfc3339_ms`).
+    /// Why a hit is exact: `s` is then `YYYY-MM-DD` (the cached date), `T`, `hh:mm:ss.mmm`
+    /// (digits, `hh` ≤ 23, `mm` ≤ 59, `ss` ≤ 60) and `Z`, the form `parse_rfc3339_ms` reads as
+    /// its date's midnight plus `hh·3 600 000 + mm·60 000 + min(ss, 59)·1 000 + mmm`, and the date
+    /// was cached from a text of this same form that it did read: its answer minus its time of
+    /// day is the date's midnight. Anything else goes to `parse_rfc3339_ms` itself (checked
+    /// against it on random texts by `tests::last_day_answers_as_parse_rfc3339_ms`).
     fn time_ms(&mut self, s: &str) -> Option<i64> {
         let b = s.as_bytes();
-        let Some(time_of_day) = Self::time_of_day_ms(b) else {
+        let (Some(time_of_day), Some(date)) = (Self::time_of_day_ms(b), b.get(..10)) else {
             return parse_rfc3339_ms(s);
         };
-        let date = b.get(..10)?;
         if let Some((last, midnight)) = self.last {
             if date == last {
                 return Some(midnight + time_of_day);
             }
         }
-        let digits = [0, 1, 2, 3, 5, 6, 8, 9].iter().all(|&i| date[i].is_ascii_digit());
-        if !(digits && date[4] == b'-' && date[7] == b'-') {
-            return parse_rfc3339_ms(s);
-        }
-        let mut text = *b"0000-00-00T00:00:00.000Z";
-        text[..10].copy_from_slice(date);
-        let midnight = std::str::from_utf8(&text).ok().and_then(parse_rfc3339_ms);
-        let Some(midnight) = midnight else {
-            return parse_rfc3339_ms(s);
-        };
+        let time = parse_rfc3339_ms(s)?;
         let mut last = [0u8; 10];
         last.copy_from_slice(date);
-        self.last = Some((last, midnight));
-        Some(midnight + time_of_day)
+        self.last = Some((last, time - time_of_day));
+        Some(time)
     }
 
     /// The time of day of `…Thh:mm:ss.mmmZ` (24 bytes, digits, `hh` ≤ 23, `mm` ≤ 59, `ss` ≤ 60; a
@@ -195,17 +185,17 @@ pub(super) fn read_document<'de>(
     learn: bool,
 ) -> Option<()> {
     let ScanState { keys, shapes, day, .. } = state;
-    let mut s = WinScanner::new(text, decoded, keys, day);
     if !learn {
-        return s.document(found, None);
+        return WinScanner::new(text, decoded, keys, None).document(found, None);
     }
+    let mut s = WinScanner::new(text, decoded, keys, Some(day));
     shapes.read(&mut s, found)
 }
 
 /// Scans `text` into `found` with the scanner alone (no shape tried or learned).
 #[cfg(test)]
 pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>, state: &mut ScanState) -> Option<()> {
-    WinScanner::new(text, &mut state.decoded, &mut state.keys, &mut state.day).document(found, None)
+    WinScanner::new(text, &mut state.decoded, &mut state.keys, Some(&mut state.day)).document(found, None)
 }
 
 /// The scanner over one line, at byte `at` of it.
@@ -219,8 +209,8 @@ pub(super) struct WinScanner<'de, 'd> {
     decoded: &'d mut String,
     /// [`ScanState::keys`]: the last line's, replaced by this line's as they are read.
     keys: &'d mut [u16; REMEMBERED_KEYS],
-    /// [`ScanState::day`].
-    day: &'d mut LastDay,
+    /// [`ScanState::day`]; `None` for a line read on its own, whose date is not worth keeping.
+    day: Option<&'d mut LastDay>,
     /// Keys read in the trie's objects so far.
     key: usize,
 }
@@ -230,7 +220,7 @@ impl<'de, 'd> WinScanner<'de, 'd> {
         text: &'de str,
         decoded: &'d mut String,
         keys: &'d mut [u16; REMEMBERED_KEYS],
-        day: &'d mut LastDay,
+        day: Option<&'d mut LastDay>,
     ) -> Self {
         WinScanner {
             text,
@@ -255,7 +245,12 @@ impl<'de, 'd> WinScanner<'de, 'd> {
         }
         self.skip_ws();
         self.expect(b'{')?;
-        self.object(found, 0, 0, &mut trace)?;
+        // Two instances: a line only scanned pays nothing for the notes.
+        if trace.is_some() {
+            self.object::<true>(found, 0, 0, &mut trace)?;
+        } else {
+            self.object::<false>(found, 0, 0, &mut trace)?;
+        }
         self.skip_ws();
         (self.at == self.bytes.len()).then_some(())
     }
@@ -436,8 +431,8 @@ impl<'de> WinScanner<'de, '_> {
     }
 
     /// An object's members, after `{`, at trie node `node`, `level` objects deep: as the
-    /// visitor's `visit_object`. With `trace`, notes each value it does not enter.
-    fn object(
+    /// visitor's `visit_object`. With `TRACE`, notes each value it does not enter in `trace`.
+    fn object<const TRACE: bool>(
         &mut self,
         found: &mut Found<'de>,
         node: usize,
@@ -468,7 +463,7 @@ impl<'de> WinScanner<'de, '_> {
                         Entry::Node(child) if level + 1 < LEVELS && s.peek() == Some(b'{') => {
                             s.at += 1;
                             // Entered: its keys and punctuation are the shape's literal text.
-                            return s.object(found, usize::from(child), level + 1, trace);
+                            return s.object::<TRACE>(found, usize::from(child), level + 1, trace);
                         }
                         Entry::Node(_) => {
                             s.skip_value()?;
@@ -481,7 +476,7 @@ impl<'de> WinScanner<'de, '_> {
                     }
                 }
             };
-            if let Some(notes) = trace.as_deref_mut() {
+            if let Some(notes) = trace.as_deref_mut().filter(|_| TRACE) {
                 notes.push(Note {
                     start,
                     end: s.at,
@@ -615,9 +610,17 @@ impl<'de> WinScanner<'de, '_> {
             b'n' => self.skip_value().map(|()| Err(RejectReason::MissingTimestamp)),
             b'"' => {
                 self.at += 1;
-                let mut day = *self.day;
-                let time = self.with_string(|s| day.time_ms(s).ok_or(RejectReason::InvalidTimestamp));
-                *self.day = day;
+                let mut day = self.day.as_deref().copied();
+                let time = self.with_string(|s| {
+                    match &mut day {
+                        Some(day) => day.time_ms(s),
+                        None => parse_rfc3339_ms(s),
+                    }
+                    .ok_or(RejectReason::InvalidTimestamp)
+                });
+                if let (Some(slot), Some(day)) = (self.day.as_deref_mut(), day) {
+                    *slot = day;
+                }
                 time
             }
             // `-0` is a float `-0.0` to serde_json: truncated, 0 as well.
@@ -726,7 +729,7 @@ mod tests {
     fn unescaped(literal: &str) -> Option<String> {
         let mut state = ScanState::default();
         let doc = literal;
-        let mut s = WinScanner::new(doc, &mut state.decoded, &mut state.keys, &mut state.day);
+        let mut s = WinScanner::new(doc, &mut state.decoded, &mut state.keys, None);
         s.at = 1;
         let read = s.string()?;
         let text = s.resolve(read).to_owned();
