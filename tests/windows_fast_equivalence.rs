@@ -12,6 +12,7 @@
 use auth_anomaly::ingest::detect::{sniff, InputFormat};
 use auth_anomaly::ingest::windows::{
     event_from_windows_json, event_from_windows_text, winlogbeat_event_from_text, winlogbeat_event_from_text_scanned,
+    winlogbeat_events_from_stream,
 };
 use auth_anomaly::{AuthEvent, RejectReason};
 use proptest::prelude::*;
@@ -20,7 +21,8 @@ use serde_json::Value;
 #[path = "common/json_docs.rs"]
 mod json_docs;
 use json_docs::{
-    cut, files_under, fixtures_dir, invalid_scalar, pick, prepend, quote, spaced, truncated, variants, Tree,
+    cut, files_under, fixtures_dir, invalid_scalar, pick, prepend, quote, spaced, truncated, value_scalar_spans,
+    variants, with_values, Tree,
 };
 
 type Answer = Result<Option<AuthEvent>, RejectReason>;
@@ -55,6 +57,72 @@ fn check_scanned(doc: &str) -> Result<(bool, bool), TestCaseError> {
     prop_assert_eq!(event_from_windows_text(doc), expected, "document: {}", doc);
     Ok((fast.is_some(), scanned.is_some()))
 }
+
+/// `lines` as one stream (one line event, so that a line may be read through the layout of an
+/// earlier one), by the scanner alone and with the visitor: each answer is the reference's.
+/// Returns how many lines the scanner alone read through a kept layout.
+fn check_stream(lines: &[&str]) -> Result<u64, TestCaseError> {
+    let (scanned, hits) = winlogbeat_events_from_stream(lines.iter().copied(), false);
+    let (fast, _) = winlogbeat_events_from_stream(lines.iter().copied(), true);
+    for ((line, scanned), fast) in lines.iter().zip(scanned).zip(fast) {
+        let expected = reference(line);
+        if let Some(answer) = &scanned {
+            prop_assert_eq!(answer, &expected, "scanner in a stream, line: {}", line);
+        }
+        if let Some(answer) = &fast {
+            prop_assert_eq!(answer, &expected, "fast path in a stream, line: {}", line);
+        }
+        prop_assert!(
+            fast.is_some() || scanned.is_none(),
+            "the scanner answered, the fast path not: {}",
+            line
+        );
+    }
+    Ok(hits)
+}
+
+/// A value for a line of the same layout as another: the same kind or another, plain or escaped,
+/// valid or not, scalar or not.
+fn other_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => scalar_value(),
+        1 => invalid_scalar(),
+        1 => value(),
+        2 => prop::sample::select(vec![
+            "{}",
+            "[]",
+            "\"\"",
+            "-0",
+            "1.5",
+            "null",
+            "true",
+            "\"\\u0041\\\\x\"",
+            "{\"name\":\"x\"}",
+            "{\"#text\":\"4624\"}",
+            "{\"#text\":{\"SystemTime\":\"x\"}}",
+            "{\"ip\":\"10.0.0.1\",\"port\":22}",
+            "{\"category\":[\"authentication\"],\"code\":4625}",
+            "{\"event_data\":{\"LogonType\":\"3\"}}",
+            "{\"Data\":[]}",
+            "[\"authentication\"]",
+            "[[\"x\"],\"authentication\"]",
+            "\"a\\\"b\"",
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+/// Keys whose object values the scanner enters (at the top level).
+const ENTERED: [&str; 8] = [
+    "winlog",
+    "winlog.event_data",
+    "event",
+    "user",
+    "source",
+    "host",
+    "process",
+    "data_stream",
+];
 
 /// `text` as the inside of a JSON string, each character written as itself where JSON allows it
 /// or escaped (`\uXXXX` in either case, a surrogate pair past the BMP, the short escapes), as
@@ -499,6 +567,28 @@ proptest! {
         check(&doc)?;
     }
 
+    /// Lines of one layout with other values: the second (and third) line is read through the
+    /// first one's layout whenever it fits, and must give the reference's answer all the same.
+    #[test]
+    fn lines_of_one_layout(
+        doc in document(),
+        // Scalars at keys whose objects are entered, so that other lines may put objects there.
+        scalars_at_entered in prop::collection::vec((prop::sample::select(ENTERED.to_vec()), scalar_value()), 0..3),
+        second in prop::collection::vec(prop::option::weighted(0.5, other_value()), 0..24),
+        third in prop::collection::vec(prop::option::weighted(0.2, other_value()), 0..24),
+    ) {
+        let mut doc = doc;
+        for (key, scalar) in scalars_at_entered {
+            if doc.starts_with('{') {
+                doc = prepend(&doc, &format!("\"{key}\":{scalar}"));
+            }
+        }
+        let spans = value_scalar_spans(&doc);
+        let second = with_values(&doc, &spans, &second);
+        let third = with_values(&doc, &spans, &third);
+        check_stream(&[doc.as_str(), second.as_str(), third.as_str(), doc.as_str()])?;
+    }
+
     /// Repeated keys and one field at several places: a `Value` keeps the last of a repeated
     /// key, and `lookup` prefers the literal key, then the shortest split.
     #[test]
@@ -833,6 +923,13 @@ fn simulated_organisation() {
         n += 1;
     }
     assert!(n > 1_000, "{n} winlogbeat lines");
+    // As one stream: every line but the first of its layout is read through a kept layout.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| sniff(l.as_bytes()) == InputFormat::Evtx)
+        .collect();
+    let hits = check_stream(&lines).unwrap();
+    assert!(hits + 10 >= lines.len() as u64, "{hits} of {} lines", lines.len());
 }
 
 /// The generator is worth something only if it reaches every outcome, and mostly through the
@@ -877,4 +974,25 @@ fn generator_reaches_every_outcome() {
     // The scanner leaves floats, exponents and every invalid document to the visitor.
     assert!(scanned * 6 > total, "the scanner alone: {scanned} of {total}");
     assert!(users >= 200 && ips >= 60, "{users} {ips}");
+}
+
+/// [`lines_of_one_layout`] is worth something only if its later lines are mostly read through the
+/// first line's layout where the scanner read the first line.
+#[test]
+fn layouts_are_reused_by_the_generated_streams() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let (mut hits, mut learned) = (0, 0);
+    for _ in 0..1_000 {
+        let doc = document().new_tree(&mut runner).unwrap().current();
+        let values = prop::collection::vec(prop::option::weighted(0.3, other_value()), 0..24)
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        let second = with_values(&doc, &value_scalar_spans(&doc), &values);
+        hits += check_stream(&[doc.as_str(), second.as_str()]).unwrap();
+        learned += u64::from(winlogbeat_event_from_text_scanned(&doc).is_some());
+    }
+    eprintln!("{hits} second lines of {learned} read through the first one's layout");
+    assert!(hits * 2 > learned && learned > 100, "{hits} of {learned}");
 }

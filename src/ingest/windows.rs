@@ -46,6 +46,11 @@
 //!     serde_json's errors;
 //!   - a serde visitor (`mod fast`) reads the rest, invalid JSON included.
 //!
+//!   In a stream (the detector's line event, `winlogbeat_event_into`), the scanner also keeps
+//!   the layout of recent lines (`windows_shape.rs`): a line of a known layout is read by
+//!   comparing its text between the values with the layout's and reading only its values, with
+//!   the scanner's own routines, so with the scanner's answer.
+//!
 //!   It answers only when it is certain to give what `serde_json::from_str::<Value>` then
 //!   [`event_from_windows_json`] gives: the same event, `Ok(None)` or the same [`RejectReason`],
 //!   `InvalidJson` included. It returns `None` ("not sure": the caller parses a `Value`) for evtx
@@ -128,14 +133,15 @@ pub fn event_from_windows_json(v: &Value) -> Result<Option<AuthEvent>, RejectRea
 /// docs): parse the text into a `Value` and call [`event_from_windows_json`] instead.
 pub fn winlogbeat_event_from_text(text: &str) -> Option<Result<Option<AuthEvent>, RejectReason>> {
     let mut line = LineEvent::default();
-    Some(winlogbeat_event_into(text, &mut line)?.map(|is_logon| is_logon.then_some(line.event)))
+    // One line: no layout to learn for later ones.
+    Some(fast::event_from_text(text, &mut line, true, false)?.map(|is_logon| is_logon.then_some(line.event)))
 }
 
 /// [`winlogbeat_event_from_text`] into `event`, reusing its strings (the detector keeps one event
 /// per stream): `Ok(true)` when the line is a logon and `event` holds it, `Ok(false)` when it is
 /// not a logon.
 pub(crate) fn winlogbeat_event_into(text: &str, event: &mut LineEvent) -> Option<Result<bool, RejectReason>> {
-    fast::event_from_text(text, event, true)
+    fast::event_from_text(text, event, true, true)
 }
 
 /// [`winlogbeat_event_from_text`] by the hand-written scanner alone, `None` for all it leaves to
@@ -143,7 +149,32 @@ pub(crate) fn winlogbeat_event_into(text: &str, event: &mut LineEvent) -> Option
 #[doc(hidden)]
 pub fn winlogbeat_event_from_text_scanned(text: &str) -> Option<Result<Option<AuthEvent>, RejectReason>> {
     let mut line = LineEvent::default();
-    Some(fast::event_from_text(text, &mut line, false)?.map(|is_logon| is_logon.then_some(line.event)))
+    Some(fast::event_from_text(text, &mut line, false, false)?.map(|is_logon| is_logon.then_some(line.event)))
+}
+
+/// What [`event_from_windows_text`] answers for one line.
+#[doc(hidden)]
+pub type WindowsAnswer = Result<Option<AuthEvent>, RejectReason>;
+
+/// [`winlogbeat_event_from_text`] of each text in turn through one line event, as the detector
+/// reads a stream: a line may be read through the layout of an earlier one (`windows_shape.rs`).
+/// `visit`: whether the serde visitor answers what the scanner leaves (else `None` there). Also
+/// returns how many lines were read through a kept layout. For the equivalence tests and the fuzz
+/// target.
+#[doc(hidden)]
+pub fn winlogbeat_events_from_stream<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+    visit: bool,
+) -> (Vec<Option<WindowsAnswer>>, u64) {
+    let mut line = LineEvent::default();
+    let answers = texts
+        .into_iter()
+        .map(|text| {
+            let answer = fast::event_from_text(text, &mut line, visit, true)?;
+            Some(answer.map(|is_logon| is_logon.then(|| line.event.clone())))
+        })
+        .collect();
+    (answers, line.winlogbeat.shape_hits())
 }
 
 /// One Windows Security line (text): [`winlogbeat_event_from_text`], and for what it is not sure
@@ -440,7 +471,7 @@ mod fast {
     use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
     use serde_json::Number;
 
-    use super::{fill, logon_kind, Fields, ScanState};
+    use super::{fill, logon_kind, Fields};
     use crate::event::{LineEvent, Outcome};
     use crate::ingest::key_trie::{self, skip_map, skip_seq, Collector, Entry, KeyTrie, Route, Skip};
     use crate::ingest::RejectReason;
@@ -649,32 +680,40 @@ mod fast {
 
     /// The answer for one line: `None` when neither the scanner nor (if `visit`) the visitor is
     /// sure.
-    pub(super) fn event_from_text(text: &str, out: &mut LineEvent, visit: bool) -> Option<Result<bool, RejectReason>> {
+    /// `stream`: `out` reads a stream's lines one after another, so the scanner learns each
+    /// line's layout for the next ones (see `windows_shape.rs`); a one-off line is only scanned.
+    pub(super) fn event_from_text(
+        text: &str,
+        out: &mut LineEvent,
+        visit: bool,
+        stream: bool,
+    ) -> Option<Result<bool, RejectReason>> {
         // `evtx_dump` writes every record as `{"Event":…`: the visitor would give up at the first
         // key anyway, after building an error (about 2 000 instructions a line).
         if text.trim_start().starts_with("{\"Event\"") {
             return None;
         }
-        // The scanner's state (the unescaped strings' buffer, the last line's keys) is the line
-        // event's, kept from line to line; it is moved out meanwhile because the captures borrow
-        // it while `out` is written.
-        let mut state = std::mem::take(&mut out.winlogbeat);
-        state.decoded.clear();
-        let answer = scan_then_visit(text, &mut state, out, visit);
-        out.winlogbeat = state;
+        // The scanner's state (the unescaped strings' buffer, the last line's keys and layouts) is
+        // the line event's, kept from line to line. The buffer is moved out meanwhile because the
+        // captures borrow it while `out` is written (the rest is done with before).
+        let mut decoded = std::mem::take(&mut out.winlogbeat.decoded);
+        decoded.clear();
+        let answer = scan_then_visit(text, &mut decoded, out, visit, stream);
+        out.winlogbeat.decoded = decoded;
         answer
     }
 
     /// The hand-written scanner's answer, or the visitor's for what the scanner is not sure of.
     fn scan_then_visit(
         text: &str,
-        state: &mut ScanState,
+        decoded: &mut String,
         out: &mut LineEvent,
         visit: bool,
+        stream: bool,
     ) -> Option<Result<bool, RejectReason>> {
         let mut found = Found::new();
-        if super::scan::scan_document(text, &mut found, state).is_some() {
-            return Some(decide(&mut found, &state.decoded, out));
+        if super::scan::read_document(text, &mut found, decoded, &mut out.winlogbeat, stream).is_some() {
+            return Some(decide(&mut found, decoded, out));
         }
         if !visit {
             return None;

@@ -37,6 +37,10 @@ use crate::ingest::ecs::scan::{string_stop, Cursor, Scanner as EcsScanner};
 use crate::ingest::key_trie::Entry;
 use crate::ingest::RejectReason;
 use crate::time::parse_rfc3339_ms;
+use shape::LineShapes;
+
+#[path = "windows_shape.rs"]
+mod shape;
 
 /// Digits of an integer that always fits in an `i64` (and a `u64`).
 const MAX_INTEGER_DIGITS: usize = 18;
@@ -50,11 +54,16 @@ const REMEMBERED_KEYS: usize = 64;
 /// allocates nothing once warm).
 #[derive(Debug)]
 pub(crate) struct ScanState {
-    /// The unescaped strings of the line at hand that its captures point into.
+    /// The unescaped strings of the line at hand that its captures point into (moved out while a
+    /// line is read: see [`read_document`]).
     pub(super) decoded: String,
     /// Per key read in the trie's objects on the last line, in text order: its node (high byte)
     /// and its index there plus one (low byte; 0: not a key of the trie, so not tried).
     keys: [u16; REMEMBERED_KEYS],
+    /// The layouts of recent lines ([`shape`]).
+    shapes: LineShapes,
+    /// The date of the last time read ([`LastDay`]).
+    day: LastDay,
 }
 
 impl Default for ScanState {
@@ -62,7 +71,92 @@ impl Default for ScanState {
         ScanState {
             decoded: String::new(),
             keys: [0; REMEMBERED_KEYS],
+            shapes: LineShapes::default(),
+            day: LastDay::default(),
         }
+    }
+}
+
+impl ScanState {
+    /// Lines read through a kept shape so far.
+    pub(super) fn shape_hits(&self) -> u64 {
+        self.shapes.hits()
+    }
+}
+
+/// What the scanner did with one member value that it did not enter, in text order (recorded
+/// while a line's shape is learned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Slot {
+    /// Validated and dropped ([`WinScanner::skip_value`]). `object_ok`: whether an object may
+    /// stand here (not where the scanner would enter it).
+    Any { object_ok: bool },
+    /// Reduced for this target ([`WinScanner::target`]).
+    Target(u8),
+}
+
+/// One value of a line the scanner read: at `start..end`, with `depth` containers open around it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Note {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) depth: u32,
+    pub(super) slot: Slot,
+}
+
+/// The date of the last time read in the form Winlogbeat writes (`2026-10-01T00:04:31.853Z`), and
+/// the epoch milliseconds of its midnight: a stream's lines mostly share their date, so the date's
+/// digits and calendar arithmetic are done once a day rather than once a line.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LastDay {
+    /// The date's ten bytes and its midnight; `None` before the first.
+    last: Option<([u8; 10], i64)>,
+}
+
+impl LastDay {
+    /// `parse_rfc3339_ms(s)`, for every text.
+    ///
+    /// Why a hit is exact: `s` is then `YYYY-MM-DD` (the cached date), `T`, `hh:mm:ss.mmm`
+    /// (digits, `hh` ≤ 23, `mm` ≤ 59, `ss` ≤ 60) and `Z`, the form `parse_rfc3339_ms` reads as
+    /// its date's midnight plus `hh·3 600 000 + mm·60 000 + min(ss, 59)·1 000 + mmm`, and the date
+    /// was cached from a text of this same form that it did read: its answer minus its time of
+    /// day is the date's midnight. Anything else goes to `parse_rfc3339_ms` itself (checked
+    /// against it on random texts by `tests::last_day_answers_as_parse_rfc3339_ms`).
+    fn time_ms(&mut self, s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        let (Some(time_of_day), Some(date)) = (Self::time_of_day_ms(b), b.get(..10)) else {
+            return parse_rfc3339_ms(s);
+        };
+        if let Some((last, midnight)) = self.last {
+            if date == last {
+                return Some(midnight + time_of_day);
+            }
+        }
+        let time = parse_rfc3339_ms(s)?;
+        let mut last = [0u8; 10];
+        last.copy_from_slice(date);
+        self.last = Some((last, time - time_of_day));
+        Some(time)
+    }
+
+    /// The time of day of `…Thh:mm:ss.mmmZ` (24 bytes, digits, `hh` ≤ 23, `mm` ≤ 59, `ss` ≤ 60; a
+    /// leap second counts as 59) in milliseconds; `None` for anything else (the date is not read).
+    fn time_of_day_ms(b: &[u8]) -> Option<i64> {
+        if b.len() != 24 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+            return None;
+        }
+        let digit = |i: usize| {
+            let d = b[i].wrapping_sub(b'0');
+            (d <= 9).then_some(i64::from(d))
+        };
+        let h = digit(11)? * 10 + digit(12)?;
+        let mi = digit(14)? * 10 + digit(15)?;
+        let sec = digit(17)? * 10 + digit(18)?;
+        let ms = digit(20)? * 100 + digit(21)? * 10 + digit(22)?;
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        Some(h * 3_600_000 + mi * 60_000 + sec.min(59) * 1000 + ms)
     }
 }
 
@@ -76,28 +170,36 @@ enum Str<'de> {
     Decoded(usize, usize),
 }
 
-/// Scans `text` into `found`, unescaping into `state.decoded` (appended to) the strings the
-/// captures point into. `Some(())`: a valid JSON object whose fields are in `found`; `None`: not
-/// decided here (`found` may hold partial results: start over with a fresh one).
+/// Reads `text` into `found` (fresh), unescaping into `state.decoded` (appended to) the strings
+/// the captures point into: through a kept shape when the line has one, else with the scanner
+/// (learning the line's shape if `learn`). `Some(())`: a valid JSON object whose fields are in
+/// `found`; `None`: not decided here (`found` may hold partial results: start over with a fresh
+/// one).
+///
+/// `decoded` stands for `state.decoded`, which the caller has moved out.
+pub(super) fn read_document<'de>(
+    text: &'de str,
+    found: &mut Found<'de>,
+    decoded: &mut String,
+    state: &mut ScanState,
+    learn: bool,
+) -> Option<()> {
+    let ScanState { keys, shapes, day, .. } = state;
+    if !learn {
+        return WinScanner::new(text, decoded, keys, None).document(found, None);
+    }
+    let mut s = WinScanner::new(text, decoded, keys, Some(day));
+    shapes.read(&mut s, found)
+}
+
+/// Scans `text` into `found` with the scanner alone (no shape tried or learned).
+#[cfg(test)]
 pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>, state: &mut ScanState) -> Option<()> {
-    let mut s = WinScanner {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-        decoded: &mut state.decoded,
-        keys: &mut state.keys,
-        key: 0,
-    };
-    s.skip_ws();
-    s.expect(b'{')?;
-    s.object(found, 0, 0)?;
-    s.skip_ws();
-    (s.at == s.bytes.len()).then_some(())
+    WinScanner::new(text, &mut state.decoded, &mut state.keys, Some(&mut state.day)).document(found, None)
 }
 
 /// The scanner over one line, at byte `at` of it.
-struct WinScanner<'de, 'd> {
+pub(super) struct WinScanner<'de, 'd> {
     text: &'de str,
     bytes: &'de [u8],
     at: usize,
@@ -107,8 +209,69 @@ struct WinScanner<'de, 'd> {
     decoded: &'d mut String,
     /// [`ScanState::keys`]: the last line's, replaced by this line's as they are read.
     keys: &'d mut [u16; REMEMBERED_KEYS],
+    /// [`ScanState::day`]; `None` for a line read on its own, whose date is not worth keeping.
+    day: Option<&'d mut LastDay>,
     /// Keys read in the trie's objects so far.
     key: usize,
+}
+
+impl<'de, 'd> WinScanner<'de, 'd> {
+    fn new(
+        text: &'de str,
+        decoded: &'d mut String,
+        keys: &'d mut [u16; REMEMBERED_KEYS],
+        day: Option<&'d mut LastDay>,
+    ) -> Self {
+        WinScanner {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            depth: 0,
+            decoded,
+            keys,
+            day,
+            key: 0,
+        }
+    }
+
+    /// The whole line, from its start, into `found`; with `trace`, what it did with each value
+    /// it did not enter, in text order.
+    fn document(&mut self, found: &mut Found<'de>, mut trace: Option<&mut Vec<Note>>) -> Option<()> {
+        self.at = 0;
+        self.depth = 0;
+        self.key = 0;
+        if let Some(notes) = trace.as_deref_mut() {
+            notes.clear();
+        }
+        self.skip_ws();
+        self.expect(b'{')?;
+        // Two instances: a line only scanned pays nothing for the notes.
+        if trace.is_some() {
+            self.object::<true>(found, 0, 0, &mut trace)?;
+        } else {
+            self.object::<false>(found, 0, 0, &mut trace)?;
+        }
+        self.skip_ws();
+        (self.at == self.bytes.len()).then_some(())
+    }
+
+    /// The value at `at` with `depth` containers open around it, read as the scanner read the
+    /// value noted `slot` (see [`shape`]); where it ends.
+    #[inline]
+    fn slot(&mut self, found: &mut Found<'de>, at: usize, depth: u32, slot: Slot) -> Option<usize> {
+        self.at = at;
+        self.depth = depth;
+        match slot {
+            Slot::Any { object_ok } => {
+                if !object_ok && self.peek() == Some(b'{') {
+                    return None;
+                }
+                self.skip_value()?;
+            }
+            Slot::Target(target) => self.target(found, usize::from(target))?,
+        }
+        Some(self.at)
+    }
 }
 
 impl<'de> Cursor<'de> for WinScanner<'de, '_> {
@@ -268,30 +431,58 @@ impl<'de> WinScanner<'de, '_> {
     }
 
     /// An object's members, after `{`, at trie node `node`, `level` objects deep: as the
-    /// visitor's `visit_object`.
-    fn object(&mut self, found: &mut Found<'de>, node: usize, level: usize) -> Option<()> {
+    /// visitor's `visit_object`. With `TRACE`, notes each value it does not enter in `trace`.
+    fn object<const TRACE: bool>(
+        &mut self,
+        found: &mut Found<'de>,
+        node: usize,
+        level: usize,
+        trace: &mut Option<&mut Vec<Note>>,
+    ) -> Option<()> {
         let mut seen = 0u64;
         self.items(b'}', |s| {
             s.expect(b'"')?;
             let index = s.trie_key(node)?;
             s.colon()?;
-            match index {
-                None => s.skip_value()?,
+            let (start, depth) = (s.at, s.depth);
+            let slot = match index {
+                None => {
+                    s.skip_value()?;
+                    Slot::Any { object_ok: true }
+                }
                 Some(index) => {
                     if seen & (1 << index) != 0 {
                         return None;
                     }
                     seen |= 1 << index;
                     match TRIE.step(node, index, level, 0).0 {
-                        Entry::Target(target) => s.target(found, usize::from(target))?,
+                        Entry::Target(target) => {
+                            s.target(found, usize::from(target))?;
+                            Slot::Target(target)
+                        }
                         Entry::Node(child) if level + 1 < LEVELS && s.peek() == Some(b'{') => {
                             s.at += 1;
-                            s.object(found, usize::from(child), level + 1)?;
+                            // Entered: its keys and punctuation are the shape's literal text.
+                            return s.object::<TRACE>(found, usize::from(child), level + 1, trace);
                         }
-                        Entry::Node(_) => s.skip_value()?,
+                        Entry::Node(_) => {
+                            s.skip_value()?;
+                            // An object here would be entered.
+                            Slot::Any {
+                                object_ok: level + 1 >= LEVELS,
+                            }
+                        }
                         Entry::Unsure => return None,
                     }
                 }
+            };
+            if let Some(notes) = trace.as_deref_mut().filter(|_| TRACE) {
+                notes.push(Note {
+                    start,
+                    end: s.at,
+                    depth,
+                    slot,
+                });
             }
             Some(())
         })
@@ -419,7 +610,18 @@ impl<'de> WinScanner<'de, '_> {
             b'n' => self.skip_value().map(|()| Err(RejectReason::MissingTimestamp)),
             b'"' => {
                 self.at += 1;
-                self.with_string(|s| parse_rfc3339_ms(s).ok_or(RejectReason::InvalidTimestamp))
+                let mut day = self.day.as_deref().copied();
+                let time = self.with_string(|s| {
+                    match &mut day {
+                        Some(day) => day.time_ms(s),
+                        None => parse_rfc3339_ms(s),
+                    }
+                    .ok_or(RejectReason::InvalidTimestamp)
+                });
+                if let (Some(slot), Some(day)) = (self.day.as_deref_mut(), day) {
+                    *slot = day;
+                }
+                time
             }
             // `-0` is a float `-0.0` to serde_json: truncated, 0 as well.
             _ => Self::integer(self.number()?).map(Ok),
@@ -527,15 +729,8 @@ mod tests {
     fn unescaped(literal: &str) -> Option<String> {
         let mut state = ScanState::default();
         let doc = literal;
-        let mut s = WinScanner {
-            text: doc,
-            bytes: doc.as_bytes(),
-            at: 1,
-            depth: 0,
-            decoded: &mut state.decoded,
-            keys: &mut state.keys,
-            key: 0,
-        };
+        let mut s = WinScanner::new(doc, &mut state.decoded, &mut state.keys, None);
+        s.at = 1;
         let read = s.string()?;
         let text = s.resolve(read).to_owned();
         (s.at == doc.len()).then_some(text)
@@ -609,6 +804,48 @@ mod tests {
                 assert!(key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'), "{key}");
             }
         }
+    }
+
+    #[test]
+    fn last_day_answers_as_parse_rfc3339_ms() {
+        let mut next = crate::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut day = LastDay::default();
+        let mut hits = 0;
+        let mut text = *b"2026-10-01T00:04:31.853Z";
+        for _ in 0..200_000 {
+            let r = next();
+            // Mostly a new time of day on one of a few dates; now and then any byte anywhere.
+            if r % 8 == 0 {
+                text[..10].copy_from_slice(
+                    [b"2026-10-01", b"2024-02-29", b"1999-12-31", b"2023-02-29"][(r >> 8) as usize % 4],
+                );
+            }
+            // Mostly a valid time of day (a leap second now and then), else any digits.
+            let (h, mi, sec, ms) = if r % 8 != 3 {
+                ((r >> 10) % 24, (r >> 16) % 60, (r >> 22) % 61, (r >> 28) % 1000)
+            } else {
+                ((r >> 10) % 100, (r >> 16) % 100, (r >> 22) % 100, (r >> 28) % 1000)
+            };
+            let time = format!("{h:02}:{mi:02}:{sec:02}.{ms:03}");
+            text[11..23].copy_from_slice(time.as_bytes());
+            let mut odd = text.to_vec();
+            if r % 16 == 1 {
+                let at = (r >> 40) as usize % odd.len();
+                let bytes = b"0123456789-:.TZz +\xff";
+                odd[at] = bytes[(r >> 48) as usize % bytes.len()];
+            }
+            if r % 64 == 2 {
+                odd.truncate((r >> 50) as usize % 25);
+            }
+            let Ok(s) = std::str::from_utf8(&odd) else {
+                continue;
+            };
+            let before = day.last;
+            assert_eq!(day.time_ms(s), parse_rfc3339_ms(s), "{s}");
+            hits +=
+                usize::from(before.is_some() && before == day.last && LastDay::time_of_day_ms(s.as_bytes()).is_some());
+        }
+        assert!(hits > 50_000, "{hits}");
     }
 
     #[test]
