@@ -30,21 +30,7 @@ use serde_json::Number;
 use super::fast::{Captured, Found, Scalar, Text};
 use super::scan::{scan_document, scan_document_traced, string_stop, Scanner};
 use crate::ingest::key_trie::Route;
-
-/// Shapes kept per stream. A shipper writes a handful (success and failure, one per module); more
-/// would only lengthen the search on a miss.
-const MAX_SHAPES: usize = 4;
-/// Longest line whose layout is learned: the kept shapes stay small (at most four times this,
-/// plus their slot lists) whatever `max_line_bytes` allows. ECS lines are a few hundred bytes
-/// to a few KiB; longer ones are read by the scanner.
-const MAX_LEARNED_LINE_BYTES: usize = 16 * 1024;
-/// Lines per window of the hit-rate check.
-const WINDOW_LINES: u32 = 256;
-/// In a stream where fewer than one line in this many matched a kept shape in the last window,
-/// only the most recent shape is tried, and a shape is learned on every [`SPARSE_LEARN_EVERY`]th
-/// miss only, so that a stream of ever-changing layouts pays little for the cache.
-const SPARSE_HIT_RATIO: u32 = 4;
-const SPARSE_LEARN_EVERY: u32 = 16;
+use crate::ingest::shape_cache::ShapeCache;
 
 /// What a shape leaves open at one place of the text.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -318,60 +304,41 @@ impl Shape {
     }
 }
 
-/// The shapes of one stream's recent ECS lines, most recently matched first, with the counters
-/// that switch the cache to sparse use when lines rarely match.
+/// The shapes of one stream's recent ECS lines (see [`ShapeCache`] for which are tried and when
+/// one is learned).
 #[derive(Debug, Default)]
 pub(crate) struct LineShapes {
-    shapes: Vec<Shape>,
+    cache: ShapeCache<Shape>,
     /// The scanner's notes on the line being learned (kept for its capacity).
     notes: Vec<Note>,
-    window_lines: u32,
-    window_hits: u32,
-    misses: u32,
-    /// Few lines matched in the last window (see [`SPARSE_HIT_RATIO`]).
-    sparse: bool,
-    /// Lines read through a kept shape, in all.
-    hits: u64,
 }
 
 impl LineShapes {
     /// Lines read through a kept shape so far.
     pub(crate) fn hits(&self) -> u64 {
-        self.hits
+        self.cache.hits
     }
 
     /// Reads `text` into `found` (fresh) through a kept shape, or else with the scanner (learning
     /// the line's shape); `None` when neither decides (`found` may hold partial results).
     pub(super) fn read<'de>(&mut self, text: &'de str, found: &mut Found<'de>) -> Option<()> {
-        self.window_lines += 1;
-        if self.window_lines >= WINDOW_LINES {
-            self.sparse = self.window_hits * SPARSE_HIT_RATIO < self.window_lines;
-            self.window_lines = 0;
-            self.window_hits = 0;
-        }
-        let tries = if self.sparse { 1 } else { self.shapes.len() };
-        for i in 0..tries.min(self.shapes.len()) {
-            if self.shapes[i].read(text, found).is_some() {
-                self.shapes[..=i].rotate_right(1);
-                self.window_hits += 1;
-                self.hits += 1;
-                return Some(());
+        let matched = self.cache.try_shapes(|shape| {
+            let hit = shape.read(text, found).is_some();
+            if !hit {
+                *found = Found::new();
             }
-            *found = Found::new();
+            hit
+        });
+        if matched {
+            return Some(());
         }
-        self.misses = self.misses.wrapping_add(1);
-        if text.len() > MAX_LEARNED_LINE_BYTES || (self.sparse && self.misses % SPARSE_LEARN_EVERY != 0) {
+        if !self.cache.learns(text.len()) {
             return scan_document(text, found);
         }
         scan_document_traced(text, found, &mut self.notes)?;
-        // The least recently matched shape's buffers are reused once the cache is full.
-        let mut shape = if self.shapes.len() >= MAX_SHAPES {
-            self.shapes.pop().unwrap_or_default()
-        } else {
-            Shape::default()
-        };
+        let mut shape = self.cache.spare();
         if shape.learn(text, &self.notes) {
-            self.shapes.insert(0, shape);
+            self.cache.keep(shape);
         }
         Some(())
     }
@@ -380,6 +347,7 @@ impl LineShapes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::shape_cache::{MAX_LEARNED_LINE_BYTES, MAX_SHAPES, WINDOW_LINES};
 
     fn fresh_found<'de>() -> Found<'de> {
         Found::new()
@@ -396,9 +364,9 @@ mod tests {
         let mut shapes = LineShapes::default();
         shapes.read(template, &mut fresh_found())?;
         let mut found = fresh_found();
-        let hits = shapes.hits;
+        let hits = shapes.hits();
         shapes.read(doc, &mut found)?;
-        (shapes.hits == hits + 1).then(|| format!("{:?}", found.best))
+        (shapes.hits() == hits + 1).then(|| format!("{:?}", found.best))
     }
 
     const LINE: &str = r#"{"@timestamp":"2026-10-01T00:00:52.629Z","event":{"category":["authentication"],"action":"ssh_login","outcome":"success","kind":"event"},"user":{"name":"svc-monitor"},"source":{"ip":"10.10.0.13","port":22},"host":{"name":"srv-app-02"},"x":{"y":[1,2]}}"#;
@@ -474,7 +442,7 @@ mod tests {
         );
         let mut shapes = LineShapes::default();
         assert!(shapes.read(&long, &mut fresh_found()).is_some());
-        assert!(shapes.shapes.is_empty());
+        assert!(shapes.cache.shapes.is_empty());
     }
 
     #[test]
@@ -484,7 +452,7 @@ mod tests {
             let doc = format!(r#"{{"@timestamp":"2026-10-01T00:00:00Z","k{i}":1}}"#);
             assert!(shapes.read(&doc, &mut fresh_found()).is_some());
         }
-        assert!(shapes.sparse);
-        assert!(shapes.shapes.len() <= MAX_SHAPES);
+        assert!(shapes.cache.sparse);
+        assert!(shapes.cache.shapes.len() <= MAX_SHAPES);
     }
 }

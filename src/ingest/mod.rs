@@ -3,6 +3,7 @@
 pub mod detect;
 mod ecs;
 mod key_trie;
+mod shape_cache;
 pub mod syslog;
 pub mod windows;
 

@@ -33,21 +33,8 @@
 use std::borrow::Cow;
 
 use super::{Captured, Found, Note, Slot, WinScanner};
+use crate::ingest::shape_cache::ShapeCache;
 use crate::ingest::RejectReason;
-
-/// Shapes kept per stream: a shipper writes a handful (one per event kind); more would only
-/// lengthen the search on a miss.
-const MAX_SHAPES: usize = 4;
-/// Longest line whose layout is learned, so the kept shapes stay small whatever the line limit;
-/// winlogbeat lines are a few hundred bytes to a few KiB.
-const MAX_LEARNED_LINE_BYTES: usize = 16 * 1024;
-/// Lines per window of the hit-rate check.
-const WINDOW_LINES: u32 = 256;
-/// In a stream where fewer than one line in this many matched a kept shape in the last window,
-/// only the most recent shape is tried, and a shape is learned on every [`SPARSE_LEARN_EVERY`]th
-/// miss only: a stream of ever-changing layouts pays little for the cache.
-const SPARSE_HIT_RATIO: u32 = 4;
-const SPARSE_LEARN_EVERY: u32 = 16;
 
 /// Longest value remembered as a slot's last value ([`LastValue`]): the ones that repeat are short
 /// (ids, categories, domains), and a long one would only cost its copy.
@@ -286,64 +273,45 @@ impl Shape {
     }
 }
 
-/// The shapes of one stream's recent winlogbeat lines, most recently matched first, with the
-/// counters that switch the cache to sparse use when lines rarely match.
+/// The shapes of one stream's recent winlogbeat lines (see [`ShapeCache`] for which are tried and
+/// when one is learned).
 #[derive(Debug, Default)]
 pub(super) struct LineShapes {
-    shapes: Vec<Shape>,
+    cache: ShapeCache<Shape>,
     /// The scanner's notes on the line being learned (kept for its capacity).
     notes: Vec<Note>,
-    window_lines: u32,
-    window_hits: u32,
-    misses: u32,
-    /// Few lines matched in the last window (see [`SPARSE_HIT_RATIO`]).
-    sparse: bool,
-    /// Lines read through a kept shape, in all.
-    hits: u64,
 }
 
 impl LineShapes {
     /// Lines read through a kept shape so far.
     pub(super) fn hits(&self) -> u64 {
-        self.hits
+        self.cache.hits
     }
 
     /// Reads the scanner's line into `found` (fresh) through a kept shape, or else with the
     /// scanner (learning the line's shape); `None` when neither decides (`found` may hold partial
     /// results).
     pub(super) fn read<'de>(&mut self, s: &mut WinScanner<'de, '_>, found: &mut Found<'de>) -> Option<()> {
-        self.window_lines += 1;
-        if self.window_lines >= WINDOW_LINES {
-            self.sparse = self.window_hits * SPARSE_HIT_RATIO < self.window_lines;
-            self.window_lines = 0;
-            self.window_hits = 0;
-        }
         let decoded = s.decoded.len();
-        let tries = if self.sparse { 1 } else { self.shapes.len() };
-        for i in 0..tries.min(self.shapes.len()) {
-            if self.shapes[i].read(s, found).is_some() {
-                self.shapes[..=i].rotate_right(1);
-                self.window_hits += 1;
-                self.hits += 1;
-                return Some(());
+        let matched = self.cache.try_shapes(|shape| {
+            let hit = shape.read(s, found).is_some();
+            if !hit {
+                // Partial results of the attempt are dropped: the next one starts over.
+                *found = Found::new();
+                s.decoded.truncate(decoded);
             }
-            // Partial results of the attempt are dropped: the next one starts over.
-            *found = Found::new();
-            s.decoded.truncate(decoded);
+            hit
+        });
+        if matched {
+            return Some(());
         }
-        self.misses = self.misses.wrapping_add(1);
-        if s.bytes.len() > MAX_LEARNED_LINE_BYTES || (self.sparse && self.misses % SPARSE_LEARN_EVERY != 0) {
+        if !self.cache.learns(s.bytes.len()) {
             return s.document(found, None);
         }
         s.document(found, Some(&mut self.notes))?;
-        // The least recently matched shape's buffers are reused once the cache is full.
-        let mut shape = if self.shapes.len() >= MAX_SHAPES {
-            self.shapes.pop().unwrap_or_default()
-        } else {
-            Shape::default()
-        };
+        let mut shape = self.cache.spare();
         if shape.learn(s.bytes, &self.notes) {
-            self.shapes.insert(0, shape);
+            self.cache.keep(shape);
         }
         Some(())
     }
@@ -353,6 +321,7 @@ impl LineShapes {
 mod tests {
     use super::super::{read_document, scan_document, ScanState};
     use super::*;
+    use crate::ingest::shape_cache::{MAX_SHAPES, WINDOW_LINES};
 
     /// The scanner's captures of `doc` and its decoded strings, as text, for comparison.
     fn scanned(doc: &str) -> Option<String> {
@@ -480,7 +449,7 @@ mod tests {
             let doc = format!(r#"{{"@timestamp":"2026-10-01T00:00:00Z","k{i}":1}}"#);
             assert!(read_document(&doc, &mut Found::new(), &mut String::new(), &mut state, true).is_some());
         }
-        assert!(state.shapes.sparse);
-        assert!(state.shapes.shapes.len() <= MAX_SHAPES);
+        assert!(state.shapes.cache.sparse);
+        assert!(state.shapes.cache.shapes.len() <= MAX_SHAPES);
     }
 }
