@@ -385,7 +385,9 @@ impl Detector {
 
     /// Feeds NDJSON bytes (one ECS document a line; a trailing partial line is processed as a
     /// line). Returns NDJSON per the configured output: alerts, records (+alerts), or one verdict
-    /// or rejection per line.
+    /// or rejection per line. With alerts out, the rare-IP job's records that do not alert are
+    /// counted in `stats().records` but not built (they would not be written): the same alerts
+    /// and counts as with records out, at a fraction of the cost.
     pub fn push_ndjson(&mut self, bytes: &[u8]) -> Vec<u8> {
         let kind = self.state.config.output;
         self.records_wanted = kind != OutputKind::Alerts;
