@@ -92,7 +92,8 @@ pub(crate) struct LineEvent {
     /// The winlogbeat scanner's state: the line's unescaped strings (one buffer for every line,
     /// so that unescaping allocates nothing) and the last line's keys.
     pub(crate) winlogbeat: crate::ingest::windows::ScanState,
-    /// The last timestamp's date, so that a line of the same day parses only its time.
+    /// The last timestamp's date, so that a line of the same day parses only its time (ECS and
+    /// winlogbeat lines alike).
     pub(crate) days: crate::time::DayCache,
 }
 

@@ -360,6 +360,50 @@ mod tests {
         assert!(hits > 20_000, "{hits}");
     }
 
+    /// Winlogbeat's times (the shipper form) on a few dates, a leap day and a non-existent one,
+    /// leap seconds, and now and then any byte anywhere or a cut.
+    #[test]
+    fn the_day_cache_answers_winlogbeat_times_as_the_parser() {
+        let mut next = crate::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut day = DayCache::default();
+        let mut hits = 0;
+        let mut text = *b"2026-10-01T00:04:31.853Z";
+        for _ in 0..200_000 {
+            let r = next();
+            // Mostly a new time of day on one of a few dates; now and then any byte anywhere.
+            if r % 8 == 0 {
+                text[..10].copy_from_slice(
+                    [b"2026-10-01", b"2024-02-29", b"1999-12-31", b"2023-02-29"][(r >> 8) as usize % 4],
+                );
+            }
+            // Mostly a valid time of day (a leap second now and then), else any digits.
+            let (h, mi, sec, ms) = if r % 8 != 3 {
+                ((r >> 10) % 24, (r >> 16) % 60, (r >> 22) % 61, (r >> 28) % 1000)
+            } else {
+                ((r >> 10) % 100, (r >> 16) % 100, (r >> 22) % 100, (r >> 28) % 1000)
+            };
+            let time = format!("{h:02}:{mi:02}:{sec:02}.{ms:03}");
+            text[11..23].copy_from_slice(time.as_bytes());
+            let mut odd = text.to_vec();
+            if r % 16 == 1 {
+                let at = (r >> 40) as usize % odd.len();
+                let bytes = b"0123456789-:.TZz +\xff";
+                odd[at] = bytes[(r >> 48) as usize % bytes.len()];
+            }
+            if r % 64 == 2 {
+                odd.truncate((r >> 50) as usize % 25);
+            }
+            let Ok(s) = std::str::from_utf8(&odd) else {
+                continue;
+            };
+            let before = day.last;
+            assert_eq!(day.parse_rfc3339_ms(s), parse_rfc3339_ms(s), "{s}");
+            hits +=
+                usize::from(before.is_some() && before == day.last && shipper_time_of_day_ms(s.as_bytes()).is_some());
+        }
+        assert!(hits > 50_000, "{hits}");
+    }
+
     #[test]
     fn parses_common_shapes() {
         assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));

@@ -30,7 +30,7 @@ use serde_json::Number;
 use super::fast::{Captured, Found, Scalar, Text};
 use super::scan::{scan_document, scan_document_traced, string_stop, Scanner};
 use crate::ingest::key_trie::Route;
-use crate::ingest::shape_cache::ShapeCache;
+use crate::ingest::shape_cache::{same_bytes, ShapeCache};
 
 /// What a shape leaves open at one place of the text.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -146,39 +146,6 @@ impl Note {
             capture,
         }
     }
-}
-
-/// `a == b`. On wasm32 eight bytes at a time: its `memcmp` (compiler-builtins) compares byte by
-/// byte. Natively the C library's vectorised `memcmp` is faster than this loop.
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if !cfg!(target_arch = "wasm32") {
-        return a == b;
-    }
-    same_bytes_by_words(a, b)
-}
-
-fn same_bytes_by_words(a: &[u8], b: &[u8]) -> bool {
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_ne_bytes(w)
-    };
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if n < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    }
-    let mut at = 0;
-    while at + 8 <= n {
-        if word(a, at) != word(b, at) {
-            return false;
-        }
-        at += 8;
-    }
-    // The last, partial word, overlapping the one before.
-    at == n || word(a, n - 8) == word(b, n - 8)
 }
 
 /// One learned layout.
@@ -416,22 +383,6 @@ mod tests {
         let template = r#"{"@timestamp":"2026-10-01T00:00:00Z","user.name":"a","user":{"name":"b"}}"#;
         let doc = r#"{"@timestamp":"2026-10-01T00:00:00Z","user.name":"c","user":{"name":"d"}}"#;
         assert_eq!(through_shape(template, doc), scanned(doc));
-    }
-
-    #[test]
-    fn word_comparison_is_slice_equality() {
-        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
-        for len in 0..text.len() {
-            let a = &text[..len];
-            let copy = a.to_vec();
-            assert!(same_bytes_by_words(a, &copy));
-            for at in 0..len {
-                let mut b = a.to_vec();
-                b[at] ^= 1;
-                assert!(!same_bytes_by_words(a, &b), "{len} {at}");
-            }
-        }
-        assert!(!same_bytes_by_words(b"abc", b"abcd"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The cache of learned line layouts that both line-shape readers keep per stream (ECS lines,
-//! `ecs_shape.rs`; winlogbeat lines, `windows_shape.rs`): which kept shapes a line is tried
-//! against, in which order, and when a missed line's shape is learned. The shapes themselves,
-//! and why a match gives the scanner's answer, are the readers' own.
+//! What both line-shape readers (ECS lines, `ecs_shape.rs`; winlogbeat lines, `windows_shape.rs`)
+//! share: the cache of learned layouts each keeps per stream (which kept shapes a line is tried
+//! against, in which order, and when a missed line's shape is learned) and the byte comparison
+//! that checks a line's literal text against a shape's. The shapes themselves, and why a match
+//! gives the scanner's answer, are the readers' own.
 
 /// Shapes kept per stream. A shipper writes a handful (success and failure, one per module or
 /// event kind); more would only lengthen the search on a miss.
@@ -89,5 +90,81 @@ impl<S: Default> ShapeCache<S> {
     /// Keeps a learned shape, as the most recently matched.
     pub(in crate::ingest) fn keep(&mut self, shape: S) {
         self.shapes.insert(0, shape);
+    }
+}
+
+/// `a == b`, without a call to `memcmp` for the short literal runs and values of a line (most
+/// are under 32 bytes): a few overlapping word comparisons inline. Longer ones: natively the C
+/// library's vectorised `memcmp`; on wasm32 eight bytes at a time, as its `memcmp`
+/// (compiler-builtins) compares byte by byte.
+#[inline]
+pub(in crate::ingest) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0..=7 => a.iter().zip(b).all(|(x, y)| x == y),
+        // The first and the last word overlap as needed.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        17..=32 => {
+            word(a, 0) == word(b, 0)
+                && word(a, 8) == word(b, 8)
+                && word(a, n - 16) == word(b, n - 16)
+                && word(a, n - 8) == word(b, n - 8)
+        }
+        _ if cfg!(target_arch = "wasm32") => same_bytes_by_words(a, b),
+        _ => a == b,
+    }
+}
+
+/// Eight bytes of `s` from `at` (`at + 8 <= s.len()`, which every caller has checked).
+fn word(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[at..at + 8]);
+    u64::from_ne_bytes(w)
+}
+
+/// [`same_bytes`] for any length, eight bytes at a time.
+fn same_bytes_by_words(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut at = 0;
+    while at + 8 <= n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last, partial word, overlapping the one before.
+    at == n || word(a, n - 8) == word(b, n - 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_comparison_is_slice_equality() {
+        let text: Vec<u8> = (0..70u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..text.len() {
+            let a = &text[..len];
+            let copy = a.to_vec();
+            assert!(same_bytes(a, &copy));
+            assert!(same_bytes_by_words(a, &copy));
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 1;
+                assert!(!same_bytes(a, &b), "{len} {at}");
+                assert!(!same_bytes_by_words(a, &b), "{len} {at}");
+            }
+        }
+        assert!(!same_bytes(b"abc", b"abcd"));
+        assert!(!same_bytes_by_words(b"abc", b"abcd"));
     }
 }

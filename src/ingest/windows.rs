@@ -712,7 +712,8 @@ mod fast {
         stream: bool,
     ) -> Option<Result<bool, RejectReason>> {
         let mut found = Found::new();
-        if super::scan::read_document(text, &mut found, decoded, &mut out.winlogbeat, stream).is_some() {
+        let days = stream.then_some(&mut out.days);
+        if super::scan::read_document(text, &mut found, decoded, &mut out.winlogbeat, days).is_some() {
             return Some(decide(&mut found, decoded, out));
         }
         if !visit {

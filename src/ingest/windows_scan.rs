@@ -36,7 +36,7 @@ use super::fast::{
 use crate::ingest::ecs::scan::{string_stop, Cursor, Scanner as EcsScanner};
 use crate::ingest::key_trie::Entry;
 use crate::ingest::RejectReason;
-use crate::time::parse_rfc3339_ms;
+use crate::time::{parse_rfc3339_ms, DayCache};
 use shape::LineShapes;
 
 #[path = "windows_shape.rs"]
@@ -62,8 +62,6 @@ pub(crate) struct ScanState {
     keys: [u16; REMEMBERED_KEYS],
     /// The layouts of recent lines ([`shape`]).
     shapes: LineShapes,
-    /// The date of the last time read ([`LastDay`]).
-    day: LastDay,
 }
 
 impl Default for ScanState {
@@ -72,7 +70,6 @@ impl Default for ScanState {
             decoded: String::new(),
             keys: [0; REMEMBERED_KEYS],
             shapes: LineShapes::default(),
-            day: LastDay::default(),
         }
     }
 }
@@ -104,62 +101,6 @@ pub(super) struct Note {
     pub(super) slot: Slot,
 }
 
-/// The date of the last time read in the form Winlogbeat writes (`2026-10-01T00:04:31.853Z`), and
-/// the epoch milliseconds of its midnight: a stream's lines mostly share their date, so the date's
-/// digits and calendar arithmetic are done once a day rather than once a line.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct LastDay {
-    /// The date's ten bytes and its midnight; `None` before the first.
-    last: Option<([u8; 10], i64)>,
-}
-
-impl LastDay {
-    /// `parse_rfc3339_ms(s)`, for every text.
-    ///
-    /// Why a hit is exact: `s` is then `YYYY-MM-DD` (the cached date), `T`, `hh:mm:ss.mmm`
-    /// (digits, `hh` ≤ 23, `mm` ≤ 59, `ss` ≤ 60) and `Z`, the form `parse_rfc3339_ms` reads as
-    /// its date's midnight plus `hh·3 600 000 + mm·60 000 + min(ss, 59)·1 000 + mmm`, and the date
-    /// was cached from a text of this same form that it did read: its answer minus its time of
-    /// day is the date's midnight. Anything else goes to `parse_rfc3339_ms` itself (checked
-    /// against it on random texts by `tests::last_day_answers_as_parse_rfc3339_ms`).
-    fn time_ms(&mut self, s: &str) -> Option<i64> {
-        let b = s.as_bytes();
-        let (Some(time_of_day), Some(date)) = (Self::time_of_day_ms(b), b.get(..10)) else {
-            return parse_rfc3339_ms(s);
-        };
-        if let Some((last, midnight)) = self.last {
-            if date == last {
-                return Some(midnight + time_of_day);
-            }
-        }
-        let time = parse_rfc3339_ms(s)?;
-        let mut last = [0u8; 10];
-        last.copy_from_slice(date);
-        self.last = Some((last, time - time_of_day));
-        Some(time)
-    }
-
-    /// The time of day of `…Thh:mm:ss.mmmZ` (24 bytes, digits, `hh` ≤ 23, `mm` ≤ 59, `ss` ≤ 60; a
-    /// leap second counts as 59) in milliseconds; `None` for anything else (the date is not read).
-    fn time_of_day_ms(b: &[u8]) -> Option<i64> {
-        if b.len() != 24 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
-            return None;
-        }
-        let digit = |i: usize| {
-            let d = b[i].wrapping_sub(b'0');
-            (d <= 9).then_some(i64::from(d))
-        };
-        let h = digit(11)? * 10 + digit(12)?;
-        let mi = digit(14)? * 10 + digit(15)?;
-        let sec = digit(17)? * 10 + digit(18)?;
-        let ms = digit(20)? * 100 + digit(21)? * 10 + digit(22)?;
-        if h > 23 || mi > 59 || sec > 60 {
-            return None;
-        }
-        Some(h * 3_600_000 + mi * 60_000 + sec.min(59) * 1000 + ms)
-    }
-}
-
 /// A string of the line: borrowed when it has no escape, else bytes `start..end` of the decoded
 /// buffer.
 #[derive(Clone, Copy)]
@@ -172,9 +113,13 @@ enum Str<'de> {
 
 /// Reads `text` into `found` (fresh), unescaping into `state.decoded` (appended to) the strings
 /// the captures point into: through a kept shape when the line has one, else with the scanner
-/// (learning the line's shape if `learn`). `Some(())`: a valid JSON object whose fields are in
-/// `found`; `None`: not decided here (`found` may hold partial results: start over with a fresh
-/// one).
+/// (learning the line's shape). `Some(())`: a valid JSON object whose fields are in `found`;
+/// `None`: not decided here (`found` may hold partial results: start over with a fresh one).
+///
+/// `stream`: the stream's date cache when the line is one of a stream's (the line event's,
+/// shared with its ECS lines: a winlogbeat time is in the shipper form
+/// `2026-10-01T00:04:31.853Z`); then layouts are tried and learned. `None`: a line on its own,
+/// only scanned.
 ///
 /// `decoded` stands for `state.decoded`, which the caller has moved out.
 pub(super) fn read_document<'de>(
@@ -182,12 +127,12 @@ pub(super) fn read_document<'de>(
     found: &mut Found<'de>,
     decoded: &mut String,
     state: &mut ScanState,
-    learn: bool,
+    stream: Option<&mut DayCache>,
 ) -> Option<()> {
-    let ScanState { keys, shapes, day, .. } = state;
-    if !learn {
+    let ScanState { keys, shapes, .. } = state;
+    let Some(day) = stream else {
         return WinScanner::new(text, decoded, keys, None).document(found, None);
-    }
+    };
     let mut s = WinScanner::new(text, decoded, keys, Some(day));
     shapes.read(&mut s, found)
 }
@@ -195,7 +140,8 @@ pub(super) fn read_document<'de>(
 /// Scans `text` into `found` with the scanner alone (no shape tried or learned).
 #[cfg(test)]
 pub(super) fn scan_document<'de>(text: &'de str, found: &mut Found<'de>, state: &mut ScanState) -> Option<()> {
-    WinScanner::new(text, &mut state.decoded, &mut state.keys, Some(&mut state.day)).document(found, None)
+    let mut day = DayCache::default();
+    WinScanner::new(text, &mut state.decoded, &mut state.keys, Some(&mut day)).document(found, None)
 }
 
 /// The scanner over one line, at byte `at` of it.
@@ -210,7 +156,7 @@ pub(super) struct WinScanner<'de, 'd> {
     /// [`ScanState::keys`]: the last line's, replaced by this line's as they are read.
     keys: &'d mut [u16; REMEMBERED_KEYS],
     /// [`ScanState::day`]; `None` for a line read on its own, whose date is not worth keeping.
-    day: Option<&'d mut LastDay>,
+    day: Option<&'d mut DayCache>,
     /// Keys read in the trie's objects so far.
     key: usize,
 }
@@ -220,7 +166,7 @@ impl<'de, 'd> WinScanner<'de, 'd> {
         text: &'de str,
         decoded: &'d mut String,
         keys: &'d mut [u16; REMEMBERED_KEYS],
-        day: Option<&'d mut LastDay>,
+        day: Option<&'d mut DayCache>,
     ) -> Self {
         WinScanner {
             text,
@@ -613,7 +559,7 @@ impl<'de> WinScanner<'de, '_> {
                 let mut day = self.day.as_deref().copied();
                 let time = self.with_string(|s| {
                     match &mut day {
-                        Some(day) => day.time_ms(s),
+                        Some(day) => day.parse_rfc3339_ms(s),
                         None => parse_rfc3339_ms(s),
                     }
                     .ok_or(RejectReason::InvalidTimestamp)
@@ -804,48 +750,6 @@ mod tests {
                 assert!(key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\'), "{key}");
             }
         }
-    }
-
-    #[test]
-    fn last_day_answers_as_parse_rfc3339_ms() {
-        let mut next = crate::xorshift(0x5851_f42d_4c95_7f2d);
-        let mut day = LastDay::default();
-        let mut hits = 0;
-        let mut text = *b"2026-10-01T00:04:31.853Z";
-        for _ in 0..200_000 {
-            let r = next();
-            // Mostly a new time of day on one of a few dates; now and then any byte anywhere.
-            if r % 8 == 0 {
-                text[..10].copy_from_slice(
-                    [b"2026-10-01", b"2024-02-29", b"1999-12-31", b"2023-02-29"][(r >> 8) as usize % 4],
-                );
-            }
-            // Mostly a valid time of day (a leap second now and then), else any digits.
-            let (h, mi, sec, ms) = if r % 8 != 3 {
-                ((r >> 10) % 24, (r >> 16) % 60, (r >> 22) % 61, (r >> 28) % 1000)
-            } else {
-                ((r >> 10) % 100, (r >> 16) % 100, (r >> 22) % 100, (r >> 28) % 1000)
-            };
-            let time = format!("{h:02}:{mi:02}:{sec:02}.{ms:03}");
-            text[11..23].copy_from_slice(time.as_bytes());
-            let mut odd = text.to_vec();
-            if r % 16 == 1 {
-                let at = (r >> 40) as usize % odd.len();
-                let bytes = b"0123456789-:.TZz +\xff";
-                odd[at] = bytes[(r >> 48) as usize % bytes.len()];
-            }
-            if r % 64 == 2 {
-                odd.truncate((r >> 50) as usize % 25);
-            }
-            let Ok(s) = std::str::from_utf8(&odd) else {
-                continue;
-            };
-            let before = day.last;
-            assert_eq!(day.time_ms(s), parse_rfc3339_ms(s), "{s}");
-            hits +=
-                usize::from(before.is_some() && before == day.last && LastDay::time_of_day_ms(s.as_bytes()).is_some());
-        }
-        assert!(hits > 50_000, "{hits}");
     }
 
     #[test]

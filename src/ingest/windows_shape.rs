@@ -33,7 +33,7 @@
 use std::borrow::Cow;
 
 use super::{Captured, Found, Note, Slot, WinScanner};
-use crate::ingest::shape_cache::ShapeCache;
+use crate::ingest::shape_cache::{same_bytes, ShapeCache};
 use crate::ingest::RejectReason;
 
 /// Longest value remembered as a slot's last value ([`LastValue`]): the ones that repeat are short
@@ -86,33 +86,6 @@ struct LastValue {
 
 /// Most lines a slot's value goes without being compared with the last one remembered.
 const MAX_BACKOFF_LINES: u8 = 31;
-
-/// `a == b`, without a call to `memcmp` for the short runs and values of a line (most are under
-/// 32 bytes): a few overlapping word comparisons.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_ne_bytes(w)
-    };
-    match n {
-        0..=7 => a.iter().zip(b).all(|(x, y)| x == y),
-        // The first and the last word overlap as needed.
-        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        17..=32 => {
-            word(a, 0) == word(b, 0)
-                && word(a, 8) == word(b, 8)
-                && word(a, n - 16) == word(b, n - 16)
-                && word(a, n - 8) == word(b, n - 8)
-        }
-        _ => a == b,
-    }
-}
 
 /// A capture without its borrow of the line (see [`LastValue`]).
 #[derive(Clone, Copy, Debug)]
@@ -322,6 +295,7 @@ mod tests {
     use super::super::{read_document, scan_document, ScanState};
     use super::*;
     use crate::ingest::shape_cache::{MAX_SHAPES, WINDOW_LINES};
+    use crate::time::DayCache;
 
     /// The scanner's captures of `doc` and its decoded strings, as text, for comparison.
     fn scanned(doc: &str) -> Option<String> {
@@ -333,12 +307,13 @@ mod tests {
     /// The captures of `doc` read through the shape learned from `template`.
     fn through_shape(template: &str, doc: &str) -> Option<String> {
         let mut state = ScanState::default();
+        let mut day = DayCache::default();
         let mut decoded = String::new();
-        read_document(template, &mut Found::new(), &mut decoded, &mut state, true)?;
+        read_document(template, &mut Found::new(), &mut decoded, &mut state, Some(&mut day))?;
         decoded.clear();
         let hits = state.shape_hits();
         let mut found = Found::new();
-        read_document(doc, &mut found, &mut decoded, &mut state, true)?;
+        read_document(doc, &mut found, &mut decoded, &mut state, Some(&mut day))?;
         (state.shape_hits() == hits + 1).then(|| format!("{:?} {:?}", found.slots, decoded))
     }
 
@@ -410,13 +385,14 @@ mod tests {
             LINE.replace("\"fs-01\"", "[\"\",\"fs-01\"]"),
         ];
         let mut state = ScanState::default();
+        let mut day = DayCache::default();
         let mut hits = 0;
         for i in [0, 0, 1, 1, 2, 3, 3, 2, 4, 4, 5, 5, 0, 6, 6, 7, 8, 8, 9, 9, 0, 4, 1, 0] {
             let doc = &variants[i];
             let mut decoded = String::new();
             let mut found = Found::new();
             assert!(
-                read_document(doc, &mut found, &mut decoded, &mut state, true).is_some(),
+                read_document(doc, &mut found, &mut decoded, &mut state, Some(&mut day)).is_some(),
                 "{doc}"
             );
             let read = format!("{:?} {:?}", found.slots, decoded);
@@ -427,27 +403,12 @@ mod tests {
     }
 
     #[test]
-    fn word_comparison_is_slice_equality() {
-        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
-        for len in 0..text.len() {
-            let a = &text[..len];
-            let copy = a.to_vec();
-            assert!(same_bytes(a, &copy));
-            for at in 0..len {
-                let mut b = a.to_vec();
-                b[at] ^= 1;
-                assert!(!same_bytes(a, &b), "{len} {at}");
-            }
-        }
-        assert!(!same_bytes(b"abc", b"abcd"));
-    }
-
-    #[test]
     fn a_stream_of_changing_layouts_goes_sparse() {
         let mut state = ScanState::default();
+        let mut day = DayCache::default();
         for i in 0..(2 * WINDOW_LINES) {
             let doc = format!(r#"{{"@timestamp":"2026-10-01T00:00:00Z","k{i}":1}}"#);
-            assert!(read_document(&doc, &mut Found::new(), &mut String::new(), &mut state, true).is_some());
+            assert!(read_document(&doc, &mut Found::new(), &mut String::new(), &mut state, Some(&mut day)).is_some());
         }
         assert!(state.shapes.cache.sparse);
         assert!(state.shapes.cache.shapes.len() <= MAX_SHAPES);
