@@ -16,8 +16,8 @@ use crate::manifest::{Manifest, RuleSpec};
 use crate::model::compact::clear_for_reuse;
 use crate::model::elastic_rare::ElasticRareState;
 use crate::model::rare_ip::{
-    probability_surely_scoring_below, probability_to_score, AssessContext, Assessment, AssessmentState, ModelLimits,
-    RareIpModel, BUCKETS_PER_DAY, BUCKET_MS, RECORD_MIN_SCORE,
+    name_prefix, probability_surely_scoring_below, probability_to_score, AssessContext, Assessment, AssessmentState,
+    ModelLimits, RareIpModel, Texts, BUCKETS_PER_DAY, BUCKET_MS, RECORD_MIN_SCORE,
 };
 use crate::net::{is_unusable_source, Cidr, IpKey};
 use crate::output::{
@@ -699,7 +699,7 @@ impl Detector {
                 .record(uid, ip, e.timestamp_ms, e.host_name.as_deref());
             return verdict;
         }
-        let assessment = self.assess(&e.user_name, uid, ip, bucket_index, true);
+        let assessment = self.assess(&e.user_name, uid, ip, bucket_index, true, Texts::Written);
         self.state
             .sightings
             .record(uid, ip, e.timestamp_ms, e.host_name.as_deref());
@@ -756,12 +756,23 @@ impl Detector {
         AssessContext { allow, known_network }
     }
 
-    fn assess(&self, user_name: &str, uid: u32, ip: IpKey, bucket_index: i32, interim: bool) -> Assessment {
+    /// The assessment of (user, address) in a bucket, by the configured profile. `texts`:
+    /// [`Texts::Skipped`] only with the adaptive profile (the Elastic one reads the adaptive
+    /// assessment's evidence).
+    fn assess(
+        &self,
+        user_name: &str,
+        uid: u32,
+        ip: IpKey,
+        bucket_index: i32,
+        interim: bool,
+        texts: Texts,
+    ) -> Assessment {
         let context = self.context(user_name, uid, ip);
-        let adaptive = self
-            .state
-            .model
-            .assess_adaptive(user_name, Some(uid), ip, bucket_index, &self.limits, &context);
+        let adaptive =
+            self.state
+                .model
+                .assess_adaptive(user_name, Some(uid), ip, bucket_index, &self.limits, &context, texts);
         match self.state.config.profile {
             Profile::Adaptive => adaptive,
             Profile::Elastic => self
@@ -938,7 +949,7 @@ impl Detector {
             if self.surely_unrecorded(s.user, s.ip, bucket_index) {
                 #[cfg(debug_assertions)]
                 {
-                    let a = self.assess(user.name(), s.user, s.ip, bucket_index, false);
+                    let a = self.assess(user.name(), s.user, s.ip, bucket_index, false, Texts::Written);
                     assert!(
                         !self.record_worthy(&a),
                         "surely_unrecorded disagrees with assess for {} / {}: {a:?}",
@@ -951,36 +962,31 @@ impl Detector {
             let name = user.name().to_string();
             // Without the texts when only an alert would need them: the record is built below
             // only if it alerts.
-            let texts = self.records_wanted || self.state.config.profile != Profile::Adaptive;
-            let mut a = if texts {
-                self.assess(&name, s.user, s.ip, bucket_index, false)
+            let texts = if self.records_wanted || self.state.config.profile != Profile::Adaptive {
+                Texts::Written
             } else {
-                let context = self.context(&name, s.user, s.ip);
-                let a =
-                    self.state
-                        .model
-                        .score_adaptive(&name, Some(s.user), s.ip, bucket_index, &self.limits, &context);
-                #[cfg(debug_assertions)]
-                {
-                    let full = self.assess(&name, s.user, s.ip, bucket_index, false);
-                    assert!(
-                        (
-                            a.score,
-                            a.probability,
-                            a.evidence.state,
-                            a.evidence.by_field_first_occurrence
-                        ) == (
-                            full.score,
-                            full.probability,
-                            full.evidence.state,
-                            full.evidence.by_field_first_occurrence
-                        ) && a.evidence.reason.is_empty() == (full.evidence.state != AssessmentState::Allowlisted),
-                        "score_adaptive disagrees with assess for {name} / {}: {a:?} {full:?}",
-                        s.ip
-                    );
-                }
-                a
+                Texts::Skipped
             };
+            let mut a = self.assess(&name, s.user, s.ip, bucket_index, false, texts);
+            #[cfg(debug_assertions)]
+            if texts == Texts::Skipped {
+                let full = self.assess(&name, s.user, s.ip, bucket_index, false, Texts::Written);
+                assert!(
+                    (
+                        a.score,
+                        a.probability,
+                        a.evidence.state,
+                        a.evidence.by_field_first_occurrence
+                    ) == (
+                        full.score,
+                        full.probability,
+                        full.evidence.state,
+                        full.evidence.by_field_first_occurrence
+                    ) && a.evidence.reason.is_empty() == (full.evidence.state != AssessmentState::Allowlisted),
+                    "the assessment without texts disagrees with the full one for {name} / {}: {a:?} {full:?}",
+                    s.ip
+                );
+            }
             if a.evidence.state == AssessmentState::Allowlisted {
                 let why = a
                     .evidence
@@ -994,7 +1000,7 @@ impl Detector {
             if !self.record_worthy(&a) {
                 continue;
             }
-            if !texts {
+            if texts == Texts::Skipped {
                 let alerts = self
                     .rules
                     .get(RARE_SOURCE_IP_JOB)
@@ -1004,7 +1010,7 @@ impl Detector {
                     self.state.stats.records += 1;
                     continue;
                 }
-                a = self.assess(&name, s.user, s.ip, bucket_index, false);
+                a = self.assess(&name, s.user, s.ip, bucket_index, false, Texts::Written);
             }
             let probability = a.probability;
             let record = self.record(open, &name, s, a);
@@ -1251,14 +1257,13 @@ impl Detector {
 fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec<(u128, u32)>) {
     let name = |s: &Sighting| model.user(s.user).map_or(&[][..], |u| u.name_bytes());
     order.clear();
-    order.extend(sightings.iter().enumerate().map(|(i, s)| {
-        let mut prefix = [0u8; 16];
-        let n = name(s);
-        let len = n.len().min(16);
-        prefix[..len].copy_from_slice(&n[..len]);
-        // Positions fit: a bucket's sightings are indexed by u32 where they are recorded.
-        (u128::from_be_bytes(prefix), i as u32)
-    }));
+    // Positions fit: a bucket's sightings are indexed by u32 where they are recorded.
+    order.extend(
+        sightings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (name_prefix(name(s)), i as u32)),
+    );
     crate::sort::sort_by(order, |a, b| {
         a.0.cmp(&b.0).then_with(|| {
             let (sa, sb) = (&sightings[a.1 as usize], &sightings[b.1 as usize]);
@@ -1287,7 +1292,6 @@ fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec
     clear_for_reuse(order, sightings.len());
 }
 
-/// `*map[parts.concat()] += 1`, allocating the key only the first time it is seen.
 /// `bytes.split(|&b| b == b'\n')` (a final piece after the last newline included), with a
 /// vectorised search for the newlines.
 fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -1307,6 +1311,7 @@ fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// `*map[parts.concat()] += 1`, allocating the key only the first time it is seen.
 fn bump_keyed(map: &mut std::collections::BTreeMap<String, u64>, parts: &[&str]) {
     add_keyed(map, parts, 1);
 }

@@ -639,6 +639,15 @@ pub struct Evidence {
     pub reason: String,
 }
 
+/// Whether an assessment writes its evidence texts (see [`RareIpModel::assess_adaptive`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Texts {
+    /// The reason sentence, factors, typical addresses and networks, first/last seen.
+    Written,
+    /// Numbers only: the texts left empty.
+    Skipped,
+}
+
 /// A scored (user, address) observation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Assessment {
@@ -666,6 +675,16 @@ pub fn probability_surely_scoring_below(score: f64) -> f64 {
     p * (1.0 + 1e-9)
 }
 
+/// A name's first 16 bytes, zero-padded, as a big-endian integer: such integers compare as the
+/// names' bytes do wherever they differ in those 16 bytes (equal prefixes leave the order to the
+/// whole names). Sort keys of the bucket close and of eviction.
+pub(crate) fn name_prefix(name: &[u8]) -> u128 {
+    let mut prefix = [0u8; 16];
+    let n = name.len().min(16);
+    prefix[..n].copy_from_slice(&name[..n]);
+    u128::from_be_bytes(prefix)
+}
+
 /// A user's place in the eviction order, precomputed so that ordering millions of users compares
 /// integers, not histories, in 24 bytes a user: `(holds addresses, active days up to a week, last
 /// bucket)` packed into 36 bits, then the name's first 124 bits (zero-padded, big-endian: compares
@@ -691,11 +710,7 @@ impl EvictionKey {
         // Sign bit flipped: i32 order as u32 order.
         let last = u64::from(u.last_bucket as u32 ^ 0x8000_0000);
         let rank = holds_addresses << 35 | days << 32 | last;
-        let mut prefix = [0u8; 16];
-        let name = u.name_bytes();
-        let n = name.len().min(16);
-        prefix[..n].copy_from_slice(&name[..n]);
-        let name_bits = u128::from_be_bytes(prefix) >> 4;
+        let name_bits = name_prefix(u.name_bytes()) >> 4;
         EvictionKey {
             high: rank << RANK_SHIFT | (name_bits >> 96) as u64,
             middle: (name_bits >> 32) as u64,
@@ -1140,7 +1155,13 @@ impl RareIpModel {
     }
 
     /// Scores a sighting of `ip` for user `uid` (None: a user never seen) in `bucket` with the
-    /// adaptive profile, against the history learnt from closed buckets.
+    /// adaptive profile, against the history learnt from closed buckets. With
+    /// [`Texts::Skipped`] the numbers are the same (score, probability, state, novelty, counts)
+    /// and the texts are left empty: the reason, factors, typical addresses and networks and
+    /// first/last seen (an allowlisted sighting's reason, which names the allowlist entry, is
+    /// always written). A record that is neither an output nor an alert needs only the numbers;
+    /// its texts were most of its cost.
+    #[allow(clippy::too_many_arguments)]
     pub fn assess_adaptive(
         &self,
         user_name: &str,
@@ -1149,38 +1170,9 @@ impl RareIpModel {
         bucket: i32,
         limits: &ModelLimits,
         context: &AssessContext,
+        texts: Texts,
     ) -> Assessment {
-        self.assess_adaptive_with(user_name, uid, ip, bucket, limits, context, true)
-    }
-
-    /// [`Self::assess_adaptive`]'s numbers (score, probability, state, novelty, counts) without
-    /// its texts: the reason, factors, typical addresses and networks and first/last seen are
-    /// left empty (except an allowlisted sighting's reason, which names the allowlist entry). A
-    /// record that is neither an output nor an alert needs only these; its texts were most of
-    /// its cost.
-    pub fn score_adaptive(
-        &self,
-        user_name: &str,
-        uid: Option<u32>,
-        ip: IpKey,
-        bucket: i32,
-        limits: &ModelLimits,
-        context: &AssessContext,
-    ) -> Assessment {
-        self.assess_adaptive_with(user_name, uid, ip, bucket, limits, context, false)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn assess_adaptive_with(
-        &self,
-        user_name: &str,
-        uid: Option<u32>,
-        ip: IpKey,
-        bucket: i32,
-        limits: &ModelLimits,
-        context: &AssessContext,
-        texts: bool,
-    ) -> Assessment {
+        let texts = texts == Texts::Written;
         // `text(|| …)`: the text when texts are wanted, else an empty string, not built.
         let text = |f: &dyn Fn() -> String| if texts { f() } else { String::new() };
         let bucket_text = |b: i32| texts.then(|| format_rfc3339_ms(b as i64 * BUCKET_MS));
