@@ -96,17 +96,25 @@ pub(crate) fn event_from_json_into(
 ) -> Result<(), RejectReason> {
     // A line of a known layout is read at its known places; the hand-written scanner answers the
     // common shapes; the serde visitor everything else.
-    let mut found = Found::new();
     let answered = match shapes {
-        Some(shapes) => shapes.read(text, &mut found),
-        None => scan::scan_document(text, &mut found),
+        Some(shapes) => match shapes.read_known(text, event) {
+            Some(result) => return result,
+            None => {
+                let mut found = Found::new();
+                shapes.scan_and_learn(text, &mut found).map(|()| found)
+            }
+        },
+        None => {
+            let mut found = Found::new();
+            scan::scan_document(text, &mut found).map(|()| found)
+        }
     };
-    if answered.is_some() {
-        return fast::event_from_found(&found, event);
+    if let Some(found) = answered {
+        return fast::event_from(&found, event);
     }
     let mut found = Found::new();
     match key_trie::read_document(text, &mut found) {
-        Ok(true) => fast::event_from_found(&found, event),
+        Ok(true) => fast::event_from(&found, event),
         Ok(false) => Err(RejectReason::NotAnObject),
         Err(_) if found.duplicate_key => {
             let value: Value = serde_json::from_str(text).map_err(|_| RejectReason::InvalidJson)?;
@@ -201,7 +209,8 @@ fn finish(obj: &Map<String, Value>, timestamp_ms: i64) -> Result<AuthEvent, Reje
 mod fast {
     use super::*;
 
-    const N: usize = 20;
+    /// Number of targets.
+    pub(super) const N: usize = 20;
     const TIMESTAMP: usize = 0;
     const TIMESTAMP_PLAIN: usize = 1;
     const ORIGINAL: usize = 2;
@@ -350,20 +359,23 @@ mod fast {
     }
 
     /// A JSON scalar.
-    #[derive(Debug)]
+    #[derive(Clone, Debug)]
     pub(super) enum Scalar<'de> {
         Str(Text<'de>),
         Num(Number),
         Bool(bool),
     }
 
-    impl Scalar<'_> {
+    impl<'de> Scalar<'de> {
         /// `scalar_text` of the equivalent `Value`; decoded strings are read from `decoded`.
-        fn as_text<'a>(&'a self, decoded: &'a str) -> Cow<'a, str> {
+        fn into_text<'a>(self, decoded: &'a str) -> Cow<'a, str>
+        where
+            'de: 'a,
+        {
             match self {
-                Scalar::Str(t) => Cow::Borrowed(text_of(*t, decoded)),
+                Scalar::Str(t) => Cow::Borrowed(text_of(t, decoded)),
                 Scalar::Num(n) => Cow::Owned(n.to_string()),
-                Scalar::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+                Scalar::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
             }
         }
     }
@@ -387,7 +399,7 @@ mod fast {
     }
 
     /// The part of a value found at a target path that [`finish`] can read.
-    #[derive(Debug)]
+    #[derive(Clone, Debug)]
     pub(super) enum Captured<'de> {
         One(Scalar<'de>),
         /// An array: its first scalar (depth first, as `scalar_text`), and whether any string in
@@ -401,10 +413,10 @@ mod fast {
     }
 
     impl<'de> Captured<'de> {
-        fn scalar(&self) -> Option<&Scalar<'de>> {
+        fn into_scalar(self) -> Option<Scalar<'de>> {
             match self {
                 Captured::One(s) => Some(s),
-                Captured::Many { first, .. } => first.as_ref(),
+                Captured::Many { first, .. } => first,
                 Captured::Other => None,
             }
         }
@@ -425,7 +437,7 @@ mod fast {
         /// A key that matters occurred twice in one object: answer with the reference path.
         pub(super) duplicate_key: bool,
         /// The captured strings that had escapes, decoded ([`Text::Decoded`] points here). Empty,
-        /// and so not allocated, on the lines the scanner and the line shapes answer.
+        /// and so not allocated, on the lines the scanner answers.
         decoded: String,
     }
 
@@ -442,22 +454,55 @@ mod fast {
         pub(super) fn wants(&self, target: usize, route: Route) -> bool {
             self.best[target].as_ref().is_none_or(|(r, _)| route < *r)
         }
+    }
 
-        /// The value kept for `target` (read in place: the captures are large to move).
-        fn get(&self, target: usize) -> Option<&Captured<'de>> {
-            self.best[target].as_ref().map(|(_, c)| c)
-        }
+    /// What an event is built from: a capture table ([`Found`], from the scanner or the serde
+    /// visitor), or a line read through a learned layout (`ecs_shape.rs`), which knows where each
+    /// target's value is without a table.
+    pub(super) trait Captures<'de> {
+        /// The value kept for `target`.
+        fn capture(&self, target: usize) -> Option<Captured<'de>>;
+
+        /// What [`Text::Decoded`] captures index.
+        fn decoded(&self) -> &str;
 
         /// `text` of the equivalent `Value` at `target` (the first scalar as text, `None` when
         /// empty), borrowed unless it is a number.
-        fn text(&self, target: usize) -> Option<Cow<'_, str>> {
-            Some(self.get(target)?.scalar()?.as_text(&self.decoded)).filter(|t| !t.is_empty())
+        #[inline]
+        fn text<'a>(&'a self, target: usize) -> Option<Cow<'a, str>>
+        where
+            'de: 'a,
+        {
+            capture_text(self.capture(target), self.decoded())
+        }
+    }
+
+    /// [`Captures::text`] of a capture.
+    #[inline]
+    pub(super) fn capture_text<'a, 'de: 'a>(captured: Option<Captured<'de>>, decoded: &'a str) -> Option<Cow<'a, str>> {
+        Some(captured?.into_scalar()?.into_text(decoded)).filter(|t| !t.is_empty())
+    }
+
+    impl<'de> Captures<'de> for Found<'de> {
+        fn capture(&self, target: usize) -> Option<Captured<'de>> {
+            self.best.get(target)?.as_ref().map(|(_, c)| c.clone())
         }
 
-        /// `f` of [`Self::text`] without copying a borrowed string.
-        fn with_text<R>(&self, target: usize, f: impl FnOnce(&str) -> R) -> Option<R> {
-            self.text(target).map(|t| f(&t))
+        fn decoded(&self) -> &str {
+            &self.decoded
         }
+    }
+
+    /// `text` of `target`, as in [`Captures::text`].
+    #[inline]
+    fn text<'a, 'de: 'a>(c: &'a impl Captures<'de>, target: usize) -> Option<Cow<'a, str>> {
+        c.text(target)
+    }
+
+    /// `f` of [`text`] without copying a borrowed string.
+    #[inline]
+    fn with_text<'de, R>(c: &impl Captures<'de>, target: usize, f: impl FnOnce(&str) -> R) -> Option<R> {
+        text(c, target).map(|t| f(&t))
     }
 
     /// The value of a target key: where it was found, and what is known of the target.
@@ -640,59 +685,56 @@ mod fast {
     /// `text(c)` parsed as an integer, without writing a JSON number out as text first: a number's
     /// text parses exactly when it is a non-negative integer in range (`22.0`, `-1` and `1e2`
     /// print with a `.` or a `-` and do not).
-    fn integer<T: std::str::FromStr + TryFrom<u64>>(found: &Found<'_>, target: usize) -> Option<T> {
-        match found.get(target)?.scalar()? {
+    fn integer<'de, T: std::str::FromStr + TryFrom<u64>>(c: &impl Captures<'de>, target: usize) -> Option<T> {
+        match c.capture(target)?.into_scalar()? {
             Scalar::Num(n) => n.as_u64().and_then(|v| T::try_from(v).ok()),
-            _ => found.with_text(target, |t| t.parse().ok()).flatten(),
+            _ => with_text(c, target, |t| t.parse().ok()).flatten(),
         }
     }
 
-    /// [`super::event_from_json_value`]'s decisions, on the fields the visitor kept, written into
-    /// `out` (its strings reused).
-    pub(super) fn event_from_found(found: &Found<'_>, out: &mut LineEvent) -> Result<(), RejectReason> {
-        let ts = found.get(TIMESTAMP).or_else(|| found.get(TIMESTAMP_PLAIN));
+    /// [`super::event_from_json_value`]'s decisions, on the fields the visitor, the scanner or a
+    /// learned layout kept, written into `out` (its strings reused).
+    pub(super) fn event_from<'de>(c: &impl Captures<'de>, out: &mut LineEvent) -> Result<(), RejectReason> {
+        let ts = c.capture(TIMESTAMP).or_else(|| c.capture(TIMESTAMP_PLAIN));
         out.event.timestamp_ms = match ts {
-            None => match found.with_text(ORIGINAL, audit_record_time_ms).flatten() {
+            None => match with_text(c, ORIGINAL, audit_record_time_ms).flatten() {
                 Some(ms) => ms,
                 None => return Err(RejectReason::MissingTimestamp),
             },
             Some(Captured::One(Scalar::Str(t))) => out
                 .days
-                .parse_rfc3339_ms(text_of(*t, &found.decoded))
+                .parse_rfc3339_ms(text_of(t, c.decoded()))
                 .ok_or(RejectReason::InvalidTimestamp)?,
-            Some(Captured::One(Scalar::Num(n))) => number_ms(n).ok_or(RejectReason::InvalidTimestamp)?,
+            Some(Captured::One(Scalar::Num(n))) => number_ms(&n).ok_or(RejectReason::InvalidTimestamp)?,
             Some(_) => return Err(RejectReason::InvalidTimestamp),
         };
-        let action_text = found.text(ACTION);
-        let user_name = match (action_text.as_deref(), found.text(EFFECTIVE_NAME)) {
+        let action_text = text(c, ACTION);
+        let user_name = match (action_text.as_deref(), text(c, EFFECTIVE_NAME)) {
             (Some("authenticated"), Some(eff)) => Some(eff),
-            (_, effective) => found.text(USER_NAME).or(effective),
+            (_, effective) => text(c, USER_NAME).or(effective),
         };
         out.set_user_name(user_name.as_deref().unwrap_or_default());
         out.set(|e| &mut e.action, action_text.as_deref());
-        out.event.source_ip = found.with_text(SOURCE_IP, parse_ip).flatten();
-        out.event.outcome = found.with_text(OUTCOME, Outcome::parse);
-        out.event.is_authentication = found
-            .get(CATEGORY)
-            .is_some_and(|c| c.has_authentication(&found.decoded));
-        out.set(|e| &mut e.user_domain, found.text(DOMAIN).as_deref());
+        out.event.source_ip = with_text(c, SOURCE_IP, parse_ip).flatten();
+        out.event.outcome = with_text(c, OUTCOME, Outcome::parse);
+        out.event.is_authentication = c
+            .capture(CATEGORY)
+            .is_some_and(|captured| captured.has_authentication(c.decoded()));
+        out.set(|e| &mut e.user_domain, text(c, DOMAIN).as_deref());
         out.set(
             |e| &mut e.host_name,
-            found.text(HOST_NAME).or_else(|| found.text(HOST_HOSTNAME)).as_deref(),
+            text(c, HOST_NAME).or_else(|| text(c, HOST_HOSTNAME)).as_deref(),
         );
         out.set(
             |e| &mut e.dataset,
-            found
-                .text(DATASET)
-                .or_else(|| found.text(DATA_STREAM_DATASET))
-                .as_deref(),
+            text(c, DATASET).or_else(|| text(c, DATA_STREAM_DATASET)).as_deref(),
         );
-        out.set(|e| &mut e.process_name, found.text(PROCESS_NAME).as_deref());
-        out.set(|e| &mut e.logon_type, found.text(LOGON_TYPE).as_deref());
-        out.set(|e| &mut e.event_id, found.text(EVENT_ID).as_deref());
-        out.event.source_port = integer(found, SOURCE_PORT);
-        out.event.process_pid = integer(found, PROCESS_PID);
-        out.set(|e| &mut e.ssh_method, found.text(SSH_METHOD).as_deref());
+        out.set(|e| &mut e.process_name, text(c, PROCESS_NAME).as_deref());
+        out.set(|e| &mut e.logon_type, text(c, LOGON_TYPE).as_deref());
+        out.set(|e| &mut e.event_id, text(c, EVENT_ID).as_deref());
+        out.event.source_port = integer(c, SOURCE_PORT);
+        out.event.process_pid = integer(c, PROCESS_PID);
+        out.set(|e| &mut e.ssh_method, text(c, SSH_METHOD).as_deref());
         Ok(())
     }
 

@@ -324,11 +324,10 @@ impl<'de, 't> Scanner<'de, 't> {
             _ => return self.note_skipped(start, true),
         };
         let note = match captured {
-            Captured::One(Scalar::Str(_)) => Note::slot(start + 1, self.at - 1, Slot::Str, Some((target, route))),
-            Captured::One(Scalar::Num(_)) => Note::slot(start, self.at, Slot::Num, Some((target, route))),
+            Captured::One(Scalar::Str(_)) => Note::slot(start + 1, self.at - 1, Slot::Str, Some(target)),
+            Captured::One(Scalar::Num(_)) => Note::slot(start, self.at, Slot::Num, Some(target)),
             other => Note::Fixed {
                 target,
-                route,
                 value: FixedValue::of(other, self.text),
             },
         };

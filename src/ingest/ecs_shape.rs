@@ -25,12 +25,15 @@
 //! `tests/ecs_fast_equivalence.rs` checks every answer of the streaming parser against the
 //! `serde_json::Value` reference on pairs of generated lines of one shape.
 
+use std::borrow::Cow;
+
 use serde_json::Number;
 
-use super::fast::{Captured, Found, Scalar, Text};
+use super::fast::{capture_text, event_from, Captured, Captures, Found, Scalar, Text, N};
 use super::scan::{scan_document, scan_document_traced, string_stop, Scanner};
-use crate::ingest::key_trie::Route;
+use crate::event::LineEvent;
 use crate::ingest::shape_cache::{same_bytes, ShapeCache};
+use crate::ingest::RejectReason;
 
 /// What a shape leaves open at one place of the text.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -121,24 +124,20 @@ impl FixedValue {
 /// What the scanner did with one value of a document, in text order (recorded while learning).
 #[derive(Clone, Debug)]
 pub(super) enum Note {
-    /// A value the shape leaves open, at `start..end` of the line; `capture`: the target and
-    /// route it was captured for.
+    /// A value the shape leaves open, at `start..end` of the line; `capture`: the target it was
+    /// captured for.
     Slot {
         start: usize,
         end: usize,
         slot: Slot,
-        capture: Option<(u8, Route)>,
+        capture: Option<u8>,
     },
     /// A captured value the shape keeps as literal text.
-    Fixed {
-        target: u8,
-        route: Route,
-        value: FixedValue,
-    },
+    Fixed { target: u8, value: FixedValue },
 }
 
 impl Note {
-    pub(super) fn slot(start: usize, end: usize, slot: Slot, capture: Option<(u8, Route)>) -> Note {
+    pub(super) fn slot(start: usize, end: usize, slot: Slot, capture: Option<u8>) -> Note {
         Note::Slot {
             start,
             end,
@@ -146,6 +145,22 @@ impl Note {
             capture,
         }
     }
+}
+
+/// Where a shape finds a target's value: the place of its last capture in the learned line (a
+/// target captured twice, as a repeated or a preferred key, ends with the later capture, as in
+/// the scanner).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+enum Source {
+    /// Not in the line.
+    #[default]
+    Absent,
+    /// A [`Slot::Str`]: the text at the target's span.
+    Str,
+    /// A [`Slot::Num`]: the number at the target's span.
+    Num,
+    /// The fixed value `Shape::fixed[i]`, in the literal run starting at the target's span.
+    Fixed(u16),
 }
 
 /// One learned layout.
@@ -156,10 +171,52 @@ struct Shape {
     /// Where each literal run ends in `literal`: one more run than slots (the text before the
     /// first slot, between slots, after the last).
     runs: Vec<usize>,
-    /// The slot after each run but the last, and the target and route it is captured for.
-    slots: Vec<(Slot, Option<(u8, Route)>)>,
-    /// The fixed captures: the run they are in, target, route, value (strings from the run's start).
-    fixed: Vec<(usize, u8, Route, FixedValue)>,
+    /// The slot after each run but the last, and the target whose value it is (only where the
+    /// target is not captured again later in the line).
+    slots: Vec<(Slot, Option<u8>)>,
+    /// The fixed captures that are their target's value: the run they are in, the target and the
+    /// value (strings from the run's start).
+    fixed: Vec<(usize, u8, FixedValue)>,
+    /// Per target, where its value is: what building the event reads instead of a capture table.
+    plan: [Source; N],
+}
+
+/// A line read through a [`Shape`]: each target's value in it.
+pub(super) struct ShapeRead<'s, 'de> {
+    shape: &'s Shape,
+    /// Per target, the text of its slot, or the line from the start of the run holding its fixed
+    /// value (see [`Shape::read`]); not read for a target the line does not have.
+    values: &'s [&'de str; N],
+}
+
+impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
+    #[inline]
+    fn capture(&self, target: usize) -> Option<Captured<'de>> {
+        let value = *self.values.get(target)?;
+        match *self.shape.plan.get(target)? {
+            Source::Absent => None,
+            Source::Str => Some(Captured::One(Scalar::Str(Text::Line(value)))),
+            // Checked as the line was read, so this succeeds.
+            Source::Num => Some(Captured::One(Scanner::captured_number(value)?)),
+            Source::Fixed(i) => self.shape.fixed.get(usize::from(i))?.2.captured(value, 0),
+        }
+    }
+
+    fn decoded(&self) -> &str {
+        ""
+    }
+
+    #[inline]
+    fn text<'a>(&'a self, target: usize) -> Option<Cow<'a, str>>
+    where
+        'de: 'a,
+    {
+        match *self.shape.plan.get(target)? {
+            Source::Absent => None,
+            Source::Str => Some(Cow::Borrowed(*self.values.get(target)?)).filter(|t| !t.is_empty()),
+            _ => capture_text(self.capture(target), ""),
+        }
+    }
 }
 
 impl Shape {
@@ -169,10 +226,12 @@ impl Shape {
         self.runs.clear();
         self.slots.clear();
         self.fixed.clear();
+        self.plan = [Source::Absent; N];
         let bytes = text.as_bytes();
         let mut run_start = 0;
-        // Captures are replayed in text order, as the scanner made them, so a target's later
-        // capture replaces an earlier one just as it does there.
+        // Where each target was captured last, in text order, as the scanner captured it:
+        // a slot's index, or a fixed capture's.
+        let mut last: [Option<Result<usize, usize>>; N] = [None; N];
         for note in notes {
             match note {
                 Note::Slot {
@@ -186,10 +245,19 @@ impl Shape {
                     };
                     self.literal.extend_from_slice(run);
                     self.runs.push(self.literal.len());
-                    self.slots.push((*slot, *capture));
+                    if let (Slot::Str | Slot::Num, Some(target)) = (slot, capture) {
+                        let Some(last) = last.get_mut(usize::from(*target)) else {
+                            return false;
+                        };
+                        *last = Some(Ok(self.slots.len()));
+                    }
+                    self.slots.push((*slot, None));
                     run_start = *end;
                 }
-                Note::Fixed { target, route, value } => {
+                Note::Fixed { target, value } => {
+                    if self.fixed.len() >= usize::from(u16::MAX) {
+                        return false;
+                    }
                     let value = match value {
                         FixedValue::Unknown => return false,
                         FixedValue::Many {
@@ -204,7 +272,11 @@ impl Shape {
                         },
                         other => other.clone(),
                     };
-                    self.fixed.push((self.slots.len(), *target, *route, value));
+                    let Some(last) = last.get_mut(usize::from(*target)) else {
+                        return false;
+                    };
+                    *last = Some(Err(self.fixed.len()));
+                    self.fixed.push((self.slots.len(), *target, value));
                 }
             }
         }
@@ -213,12 +285,45 @@ impl Shape {
         };
         self.literal.extend_from_slice(rest);
         self.runs.push(self.literal.len());
+        for (target, last) in last.into_iter().enumerate() {
+            self.plan[target] = match last {
+                None => Source::Absent,
+                Some(Ok(slot)) => {
+                    let Some(entry) = self.slots.get_mut(slot) else {
+                        return false;
+                    };
+                    entry.1 = Some(target as u8);
+                    match entry.0 {
+                        Slot::Str => Source::Str,
+                        _ => Source::Num,
+                    }
+                }
+                Some(Err(i)) => Source::Fixed(i as u16),
+            };
+        }
+        // Only the fixed captures that are their target's value, in text order.
+        let (mut i, mut kept) = (0, 0);
+        let plan = &mut self.plan;
+        self.fixed.retain(|&(_, target, _)| {
+            let source = &mut plan[usize::from(target)];
+            let keep = *source == Source::Fixed(i);
+            if keep {
+                *source = Source::Fixed(kept);
+                kept += 1;
+            }
+            i += 1;
+            keep
+        });
         true
     }
 
-    /// Reads `text` into `found` (fresh) if it has this shape; `None` otherwise (`found` may then
-    /// hold partial results).
-    fn read<'de>(&self, text: &'de str, found: &mut Found<'de>) -> Option<()> {
+    /// Whether `text` has this shape; if it does, each target's value is in `values` (only those
+    /// of the shape's targets are written: the others keep whatever they held).
+    fn read<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> bool {
+        self.read_values(text, values).is_some()
+    }
+
+    fn read_values<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> Option<()> {
         let bytes = text.as_bytes();
         let mut at = 0;
         let mut literal_start = 0;
@@ -229,29 +334,28 @@ impl Shape {
             if !same_bytes(bytes.get(at..at + literal.len())?, literal) {
                 return None;
             }
-            while let Some((_, target, route, value)) = fixed.next_if(|f| f.0 == run) {
-                *found.best.get_mut(usize::from(*target))? = Some((*route, value.captured(text, at)?));
+            while let Some((_, target, _)) = fixed.next_if(|f| f.0 == run) {
+                *values.get_mut(usize::from(*target))? = text.get(at..)?;
             }
             at += literal.len();
-            let Some(&(slot, capture)) = self.slots.get(run) else {
+            let Some(&(slot, target)) = self.slots.get(run) else {
                 break;
             };
-            let scalar = match slot {
+            let start = at;
+            match slot {
                 Slot::Str => {
                     let rest = bytes.get(at..)?;
                     let len = string_stop(rest)?;
                     if rest[len] != b'"' {
                         return None;
                     }
-                    let s = text.get(at..at + len)?;
                     at += len;
-                    Scalar::Str(Text::Line(s))
                 }
                 Slot::Num => {
                     let mut scanner = Scanner::new(text, at, 0, None);
-                    let number = scanner.number()?;
+                    // A number the scanner would not capture changes its path: not this shape.
+                    Scanner::captured_number(scanner.number()?)?;
                     at = scanner.at;
-                    Scanner::captured_number(number)?
                 }
                 Slot::Any { depth, object_ok } => {
                     if !object_ok && bytes.get(at) == Some(&b'{') {
@@ -260,11 +364,10 @@ impl Shape {
                     let mut scanner = Scanner::new(text, at, depth, None);
                     scanner.skip_value()?;
                     at = scanner.at;
-                    continue;
                 }
-            };
-            if let Some((target, route)) = capture {
-                *found.best.get_mut(usize::from(target))? = Some((route, Captured::One(scalar)));
+            }
+            if let Some(target) = target {
+                *values.get_mut(usize::from(target))? = text.get(start..at)?;
             }
         }
         (at == bytes.len()).then_some(())
@@ -286,19 +389,24 @@ impl LineShapes {
         self.cache.hits
     }
 
-    /// Reads `text` into `found` (fresh) through a kept shape, or else with the scanner (learning
-    /// the line's shape); `None` when neither decides (`found` may hold partial results).
-    pub(super) fn read<'de>(&mut self, text: &'de str, found: &mut Found<'de>) -> Option<()> {
-        let matched = self.cache.try_shapes(|shape| {
-            let hit = shape.read(text, found).is_some();
-            if !hit {
-                *found = Found::new();
+    /// Builds the event of `text` into `out` if a kept shape matches it: `None` if none does.
+    pub(super) fn read_known(&mut self, text: &str, out: &mut LineEvent) -> Option<Result<(), RejectReason>> {
+        let mut result = None;
+        let mut values = [""; N];
+        self.cache.try_shapes(|shape| {
+            let hit = shape.read(text, &mut values);
+            if hit {
+                result = Some(event_from(&ShapeRead { shape, values: &values }, out));
             }
             hit
         });
-        if matched {
-            return Some(());
-        }
+        result
+    }
+
+    /// After [`Self::read_known`] missed: reads `text` into `found` (fresh) with the scanner,
+    /// learning the line's shape; `None` when the scanner does not decide (`found` may hold
+    /// partial results).
+    pub(super) fn scan_and_learn<'de>(&mut self, text: &'de str, found: &mut Found<'de>) -> Option<()> {
         if !self.cache.learns(text.len()) {
             return scan_document(text, found);
         }
@@ -320,20 +428,22 @@ mod tests {
         Found::new()
     }
 
-    /// The scanner's captures of `doc`, as text, for comparison.
+    /// The event the scanner's captures of `doc` make, as text, for comparison.
     fn scanned(doc: &str) -> Option<String> {
         let mut found = fresh_found();
-        scan_document(doc, &mut found).map(|()| format!("{:?}", found.best))
+        scan_document(doc, &mut found)?;
+        let mut event = LineEvent::default();
+        let result = event_from(&found, &mut event);
+        Some(format!("{result:?} {:?}", event.event))
     }
 
-    /// The captures of `doc` read through the shape learned from `template`.
+    /// The event `doc` makes when read through the shape learned from `template`.
     fn through_shape(template: &str, doc: &str) -> Option<String> {
         let mut shapes = LineShapes::default();
-        shapes.read(template, &mut fresh_found())?;
-        let mut found = fresh_found();
-        let hits = shapes.hits();
-        shapes.read(doc, &mut found)?;
-        (shapes.hits() == hits + 1).then(|| format!("{:?}", found.best))
+        shapes.scan_and_learn(template, &mut fresh_found())?;
+        let mut event = LineEvent::default();
+        let result = shapes.read_known(doc, &mut event)?;
+        (shapes.hits() == 1).then(|| format!("{result:?} {:?}", event.event))
     }
 
     const LINE: &str = r#"{"@timestamp":"2026-10-01T00:00:52.629Z","event":{"category":["authentication"],"action":"ssh_login","outcome":"success","kind":"event"},"user":{"name":"svc-monitor"},"source":{"ip":"10.10.0.13","port":22},"host":{"name":"srv-app-02"},"x":{"y":[1,2]}}"#;
@@ -341,8 +451,12 @@ mod tests {
     #[test]
     fn a_line_of_the_same_shape_reads_as_the_scanner_reads_it() {
         let other = r#"{"@timestamp":"2026-10-02T11:00:00Z","event":{"category":["authentication"],"action":"ssh_login","outcome":"failure","kind":"alert"},"user":{"name":"alice"},"source":{"ip":"2001:db8::7","port":50022},"host":{"name":"h"},"x":{"q":{"r":"s"}}}"#;
-        assert_eq!(through_shape(LINE, other), scanned(other));
-        assert!(scanned(other).is_some());
+        let event = through_shape(LINE, other);
+        assert!(
+            event.as_deref().is_some_and(|e| e.contains(r#"user_name: "alice""#)),
+            "{event:?}"
+        );
+        assert_eq!(event, scanned(other));
     }
 
     #[test]
@@ -382,7 +496,32 @@ mod tests {
     fn a_targets_last_capture_wins_as_in_the_scanner() {
         let template = r#"{"@timestamp":"2026-10-01T00:00:00Z","user.name":"a","user":{"name":"b"}}"#;
         let doc = r#"{"@timestamp":"2026-10-01T00:00:00Z","user.name":"c","user":{"name":"d"}}"#;
-        assert_eq!(through_shape(template, doc), scanned(doc));
+        let event = through_shape(template, doc);
+        assert!(
+            event.as_deref().is_some_and(|e| e.contains(r#"user_name: "c""#)),
+            "{event:?}"
+        );
+        assert_eq!(event, scanned(doc));
+        // A fixed value (an array: literal text) and a slot (a string) for one target, either
+        // way round: the event has the one the scanner keeps.
+        for (template, doc) in [
+            (
+                r#"{"@timestamp":"2026-10-01T00:00:00Z","event.category":["authentication"],"event":{"category":"x"}}"#,
+                r#"{"@timestamp":"2026-10-02T00:00:00Z","event.category":["authentication"],"event":{"category":"y"}}"#,
+            ),
+            (
+                r#"{"@timestamp":"2026-10-01T00:00:00Z","event":{"category":"x"},"event.category":["authentication"]}"#,
+                r#"{"@timestamp":"2026-10-02T00:00:00Z","event":{"category":"y"},"event.category":["authentication"]}"#,
+            ),
+            (
+                r#"{"@timestamp":"2026-10-01T00:00:00Z","event":{"category":["authentication"]},"event.category":"x"}"#,
+                r#"{"@timestamp":"2026-10-02T00:00:00Z","event":{"category":["authentication"]},"event.category":"authentication"}"#,
+            ),
+        ] {
+            let event = through_shape(template, doc);
+            assert!(event.is_some(), "{doc}");
+            assert_eq!(event, scanned(doc), "{doc}");
+        }
     }
 
     #[test]
@@ -392,7 +531,8 @@ mod tests {
             "a".repeat(MAX_LEARNED_LINE_BYTES)
         );
         let mut shapes = LineShapes::default();
-        assert!(shapes.read(&long, &mut fresh_found()).is_some());
+        assert!(shapes.read_known(&long, &mut LineEvent::default()).is_none());
+        assert!(shapes.scan_and_learn(&long, &mut fresh_found()).is_some());
         assert!(shapes.cache.shapes.is_empty());
     }
 
@@ -401,7 +541,8 @@ mod tests {
         let mut shapes = LineShapes::default();
         for i in 0..(2 * WINDOW_LINES) {
             let doc = format!(r#"{{"@timestamp":"2026-10-01T00:00:00Z","k{i}":1}}"#);
-            assert!(shapes.read(&doc, &mut fresh_found()).is_some());
+            assert!(shapes.read_known(&doc, &mut LineEvent::default()).is_none());
+            assert!(shapes.scan_and_learn(&doc, &mut fresh_found()).is_some());
         }
         assert!(shapes.cache.sparse);
         assert!(shapes.cache.shapes.len() <= MAX_SHAPES);
