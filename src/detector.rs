@@ -11,7 +11,7 @@ use crate::event::{AuthEvent, LineEvent, Outcome};
 use crate::ingest::detect::InputFormat;
 use crate::ingest::syslog::{SyslogOutcome, SyslogParser};
 use crate::ingest::windows::{event_from_windows_json, winlogbeat_event_into};
-use crate::ingest::{parse_line_into, LineShapes, RejectReason, Rejection};
+use crate::ingest::{event_from_json_unknown_layout, parse_line_into, LineShapes, RejectReason, Rejection};
 use crate::manifest::{Manifest, RuleSpec};
 use crate::model::compact::clear_for_reuse;
 use crate::model::elastic_rare::ElasticRareState;
@@ -469,6 +469,24 @@ impl Detector {
 
     /// One input line in whatever format it is (config `format`, or recognised per line).
     fn parse_any(&mut self, line: &[u8]) -> std::result::Result<Parsed, RejectReason> {
+        // In a stream of mixed formats, a line of a known ECS layout is recognised by its layout,
+        // which says what sniffing it would (see `LineShapes::read_known`), without a scan for
+        // winlogbeat keys. What is not certain is sniffed as usual.
+        let mut layout_missed = false;
+        let mut valid_text = None;
+        if self.state.config.format == InputFormat::Auto {
+            if let Ok(text) = crate::ingest::line_text(line) {
+                valid_text = Some(text);
+                match self.line_shapes.read_known(text, &mut self.line_event) {
+                    Some(known) if known.sniffs_ecs => {
+                        self.lines_by_format[InputFormat::Ecs.index()] += 1;
+                        return known.result.map(|()| Parsed::Event(1));
+                    }
+                    Some(_) => {}
+                    None => layout_missed = true,
+                }
+            }
+        }
         let format = self.state.config.format.resolve(line);
         self.lines_by_format[format.index()] += 1;
         match format {
@@ -494,7 +512,10 @@ impl Detector {
                 }
             }
             InputFormat::Evtx => {
-                let text = crate::ingest::line_text(line)?;
+                let text = match valid_text {
+                    Some(text) => text,
+                    None => crate::ingest::line_text(line)?,
+                };
                 // Winlogbeat lines in one pass; what the fast path is not sure of (evtx records,
                 // odd shapes) goes through a `Value`.
                 let is_logon = match winlogbeat_event_into(text, &mut self.line_event) {
@@ -513,9 +534,14 @@ impl Detector {
                 };
                 Ok(if is_logon { Parsed::Event(1) } else { Parsed::NotALogon })
             }
-            InputFormat::Ecs | InputFormat::Auto => {
-                parse_line_into(line, &mut self.line_event, Some(&mut self.line_shapes)).map(|()| Parsed::Event(1))
+            InputFormat::Ecs | InputFormat::Auto => match valid_text {
+                // No kept layout matched just now: straight to the scanner (which learns it).
+                Some(text) if layout_missed => {
+                    event_from_json_unknown_layout(text, &mut self.line_event, Some(&mut self.line_shapes))
+                }
+                _ => parse_line_into(line, &mut self.line_event, Some(&mut self.line_shapes)),
             }
+            .map(|()| Parsed::Event(1)),
         }
     }
 

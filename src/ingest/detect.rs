@@ -81,7 +81,7 @@ pub fn sniff(line: &[u8]) -> InputFormat {
 /// a dotted `"winlog.…"` key occurs — in one pass. Every occurrence starts with a quote followed
 /// by `E` or `w`, bytes that are rare in ECS documents: `memchr2` finds them (vectorised), and only
 /// those are checked.
-fn has_windows_key(hay: &[u8]) -> bool {
+pub(crate) fn has_windows_key(hay: &[u8]) -> bool {
     let Some(rest) = hay.get(1..) else {
         return false;
     };

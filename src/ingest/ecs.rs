@@ -96,20 +96,28 @@ pub(crate) fn event_from_json_into(
 ) -> Result<(), RejectReason> {
     // A line of a known layout is read at its known places; the hand-written scanner answers the
     // common shapes; the serde visitor everything else.
-    let answered = match shapes {
-        Some(shapes) => match shapes.read_known(text, event) {
-            Some(result) => return result,
-            None => {
-                let mut found = Found::new();
-                shapes.scan_and_learn(text, &mut found).map(|()| found)
-            }
-        },
-        None => {
-            let mut found = Found::new();
-            scan::scan_document(text, &mut found).map(|()| found)
+    if let Some(shapes) = shapes {
+        if let Some(known) = shapes.read_known(text, event) {
+            return known.result;
         }
+        return event_from_json_unknown_layout(text, event, Some(shapes));
+    }
+    event_from_json_unknown_layout(text, event, None)
+}
+
+/// [`event_from_json_into`] of a line that none of the stream's `shapes` matches (they learn its
+/// layout), or without shapes.
+pub(crate) fn event_from_json_unknown_layout(
+    text: &str,
+    event: &mut LineEvent,
+    shapes: Option<&mut LineShapes>,
+) -> Result<(), RejectReason> {
+    let mut found = Found::new();
+    let answered = match shapes {
+        Some(shapes) => shapes.scan_and_learn(text, &mut found),
+        None => scan::scan_document(text, &mut found),
     };
-    if let Some(found) = answered {
+    if answered.is_some() {
         return fast::event_from(&found, event);
     }
     let mut found = Found::new();

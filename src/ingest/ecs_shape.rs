@@ -32,6 +32,7 @@ use serde_json::Number;
 use super::fast::{capture_text, event_from, Captured, Captures, Found, Scalar, Text, N};
 use super::scan::{scan_document, scan_document_traced, string_stop, Scanner};
 use crate::event::LineEvent;
+use crate::ingest::detect::{has_windows_key, sniff, InputFormat};
 use crate::ingest::shape_cache::{same_bytes, ShapeCache};
 use crate::ingest::RejectReason;
 
@@ -179,6 +180,8 @@ struct Shape {
     fixed: Vec<(usize, u8, FixedValue)>,
     /// Per target, where its value is: what building the event reads instead of a capture table.
     plan: [Source; N],
+    /// The learned line has no key that makes [`sniff`] take a line for winlogbeat's.
+    sniffs_ecs: bool,
 }
 
 /// A line read through a [`Shape`]: each target's value in it.
@@ -228,6 +231,7 @@ impl Shape {
         self.fixed.clear();
         self.plan = [Source::Absent; N];
         let bytes = text.as_bytes();
+        self.sniffs_ecs = sniff(bytes) == InputFormat::Ecs;
         let mut run_start = 0;
         // Where each target was captured last, in text order, as the scanner captured it:
         // a slot's index, or a fixed capture's.
@@ -317,13 +321,26 @@ impl Shape {
         true
     }
 
-    /// Whether `text` has this shape; if it does, each target's value is in `values` (only those
-    /// of the shape's targets are written: the others keep whatever they held).
-    fn read<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> bool {
-        self.read_values(text, values).is_some()
+    /// Whether `text` has this shape ([`Match::No`] if not); if it does, each target's value is
+    /// in `values` (only those of the shape's targets are written: the others keep whatever they
+    /// held), and whether [`sniff`] would take the line for an ECS document.
+    ///
+    /// Why the sniff can be answered here: it looks for a quote followed by `Event` or `winlog`
+    /// keys, or by `winlog.` anywhere. The learned line had none; a matching line has the same
+    /// literal text, so one can only start in a value the shape leaves open: a string slot that
+    /// starts with `winlog.` (after its literal opening quote: `"Event"` or `"winlog"` followed
+    /// by a colon cannot be a value, which a comma or a closing bracket follows), or a dropped
+    /// value, which is sniffed as the whole line would be (its keys and strings are its own).
+    fn read<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> Match {
+        let mut sniffs_ecs = self.sniffs_ecs;
+        match self.read_values(text, values, &mut sniffs_ecs) {
+            None => Match::No,
+            Some(()) if sniffs_ecs => Match::Ecs,
+            Some(()) => Match::Unsniffed,
+        }
     }
 
-    fn read_values<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> Option<()> {
+    fn read_values<'de>(&self, text: &'de str, values: &mut [&'de str; N], sniffs_ecs: &mut bool) -> Option<()> {
         let bytes = text.as_bytes();
         let mut at = 0;
         let mut literal_start = 0;
@@ -349,6 +366,9 @@ impl Shape {
                     if rest[len] != b'"' {
                         return None;
                     }
+                    if rest.first() == Some(&b'w') && rest.starts_with(b"winlog.") {
+                        *sniffs_ecs = false;
+                    }
                     at += len;
                 }
                 Slot::Num => {
@@ -358,12 +378,32 @@ impl Shape {
                     at = scanner.at;
                 }
                 Slot::Any { depth, object_ok } => {
-                    if !object_ok && bytes.get(at) == Some(&b'{') {
-                        return None;
+                    let rest = bytes.get(at..)?;
+                    match rest.first() {
+                        Some(b'{') if !object_ok => return None,
+                        // A string (the usual dropped value), read as the scanner reads one:
+                        // only its opening quote can start a winlogbeat key for `sniff`.
+                        Some(b'"') => {
+                            let body = rest.get(1..)?;
+                            let len = string_stop(body)?;
+                            if body[len] != b'"' {
+                                return None;
+                            }
+                            if body.first() == Some(&b'w') && body.starts_with(b"winlog.") {
+                                *sniffs_ecs = false;
+                            }
+                            at += len + 2;
+                        }
+                        first => {
+                            let mut scanner = Scanner::new(text, at, depth, None);
+                            scanner.skip_value()?;
+                            // Numbers, `true`, `false` and `null` hold no quote.
+                            if matches!(first, Some(b'{' | b'[')) && has_windows_key(bytes.get(at..scanner.at)?) {
+                                *sniffs_ecs = false;
+                            }
+                            at = scanner.at;
+                        }
                     }
-                    let mut scanner = Scanner::new(text, at, depth, None);
-                    scanner.skip_value()?;
-                    at = scanner.at;
                 }
             }
             if let Some(target) = target {
@@ -372,6 +412,24 @@ impl Shape {
         }
         (at == bytes.len()).then_some(())
     }
+}
+
+/// Whether a line has a shape.
+enum Match {
+    No,
+    /// Yes, and [`sniff`] would take it for an ECS document.
+    Ecs,
+    /// Yes, but [`sniff`] might take it for a winlogbeat document.
+    Unsniffed,
+}
+
+/// A line read through a kept shape.
+pub(crate) struct KnownLine {
+    /// What reading its event gave.
+    pub(crate) result: Result<(), RejectReason>,
+    /// Whether [`sniff`] would take the line for an ECS document (so, in a stream of mixed
+    /// formats, it is one without sniffing it); `false` when that is not certain.
+    pub(crate) sniffs_ecs: bool,
 }
 
 /// The shapes of one stream's recent ECS lines (see [`ShapeCache`] for which are tried and when
@@ -390,17 +448,22 @@ impl LineShapes {
     }
 
     /// Builds the event of `text` into `out` if a kept shape matches it: `None` if none does.
-    pub(super) fn read_known(&mut self, text: &str, out: &mut LineEvent) -> Option<Result<(), RejectReason>> {
-        let mut result = None;
+    pub(crate) fn read_known(&mut self, text: &str, out: &mut LineEvent) -> Option<KnownLine> {
+        let mut known = None;
         let mut values = [""; N];
         self.cache.try_shapes(|shape| {
-            let hit = shape.read(text, &mut values);
-            if hit {
-                result = Some(event_from(&ShapeRead { shape, values: &values }, out));
-            }
-            hit
+            let sniffs_ecs = match shape.read(text, &mut values) {
+                Match::No => return false,
+                Match::Ecs => true,
+                Match::Unsniffed => false,
+            };
+            known = Some(KnownLine {
+                result: event_from(&ShapeRead { shape, values: &values }, out),
+                sniffs_ecs,
+            });
+            true
         });
-        result
+        known
     }
 
     /// After [`Self::read_known`] missed: reads `text` into `found` (fresh) with the scanner,
@@ -442,7 +505,7 @@ mod tests {
         let mut shapes = LineShapes::default();
         shapes.scan_and_learn(template, &mut fresh_found())?;
         let mut event = LineEvent::default();
-        let result = shapes.read_known(doc, &mut event)?;
+        let result = shapes.read_known(doc, &mut event)?.result;
         (shapes.hits() == 1).then(|| format!("{result:?} {:?}", event.event))
     }
 
@@ -546,5 +609,55 @@ mod tests {
         }
         assert!(shapes.cache.sparse);
         assert!(shapes.cache.shapes.len() <= MAX_SHAPES);
+    }
+
+    /// A line that a kept shape reads is said to sniff as ECS only when `sniff` agrees, whatever
+    /// its open values hold (strings, dropped strings, objects and arrays with winlogbeat keys).
+    #[test]
+    fn a_known_line_sniffs_as_ecs_only_when_sniff_agrees() {
+        let template =
+            r#"{"@timestamp":"2026-10-01T00:00:00Z","user":{"name":"alice"},"kind":"event","x":{"y":[1,2]}}"#;
+        let mut shapes = LineShapes::default();
+        shapes.scan_and_learn(template, &mut fresh_found()).expect("scanned");
+        let names = ["bob", "winlog.x", "winlog", "Event", "wEvent", "w"];
+        let kinds = [
+            r#""event""#,
+            r#""winlog.a""#,
+            r#""Event""#,
+            "3",
+            "null",
+            r#"["winlog.b"]"#,
+            r#"{"winlog":1}"#,
+        ];
+        let xs = [
+            r#"{"y":[1,2]}"#,
+            r#"{"winlog":{"a":1}}"#,
+            r#"{"Event" : 2}"#,
+            r#"{"winlog.a":1}"#,
+            r#"{"a":"winlog.b"}"#,
+            r#"{"a":"Event"}"#,
+            r#"{"a":["x",{"Event":1}]}"#,
+        ];
+        let (mut certain, mut unsure) = (0, 0);
+        for name in names {
+            for kind in kinds {
+                for x in xs {
+                    let doc = format!(
+                        r#"{{"@timestamp":"2026-10-01T00:00:01Z","user":{{"name":"{name}"}},"kind":{kind},"x":{x}}}"#
+                    );
+                    let known = shapes.read_known(&doc, &mut LineEvent::default()).expect("same layout");
+                    let sniffed = sniff(doc.as_bytes());
+                    if known.sniffs_ecs {
+                        assert_eq!(sniffed, InputFormat::Ecs, "{doc}");
+                        certain += 1;
+                    } else {
+                        unsure += 1;
+                    }
+                    // Exact for these values: unsure only when sniff does take the line for winlogbeat's.
+                    assert_eq!(known.sniffs_ecs, sniffed == InputFormat::Ecs, "{doc}");
+                }
+            }
+        }
+        assert!(certain > 0 && unsure > 0, "{certain} {unsure}");
     }
 }

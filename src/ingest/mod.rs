@@ -7,8 +7,8 @@ mod shape_cache;
 pub mod syslog;
 pub mod windows;
 
-pub(crate) use ecs::LineShapes;
 pub use ecs::{event_from_json, event_from_json_value};
+pub(crate) use ecs::{event_from_json_unknown_layout, LineShapes};
 
 use crate::event::{AuthEvent, LineEvent};
 
