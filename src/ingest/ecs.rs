@@ -14,8 +14,8 @@
 //!   over the bytes for the common shapes (no escapes, plain numbers) and hands anything else to
 //!   the visitor. In front of the scanner, for a stream ([`super::LineParser`], the detector),
 //!   the layouts of recent lines (`ecs_shape.rs`): a line of a known layout is checked by its
-//!   literal text and only its values are read. `tests/ecs_fast_equivalence.rs` checks that all
-//!   of them agree.
+//!   literal text, only its values are read, and the event is built from where each field is
+//!   (no capture table). `tests/ecs_fast_equivalence.rs` checks that all of them agree.
 
 use std::borrow::Cow;
 use std::fmt;

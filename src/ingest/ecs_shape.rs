@@ -6,6 +6,12 @@
 //! with `memcmp` and reading only its values, without the per-key work (key scan, trie lookup,
 //! route, duplicate check) that makes up most of the scanner's cost.
 //!
+//! Each shape also keeps a plan: for each field the event is built from, the place of its value
+//! in the line (a slot, or a fixed value of the literal text), so a matching line's event is
+//! built from those places directly ([`ShapeRead`]) instead of through a per-line capture table.
+//! In a stream of mixed formats, a match also says whether the line would be sniffed as ECS
+//! ([`KnownLine::sniffs_ecs`]), which spares the detector its scan for winlogbeat keys.
+//!
 //! This is speculative parsing in the manner of Mison (Li et al., "Mison: A Fast JSON Parser for
 //! Data Analytics", VLDB 2017), with exact verification instead of a probabilistic guess: a line
 //! that differs from every kept shape anywhere outside its values is read by the scanner as
