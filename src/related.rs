@@ -424,8 +424,11 @@ pub struct RelatedJobs {
     open_sources: usize,
     /// `source_buckets` by the id of the address's text.
     source_slots: Slots,
-    /// Scratch for closing: the open addresses' keys and positions, sorted.
-    close_order: Vec<(u128, u32)>,
+    /// Scratch for closing: the open addresses' positions (low 32 bits) in address order.
+    close_order: Vec<u64>,
+    /// Scratch for closing a bucket whose addresses differ beyond their last 32 bits: keys and
+    /// positions, sorted.
+    close_order_wide: Vec<(u128, u32)>,
     /// Per count series (job, or job and address): start of its last anomalous bucket and how
     /// many consecutive buckets have been anomalous, for `multi_bucket_impact`.
     anomaly_runs: HashMap<String, (i64, u32)>,
@@ -1058,18 +1061,13 @@ impl RelatedJobs {
         // One entry per address, in address order (the order records and the shared prior take).
         let open = &self.source_buckets[..self.open_sources];
         let mut order = std::mem::take(&mut self.close_order);
-        order.extend(
-            open.iter()
-                .enumerate()
-                .map(|(i, (ip, _))| (u128::from_be_bytes(ip.0), i as u32)),
-        );
-        sort_short(&mut order);
+        address_order(open, &mut order, &mut self.close_order_wide);
         if enabled.source_ip_spike {
             // Each address is scored against the history before this bucket, then learns it:
             // one look-up for both.
             let overall = self.sources_overall;
-            for &(_, i) in &order {
-                let (ip, bucket) = &open[i as usize];
+            for &position in &order {
+                let (ip, bucket) = &open[position as u32 as usize];
                 let count = bucket.count as f64;
                 let history = self.sources.entry(*ip).or_default();
                 let (p, e) = address_probability(Some(history.moments), overall, count);
@@ -1218,7 +1216,8 @@ impl RelatedJobs {
                 .map(|i| i.slots.memory_bytes())
                 .sum::<usize>()
             + self.logons.capacity() * std::mem::size_of::<UserLogon>()
-            + self.close_order.capacity() * std::mem::size_of::<(u128, u32)>()
+            + self.close_order.capacity() * std::mem::size_of::<u64>()
+            + self.close_order_wide.capacity() * std::mem::size_of::<(u128, u32)>()
             + self.names.memory_bytes()
             + self.logon_slots.memory_bytes()
             + self.source_slots.memory_bytes()
@@ -1233,19 +1232,43 @@ impl RelatedJobs {
     }
 }
 
+/// Fills `order` with the positions of `open`'s addresses (low 32 bits), in address order. When
+/// the addresses differ only in their last 32 bits (IPv4, mostly), each position goes under those
+/// bits and one `u64` sort does; else through `wide`, by full key.
+fn address_order(open: &[(IpKey, CountBucket)], order: &mut Vec<u64>, wide: &mut Vec<(u128, u32)>) {
+    let key = |ip: &IpKey| u128::from_be_bytes(ip.0);
+    let prefix = open.first().map_or(0, |(ip, _)| key(ip) >> 32);
+    if open.iter().all(|(ip, _)| key(ip) >> 32 == prefix) {
+        order.extend(
+            open.iter()
+                .enumerate()
+                .map(|(i, (ip, _))| (u64::from(key(ip) as u32) << 32) | i as u64),
+        );
+        sort_short(order);
+        return;
+    }
+    wide.extend(open.iter().enumerate().map(|(i, (ip, _))| (key(ip), i as u32)));
+    sort_short(wide);
+    order.extend(wide.iter().map(|&(_, i)| u64::from(i)));
+    let used = wide.len();
+    clear_for_reuse(wide, used);
+}
+
 /// Sorts `v` (distinct keys): by insertion when short, as a bucket's addresses mostly are (fewer
 /// steps than the heapsort of [`crate::sort`] there).
-fn sort_short(v: &mut [(u128, u32)]) {
-    if v.len() > 32 {
+fn sort_short<T: Ord + Copy>(v: &mut [T]) {
+    if v.len() > 64 {
         crate::sort::sort(v);
         return;
     }
     for i in 1..v.len() {
+        let x = v[i];
         let mut j = i;
-        while j > 0 && v[j] < v[j - 1] {
-            v.swap(j, j - 1);
+        while j > 0 && x < v[j - 1] {
+            v[j] = v[j - 1];
             j -= 1;
         }
+        v[j] = x;
     }
 }
 
@@ -1550,7 +1573,7 @@ mod tests {
 
     #[test]
     fn short_sorts_agree_with_the_crate_sort() {
-        for len in [0usize, 1, 2, 5, 32, 33, 100] {
+        for len in [0usize, 1, 2, 5, 32, 33, 64, 65, 100] {
             let mut v: Vec<(u128, u32)> = (0..len as u32)
                 .map(|i| ((u128::from(i) * 0x9e37_79b9_7f4a_7c15) % 1_000_003, i))
                 .collect();
@@ -1558,6 +1581,25 @@ mod tests {
             crate::sort::sort(&mut expected);
             sort_short(&mut v);
             assert_eq!(v, expected, "{len}");
+        }
+    }
+
+    #[test]
+    fn address_order_is_by_full_key() {
+        let v4 = |i: u32| IpKey::from_ip(std::net::IpAddr::V4((i.wrapping_mul(0x9e37_79b9) % 100_003).into()));
+        let v6 = |i: u32| IpKey::from_ip(std::net::IpAddr::V6((u128::from(i) * 0x9e37_79b9_7f4a_7c15).into()));
+        for mixed in [false, true] {
+            for len in [0u32, 1, 7, 70] {
+                let open: Vec<(IpKey, CountBucket)> = (0..len)
+                    .map(|i| (if mixed && i % 3 == 0 { v6(i) } else { v4(i) }, CountBucket::default()))
+                    .collect();
+                let (mut order, mut wide) = (Vec::new(), Vec::new());
+                address_order(&open, &mut order, &mut wide);
+                let got: Vec<IpKey> = order.iter().map(|&p| open[p as u32 as usize].0).collect();
+                let mut expected: Vec<IpKey> = open.iter().map(|(ip, _)| *ip).collect();
+                crate::sort::sort(&mut expected);
+                assert_eq!(got, expected, "{mixed} {len}");
+            }
         }
     }
 
