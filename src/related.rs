@@ -417,6 +417,9 @@ pub struct RelatedJobs {
     logons: Vec<UserLogon>,
     /// `logons` by user id.
     logon_slots: Slots,
+    /// Whether `logons` names a user twice (only a crafted snapshot's can): the rare-user job then
+    /// assesses them all before learning any, as learning each after assessing it would differ.
+    logons_repeat_users: bool,
     fail_bucket: CountBucket<DenseIndex>,
     success_bucket: CountBucket<DenseIndex>,
     /// The open bucket's addresses (the first `open_sources`) and emptied buckets kept for reuse.
@@ -575,6 +578,8 @@ impl RelatedJobs {
             // A crafted snapshot may name a user twice: the first logon is the one found.
             if jobs.logon_slots.get(user).is_none() {
                 jobs.logon_slots.set(user, jobs.logons.len());
+            } else {
+                jobs.logons_repeat_users = true;
             }
             jobs.logons.push(UserLogon {
                 user,
@@ -957,14 +962,33 @@ impl RelatedJobs {
         // Records come out in user-name order; the models learn in any order (one logon per user,
         // and one user's learning does not change another's assessment within a job), so only the
         // few logons that make records are sorted.
-        // While the organisation is learning every account is `learning`: no records, no evidence.
-        if enabled.rare_user && !self.rare_user.is_learning(day, limits.learning_days) {
+        if enabled.rare_user {
+            // While the organisation is learning every account is `learning`: no records, no
+            // evidence.
+            let scoring = !self.rare_user.is_learning(day, limits.learning_days);
             let mut found: Vec<(u32, f64, RareUserEvidence)> = Vec::new();
-            for (i, l) in logons.iter().enumerate() {
-                if let Some((score, ev)) = self.rare_user.assess(names.get(l.user), day, limits.learning_days) {
+            let mut keep = |i: usize, assessed: Option<(f64, RareUserEvidence)>| {
+                if let Some((score, ev)) = assessed {
                     if ev.state != "learning" {
                         found.push((i as u32, score, ev));
                     }
+                }
+            };
+            if self.logons_repeat_users {
+                if scoring {
+                    for (i, l) in logons.iter().enumerate() {
+                        keep(i, self.rare_user.assess(names.get(l.user), day, limits.learning_days));
+                    }
+                }
+                for l in logons {
+                    self.rare_user.learn(names.get(l.user), day);
+                }
+            } else {
+                // Each logon is assessed against the history before the bucket, then learnt.
+                let before = self.rare_user.baseline();
+                let assess = scoring.then_some((&before, limits.learning_days));
+                for (i, l) in logons.iter().enumerate() {
+                    keep(i, self.rare_user.learn_assessing(names.get(l.user), day, assess));
                 }
             }
             crate::sort::sort_by(&mut found, |a, b| user_of(a.0).cmp(user_of(b.0)));
@@ -1020,14 +1044,10 @@ impl RelatedJobs {
                 out.push(user_record(r, l, names));
             }
         }
-        if enabled.rare_user {
-            for l in logons {
-                self.rare_user.learn(names.get(l.user), day);
-            }
-        }
         let used = self.logons.len();
         clear_for_reuse(&mut self.logons, used);
         self.logon_slots.clear();
+        self.logons_repeat_users = false;
 
         for (job, is_fails, on) in [
             (FAILS_JOB, true, enabled.fails),
@@ -1786,5 +1806,63 @@ mod snapshot_format_tests {
         let crafted_bytes = postcard::to_allocvec(&crafted).unwrap();
         let restored: RelatedJobs = postcard::from_bytes(&crafted_bytes).unwrap();
         assert_eq!(postcard::to_allocvec(&restored).unwrap(), crafted_bytes);
+    }
+
+    /// A crafted snapshot whose open bucket names a dormant user twice: both logons are assessed
+    /// against the history before the bucket (as when every logon was assessed before any was
+    /// learnt), so both make a record.
+    #[test]
+    fn a_user_named_twice_is_assessed_twice_before_learning() {
+        let day = 20_727;
+        let bucket = i64::from(day) * 86_400_000;
+        let logon = |user: &str| OldUserLogon {
+            user: user.into(),
+            first_time: bucket,
+            count: 1,
+            source: None,
+            host: None,
+        };
+        let bucket_of = || OldCountBucket {
+            count: 0,
+            users: Vec::new(),
+            sources: Vec::new(),
+            hosts: Vec::new(),
+        };
+        let records = |logons: Vec<OldUserLogon>| {
+            let mut rare_user = RareUserModel::default();
+            rare_user.learn("alice", day - 60);
+            rare_user.learn("bob", day - 60);
+            rare_user.learn("alice", day - 1);
+            let old = OldRelatedJobs {
+                rare_user,
+                rare_hour: RareHourModel::default(),
+                fails: SeasonalCounts::default(),
+                successes: SeasonalCounts::default(),
+                sources: HashMap::default(),
+                sources_overall: Moments::default(),
+                first_day: Some(day - 60),
+                logons,
+                fail_bucket: bucket_of(),
+                success_bucket: bucket_of(),
+                source_buckets: Vec::new(),
+                anomaly_runs: HashMap::default(),
+            };
+            let mut jobs: RelatedJobs = postcard::from_bytes(&postcard::to_allocvec(&old).unwrap()).unwrap();
+            let out = jobs.close(all_jobs(), bucket, &test_limits());
+            let users: Vec<String> = out
+                .iter()
+                .filter(|r| r.record.job_id == RARE_USER_JOB)
+                .map(|r| r.suppression_key.clone())
+                .collect();
+            (users, jobs.rare_user.accounts["bob"].active_days)
+        };
+        assert_eq!(
+            records(vec![logon("bob"), logon("alice")]),
+            (vec!["bob".to_string()], 2)
+        );
+        assert_eq!(
+            records(vec![logon("bob"), logon("alice"), logon("bob")]),
+            (vec!["bob".to_string(), "bob".to_string()], 2)
+        );
     }
 }
