@@ -51,11 +51,24 @@ const INDEX_FROM: usize = 64;
 struct PositionIndex(KeyIndex);
 
 impl PositionIndex {
-    /// The position of `key` in `list` (whose keys are unique), by `key_of`.
+    /// The position of `key` in `list` (whose keys are unique), by `key_of`. Inlined: most lists
+    /// are a few entries long, searched in fewer steps than a call takes.
+    #[inline]
     fn find<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q, key: &Q) -> Option<usize> {
         if list.len() < INDEX_FROM {
             return list.iter().position(|x| key_of(x) == key);
         }
+        self.find_indexed(list, key_of, key)
+    }
+
+    /// [`PositionIndex::find`] in a long list.
+    #[inline(never)]
+    fn find_indexed<T, Q: Hash + Eq + ?Sized>(
+        &mut self,
+        list: &[T],
+        key_of: impl Fn(&T) -> &Q,
+        key: &Q,
+    ) -> Option<usize> {
         let key_at = |i: u32| key_of(&list[i as usize]);
         if self.0.len() != list.len() {
             self.0.rebuild(list.len(), key_at);
@@ -65,9 +78,18 @@ impl PositionIndex {
 
     /// Records that `list`'s last element was pushed (only while the index is in use and in step;
     /// short lists allocate no index).
+    #[inline]
     fn pushed<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
+        if list.len() > INDEX_FROM {
+            self.pushed_indexed(list, key_of);
+        }
+    }
+
+    /// [`PositionIndex::pushed`] to a long list.
+    #[inline(never)]
+    fn pushed_indexed<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
         let len = list.len();
-        if len > INDEX_FROM && self.0.len() + 1 == len {
+        if self.0.len() + 1 == len {
             let last = &list[len - 1];
             self.0
                 .insert(key_of(last), (len - 1) as u32, &|i| key_of(&list[i as usize]));
@@ -244,10 +266,12 @@ trait ListIndex: Default {
 }
 
 impl ListIndex for PositionIndex {
+    #[inline]
     fn find(&mut self, list: &[(u32, u32)], id: u32) -> Option<usize> {
         PositionIndex::find(self, list, |(k, _)| k, &id)
     }
 
+    #[inline]
     fn pushed(&mut self, list: &[(u32, u32)]) {
         PositionIndex::pushed(self, list, |(k, _)| k);
     }
@@ -296,6 +320,7 @@ impl ListIndex for DenseIndex {
     }
 }
 
+#[inline]
 fn bump(list: &mut Vec<(u32, u32)>, index: &mut impl ListIndex, value: Option<u32>) {
     let Some(id) = value else {
         return;
