@@ -161,13 +161,36 @@ impl RareUserModel {
         }
     }
 
+    /// The median account's active days (the upper median): counted in a histogram of the
+    /// usual counts, sorting only the accounts beyond it when the median falls there.
     fn refresh_median(&mut self) {
-        let mut days: Vec<u32> = self.accounts.values().map(|a| a.active_days).collect();
-        if days.is_empty() {
+        const COUNTED: usize = 256;
+        let rank = self.accounts.len() / 2;
+        if self.accounts.is_empty() {
             return;
         }
-        crate::sort::sort(&mut days);
-        self.median_active_days = days[days.len() / 2] as f64;
+        let mut counts = [0u32; COUNTED];
+        for a in self.accounts.values() {
+            if let Some(n) = counts.get_mut(a.active_days as usize) {
+                *n += 1;
+            }
+        }
+        let mut below = 0;
+        for (days, &n) in counts.iter().enumerate() {
+            below += n as usize;
+            if below > rank {
+                self.median_active_days = days as f64;
+                return;
+            }
+        }
+        let mut beyond: Vec<u32> = self
+            .accounts
+            .values()
+            .map(|a| a.active_days)
+            .filter(|&d| d as usize >= COUNTED)
+            .collect();
+        crate::sort::sort(&mut beyond);
+        self.median_active_days = beyond[rank - below] as f64;
     }
 
     /// Forgets accounts idle longer than `prune_days`.
@@ -259,6 +282,32 @@ fn assess_account(
                     ),
                 },
             ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_is_the_sorted_one() {
+        for spread in [3u32, 300, 3000] {
+            for n in [1u32, 2, 5, 100, 1001] {
+                let mut m = RareUserModel::default();
+                for i in 0..n {
+                    let history = AccountHistory {
+                        first_day: 0,
+                        last_day: 0,
+                        active_days: i.wrapping_mul(7919) % spread,
+                    };
+                    m.accounts.insert(format!("u{i}"), history);
+                }
+                m.refresh_median();
+                let mut days: Vec<u32> = m.accounts.values().map(|a| a.active_days).collect();
+                days.sort_unstable();
+                assert_eq!(m.median_active_days, days[days.len() / 2] as f64, "{spread} {n}");
+            }
         }
     }
 }
