@@ -788,7 +788,8 @@ impl RelatedJobs {
         threshold: &dyn Fn(&str) -> f64,
         want_verdicts: bool,
     ) -> Vec<JobVerdict> {
-        self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
+        self.first_day
+            .get_or_insert_with(|| bucket_ms.div_euclid(86_400_000) as i32);
         let mut out = Vec::new();
         let bucket_index = (bucket_ms / 900_000) as i32;
         let logons_wanted = feed == Feed::Success && (enabled.rare_user || enabled.rare_hour);
