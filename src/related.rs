@@ -51,11 +51,24 @@ const INDEX_FROM: usize = 64;
 struct PositionIndex(KeyIndex);
 
 impl PositionIndex {
-    /// The position of `key` in `list` (whose keys are unique), by `key_of`.
+    /// The position of `key` in `list` (whose keys are unique), by `key_of`. Inlined: most lists
+    /// are a few entries long, searched in fewer steps than a call takes.
+    #[inline]
     fn find<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q, key: &Q) -> Option<usize> {
         if list.len() < INDEX_FROM {
             return list.iter().position(|x| key_of(x) == key);
         }
+        self.find_indexed(list, key_of, key)
+    }
+
+    /// [`PositionIndex::find`] in a long list.
+    #[inline(never)]
+    fn find_indexed<T, Q: Hash + Eq + ?Sized>(
+        &mut self,
+        list: &[T],
+        key_of: impl Fn(&T) -> &Q,
+        key: &Q,
+    ) -> Option<usize> {
         let key_at = |i: u32| key_of(&list[i as usize]);
         if self.0.len() != list.len() {
             self.0.rebuild(list.len(), key_at);
@@ -65,9 +78,18 @@ impl PositionIndex {
 
     /// Records that `list`'s last element was pushed (only while the index is in use and in step;
     /// short lists allocate no index).
+    #[inline]
     fn pushed<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
+        if list.len() > INDEX_FROM {
+            self.pushed_indexed(list, key_of);
+        }
+    }
+
+    /// [`PositionIndex::pushed`] to a long list.
+    #[inline(never)]
+    fn pushed_indexed<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
         let len = list.len();
-        if len > INDEX_FROM && self.0.len() + 1 == len {
+        if self.0.len() + 1 == len {
             let last = &list[len - 1];
             self.0
                 .insert(key_of(last), (len - 1) as u32, &|i| key_of(&list[i as usize]));
@@ -91,7 +113,19 @@ struct BucketNames {
     ends: Vec<usize>,
     index: KeyIndex,
     addresses: Vec<Address>,
-    address_ids: HashMap<IpKey, u32>,
+    address_ids: HashMap<AddressKey, u32>,
+}
+
+/// An address as a hash-map key: hashed as one 128-bit number, in fewer steps than the 16 bytes
+/// and length that [`IpKey`]'s derived `Hash` writes. Encoded as the `IpKey`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+struct AddressKey(IpKey);
+
+impl Hash for AddressKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u128(u128::from_ne_bytes(self.0 .0));
+    }
 }
 
 /// A source address of the open bucket.
@@ -133,7 +167,7 @@ impl BucketNames {
     /// The address id of `ip`, adding it if new.
     fn address_id(&mut self, ip: IpKey) -> u32 {
         let new_id = self.addresses.len() as u32;
-        match self.address_ids.entry(ip) {
+        match self.address_ids.entry(AddressKey(ip)) {
             std::collections::hash_map::Entry::Occupied(found) => *found.get(),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 self.addresses.push(Address::Key(ip));
@@ -244,10 +278,12 @@ trait ListIndex: Default {
 }
 
 impl ListIndex for PositionIndex {
+    #[inline]
     fn find(&mut self, list: &[(u32, u32)], id: u32) -> Option<usize> {
         PositionIndex::find(self, list, |(k, _)| k, &id)
     }
 
+    #[inline]
     fn pushed(&mut self, list: &[(u32, u32)]) {
         PositionIndex::pushed(self, list, |(k, _)| k);
     }
@@ -296,6 +332,7 @@ impl ListIndex for DenseIndex {
     }
 }
 
+#[inline]
 fn bump(list: &mut Vec<(u32, u32)>, index: &mut impl ListIndex, value: Option<u32>) {
     let Some(id) = value else {
         return;
@@ -407,7 +444,7 @@ pub struct RelatedJobs {
     rare_hour: RareHourModel,
     fails: SeasonalCounts,
     successes: SeasonalCounts,
-    sources: HashMap<IpKey, SourceCounts>,
+    sources: HashMap<AddressKey, SourceCounts>,
     /// Every address's non-zero success counts: the prior for addresses with little history.
     sources_overall: Moments,
     /// Day the organisation's first logon was seen (for count-job learning).
@@ -417,6 +454,9 @@ pub struct RelatedJobs {
     logons: Vec<UserLogon>,
     /// `logons` by user id.
     logon_slots: Slots,
+    /// Whether `logons` names a user twice (only a crafted snapshot's can): the rare-user job then
+    /// assesses them all before learning any, as learning each after assessing it would differ.
+    logons_repeat_users: bool,
     fail_bucket: CountBucket<DenseIndex>,
     success_bucket: CountBucket<DenseIndex>,
     /// The open bucket's addresses (the first `open_sources`) and emptied buckets kept for reuse.
@@ -424,8 +464,11 @@ pub struct RelatedJobs {
     open_sources: usize,
     /// `source_buckets` by the id of the address's text.
     source_slots: Slots,
-    /// Scratch for closing: the open addresses' keys and positions, sorted.
-    close_order: Vec<(u128, u32)>,
+    /// Scratch for closing: the open addresses' positions (low 32 bits) in address order.
+    close_order: Vec<u64>,
+    /// Scratch for closing a bucket whose addresses differ beyond their last 32 bits: keys and
+    /// positions, sorted.
+    close_order_wide: Vec<(u128, u32)>,
     /// Per count series (job, or job and address): start of its last anomalous bucket and how
     /// many consecutive buckets have been anomalous, for `multi_bucket_impact`.
     anomaly_runs: HashMap<String, (i64, u32)>,
@@ -470,7 +513,7 @@ struct RelatedJobsView<'a> {
     rare_hour: &'a RareHourModel,
     fails: &'a SeasonalCounts,
     successes: &'a SeasonalCounts,
-    sources: &'a HashMap<IpKey, SourceCounts>,
+    sources: &'a HashMap<AddressKey, SourceCounts>,
     sources_overall: &'a Moments,
     first_day: Option<i32>,
     logons: Vec<UserLogonRepr<Cow<'a, str>>>,
@@ -488,7 +531,7 @@ struct RelatedJobsRepr {
     rare_hour: RareHourModel,
     fails: SeasonalCounts,
     successes: SeasonalCounts,
-    sources: HashMap<IpKey, SourceCounts>,
+    sources: HashMap<AddressKey, SourceCounts>,
     sources_overall: Moments,
     first_day: Option<i32>,
     logons: Vec<UserLogonRepr<String>>,
@@ -572,6 +615,8 @@ impl RelatedJobs {
             // A crafted snapshot may name a user twice: the first logon is the one found.
             if jobs.logon_slots.get(user).is_none() {
                 jobs.logon_slots.set(user, jobs.logons.len());
+            } else {
+                jobs.logons_repeat_users = true;
             }
             jobs.logons.push(UserLogon {
                 user,
@@ -743,7 +788,8 @@ impl RelatedJobs {
         threshold: &dyn Fn(&str) -> f64,
         want_verdicts: bool,
     ) -> Vec<JobVerdict> {
-        self.first_day.get_or_insert(bucket_ms.div_euclid(86_400_000) as i32);
+        self.first_day
+            .get_or_insert_with(|| bucket_ms.div_euclid(86_400_000) as i32);
         let mut out = Vec::new();
         let bucket_index = (bucket_ms / 900_000) as i32;
         let logons_wanted = feed == Feed::Success && (enabled.rare_user || enabled.rare_hour);
@@ -938,7 +984,11 @@ impl RelatedJobs {
     }
 
     fn source_probability(&self, ip: IpKey, count: f64) -> (f64, Expectation) {
-        address_probability(self.sources.get(&ip).map(|s| s.moments), self.sources_overall, count)
+        address_probability(
+            self.sources.get(&AddressKey(ip)).map(|s| s.moments),
+            self.sources_overall,
+            count,
+        )
     }
 
     /// Closes the open bucket: scores what it holds against the models, then learns from it.
@@ -954,14 +1004,33 @@ impl RelatedJobs {
         // Records come out in user-name order; the models learn in any order (one logon per user,
         // and one user's learning does not change another's assessment within a job), so only the
         // few logons that make records are sorted.
-        // While the organisation is learning every account is `learning`: no records, no evidence.
-        if enabled.rare_user && !self.rare_user.is_learning(day, limits.learning_days) {
+        if enabled.rare_user {
+            // While the organisation is learning every account is `learning`: no records, no
+            // evidence.
+            let scoring = !self.rare_user.is_learning(day, limits.learning_days);
             let mut found: Vec<(u32, f64, RareUserEvidence)> = Vec::new();
-            for (i, l) in logons.iter().enumerate() {
-                if let Some((score, ev)) = self.rare_user.assess(names.get(l.user), day, limits.learning_days) {
+            let mut keep = |i: usize, assessed: Option<(f64, RareUserEvidence)>| {
+                if let Some((score, ev)) = assessed {
                     if ev.state != "learning" {
                         found.push((i as u32, score, ev));
                     }
+                }
+            };
+            if self.logons_repeat_users {
+                if scoring {
+                    for (i, l) in logons.iter().enumerate() {
+                        keep(i, self.rare_user.assess(names.get(l.user), day, limits.learning_days));
+                    }
+                }
+                for l in logons {
+                    self.rare_user.learn(names.get(l.user), day);
+                }
+            } else {
+                // Each logon is assessed against the history before the bucket, then learnt.
+                let before = self.rare_user.baseline();
+                let assess = scoring.then_some((&before, limits.learning_days));
+                for (i, l) in logons.iter().enumerate() {
+                    keep(i, self.rare_user.learn_assessing(names.get(l.user), day, assess));
                 }
             }
             crate::sort::sort_by(&mut found, |a, b| user_of(a.0).cmp(user_of(b.0)));
@@ -1017,14 +1086,10 @@ impl RelatedJobs {
                 out.push(user_record(r, l, names));
             }
         }
-        if enabled.rare_user {
-            for l in logons {
-                self.rare_user.learn(names.get(l.user), day);
-            }
-        }
         let used = self.logons.len();
         clear_for_reuse(&mut self.logons, used);
         self.logon_slots.clear();
+        self.logons_repeat_users = false;
 
         for (job, is_fails, on) in [
             (FAILS_JOB, true, enabled.fails),
@@ -1058,20 +1123,15 @@ impl RelatedJobs {
         // One entry per address, in address order (the order records and the shared prior take).
         let open = &self.source_buckets[..self.open_sources];
         let mut order = std::mem::take(&mut self.close_order);
-        order.extend(
-            open.iter()
-                .enumerate()
-                .map(|(i, (ip, _))| (u128::from_be_bytes(ip.0), i as u32)),
-        );
-        sort_short(&mut order);
+        address_order(open, &mut order, &mut self.close_order_wide);
         if enabled.source_ip_spike {
             // Each address is scored against the history before this bucket, then learns it:
             // one look-up for both.
             let overall = self.sources_overall;
-            for &(_, i) in &order {
-                let (ip, bucket) = &open[i as usize];
+            for &position in &order {
+                let (ip, bucket) = &open[position as u32 as usize];
                 let count = bucket.count as f64;
-                let history = self.sources.entry(*ip).or_default();
+                let history = self.sources.entry(AddressKey(*ip)).or_default();
                 let (p, e) = address_probability(Some(history.moments), overall, count);
                 history.moments.add(count);
                 history.last_bucket = bucket_index;
@@ -1218,7 +1278,8 @@ impl RelatedJobs {
                 .map(|i| i.slots.memory_bytes())
                 .sum::<usize>()
             + self.logons.capacity() * std::mem::size_of::<UserLogon>()
-            + self.close_order.capacity() * std::mem::size_of::<(u128, u32)>()
+            + self.close_order.capacity() * std::mem::size_of::<u64>()
+            + self.close_order_wide.capacity() * std::mem::size_of::<(u128, u32)>()
             + self.names.memory_bytes()
             + self.logon_slots.memory_bytes()
             + self.source_slots.memory_bytes()
@@ -1233,19 +1294,43 @@ impl RelatedJobs {
     }
 }
 
+/// Fills `order` with the positions of `open`'s addresses (low 32 bits), in address order. When
+/// the addresses differ only in their last 32 bits (IPv4, mostly), each position goes under those
+/// bits and one `u64` sort does; else through `wide`, by full key.
+fn address_order(open: &[(IpKey, CountBucket)], order: &mut Vec<u64>, wide: &mut Vec<(u128, u32)>) {
+    let key = |ip: &IpKey| u128::from_be_bytes(ip.0);
+    let prefix = open.first().map_or(0, |(ip, _)| key(ip) >> 32);
+    if open.iter().all(|(ip, _)| key(ip) >> 32 == prefix) {
+        order.extend(
+            open.iter()
+                .enumerate()
+                .map(|(i, (ip, _))| (u64::from(key(ip) as u32) << 32) | i as u64),
+        );
+        sort_short(order);
+        return;
+    }
+    wide.extend(open.iter().enumerate().map(|(i, (ip, _))| (key(ip), i as u32)));
+    sort_short(wide);
+    order.extend(wide.iter().map(|&(_, i)| u64::from(i)));
+    let used = wide.len();
+    clear_for_reuse(wide, used);
+}
+
 /// Sorts `v` (distinct keys): by insertion when short, as a bucket's addresses mostly are (fewer
 /// steps than the heapsort of [`crate::sort`] there).
-fn sort_short(v: &mut [(u128, u32)]) {
-    if v.len() > 32 {
+fn sort_short<T: Ord + Copy>(v: &mut [T]) {
+    if v.len() > 64 {
         crate::sort::sort(v);
         return;
     }
     for i in 1..v.len() {
+        let x = v[i];
         let mut j = i;
-        while j > 0 && v[j] < v[j - 1] {
-            v.swap(j, j - 1);
+        while j > 0 && x < v[j - 1] {
+            v[j] = v[j - 1];
             j -= 1;
         }
+        v[j] = x;
     }
 }
 
@@ -1550,7 +1635,7 @@ mod tests {
 
     #[test]
     fn short_sorts_agree_with_the_crate_sort() {
-        for len in [0usize, 1, 2, 5, 32, 33, 100] {
+        for len in [0usize, 1, 2, 5, 32, 33, 64, 65, 100] {
             let mut v: Vec<(u128, u32)> = (0..len as u32)
                 .map(|i| ((u128::from(i) * 0x9e37_79b9_7f4a_7c15) % 1_000_003, i))
                 .collect();
@@ -1558,6 +1643,25 @@ mod tests {
             crate::sort::sort(&mut expected);
             sort_short(&mut v);
             assert_eq!(v, expected, "{len}");
+        }
+    }
+
+    #[test]
+    fn address_order_is_by_full_key() {
+        let v4 = |i: u32| IpKey::from_ip(std::net::IpAddr::V4((i.wrapping_mul(0x9e37_79b9) % 100_003).into()));
+        let v6 = |i: u32| IpKey::from_ip(std::net::IpAddr::V6((u128::from(i) * 0x9e37_79b9_7f4a_7c15).into()));
+        for mixed in [false, true] {
+            for len in [0u32, 1, 7, 70] {
+                let open: Vec<(IpKey, CountBucket)> = (0..len)
+                    .map(|i| (if mixed && i % 3 == 0 { v6(i) } else { v4(i) }, CountBucket::default()))
+                    .collect();
+                let (mut order, mut wide) = (Vec::new(), Vec::new());
+                address_order(&open, &mut order, &mut wide);
+                let got: Vec<IpKey> = order.iter().map(|&p| open[p as u32 as usize].0).collect();
+                let mut expected: Vec<IpKey> = open.iter().map(|(ip, _)| *ip).collect();
+                crate::sort::sort(&mut expected);
+                assert_eq!(got, expected, "{mixed} {len}");
+            }
         }
     }
 
@@ -1744,5 +1848,63 @@ mod snapshot_format_tests {
         let crafted_bytes = postcard::to_allocvec(&crafted).unwrap();
         let restored: RelatedJobs = postcard::from_bytes(&crafted_bytes).unwrap();
         assert_eq!(postcard::to_allocvec(&restored).unwrap(), crafted_bytes);
+    }
+
+    /// A crafted snapshot whose open bucket names a dormant user twice: both logons are assessed
+    /// against the history before the bucket (as when every logon was assessed before any was
+    /// learnt), so both make a record.
+    #[test]
+    fn a_user_named_twice_is_assessed_twice_before_learning() {
+        let day = 20_727;
+        let bucket = i64::from(day) * 86_400_000;
+        let logon = |user: &str| OldUserLogon {
+            user: user.into(),
+            first_time: bucket,
+            count: 1,
+            source: None,
+            host: None,
+        };
+        let bucket_of = || OldCountBucket {
+            count: 0,
+            users: Vec::new(),
+            sources: Vec::new(),
+            hosts: Vec::new(),
+        };
+        let records = |logons: Vec<OldUserLogon>| {
+            let mut rare_user = RareUserModel::default();
+            rare_user.learn("alice", day - 60);
+            rare_user.learn("bob", day - 60);
+            rare_user.learn("alice", day - 1);
+            let old = OldRelatedJobs {
+                rare_user,
+                rare_hour: RareHourModel::default(),
+                fails: SeasonalCounts::default(),
+                successes: SeasonalCounts::default(),
+                sources: HashMap::default(),
+                sources_overall: Moments::default(),
+                first_day: Some(day - 60),
+                logons,
+                fail_bucket: bucket_of(),
+                success_bucket: bucket_of(),
+                source_buckets: Vec::new(),
+                anomaly_runs: HashMap::default(),
+            };
+            let mut jobs: RelatedJobs = postcard::from_bytes(&postcard::to_allocvec(&old).unwrap()).unwrap();
+            let out = jobs.close(all_jobs(), bucket, &test_limits());
+            let users: Vec<String> = out
+                .iter()
+                .filter(|r| r.record.job_id == RARE_USER_JOB)
+                .map(|r| r.suppression_key.clone())
+                .collect();
+            (users, jobs.rare_user.accounts["bob"].active_days)
+        };
+        assert_eq!(
+            records(vec![logon("bob"), logon("alice")]),
+            (vec!["bob".to_string()], 2)
+        );
+        assert_eq!(
+            records(vec![logon("bob"), logon("alice"), logon("bob")]),
+            (vec!["bob".to_string(), "bob".to_string()], 2)
+        );
     }
 }

@@ -87,72 +87,35 @@ impl RareUserModel {
     /// Scores a successful logon of `user` on `day` against the history before it. `None` when
     /// there is nothing to say (a regular account).
     pub fn assess(&self, user: &str, day: i32, learning_days: f64) -> Option<(f64, RareUserEvidence)> {
-        let org_days = self.org_first_day.map_or(0, |f| day - f);
-        let account = self.accounts.get(user);
-        if (org_days as f64) < learning_days {
-            let ev = RareUserEvidence {
-                state: "learning".into(),
-                idle_days: account.map(|a| day - a.last_day),
-                active_days: account.map_or(0, |a| a.active_days),
-                median_active_days: self.median_active_days,
-                org_history_days: org_days,
-                probability: 1.0,
-                reason: format!(
-                    "the organisation's account history is still being learnt ({org_days} of {learning_days} days)"
-                ),
-            };
-            return Some((0.0, ev));
-        }
-        match account {
-            None => {
-                let p = ((self.new_accounts + 0.5) / (self.account_days + 1.0)).min(1.0);
-                let score = probability_to_score(p);
-                Some((
-                    score,
-                    RareUserEvidence {
-                        state: "new_account".into(),
-                        idle_days: None,
-                        active_days: 0,
-                        median_active_days: self.median_active_days,
-                        org_history_days: org_days,
-                        probability: p,
-                        reason: format!(
-                            "{user} logged on for the first time in {org_days} days of history; new accounts appear on {:.2}% of account-days here",
-                            100.0 * p
-                        ),
-                    },
-                ))
-            }
-            Some(a) => {
-                let idle = day - a.last_day;
-                if idle < DORMANT_DAYS {
-                    return None;
-                }
-                let share = ((a.active_days as f64 + 0.5) / (self.median_active_days + 1.0)).min(1.0);
-                // The longer the sleep beyond `DORMANT_DAYS`, the rarer the return.
-                let sleep = DORMANT_DAYS as f64 / idle as f64;
-                let p = DORMANT_BASE_PROBABILITY * share * sleep;
-                Some((
-                    probability_to_score(p),
-                    RareUserEvidence {
-                        state: "dormant_account".into(),
-                        idle_days: Some(idle),
-                        active_days: a.active_days,
-                        median_active_days: self.median_active_days,
-                        org_history_days: org_days,
-                        probability: p,
-                        reason: format!(
-                            "{user} logged on after {idle} idle days; the account was active on {} days (a typical account: {:.0})",
-                            a.active_days, self.median_active_days
-                        ),
-                    },
-                ))
-            }
+        assess_account(&self.baseline(), self.accounts.get(user), user, day, learning_days)
+    }
+
+    /// What [`RareUserModel::assess`] reads of the organisation, as it is now: a bucket's logons
+    /// are assessed against it while [`RareUserModel::learn_assessing`] learns them one by one.
+    pub fn baseline(&self) -> OrgBaseline {
+        OrgBaseline {
+            org_first_day: self.org_first_day,
+            new_accounts: self.new_accounts,
+            account_days: self.account_days,
+            median_active_days: self.median_active_days,
         }
     }
 
     /// Learns that `user` logged on successfully on `day`.
     pub fn learn(&mut self, user: &str, day: i32) {
+        self.learn_assessing(user, day, None);
+    }
+
+    /// [`RareUserModel::learn`], first assessing the logon (with `assess`: the organisation's
+    /// [`RareUserModel::baseline`] from before the bucket's learning, and the learning days) as
+    /// [`RareUserModel::assess`] would have before it: one look-up of the account for both. The
+    /// account must not have been learnt in this bucket yet (each user once per bucket).
+    pub fn learn_assessing(
+        &mut self,
+        user: &str,
+        day: i32,
+        assess: Option<(&OrgBaseline, f64)>,
+    ) -> Option<(f64, RareUserEvidence)> {
         let first_org_day = *self.org_first_day.get_or_insert(day);
         if day > self.org_last_day {
             let elapsed = if self.org_last_day == 0 {
@@ -166,15 +129,21 @@ impl RareUserModel {
             self.org_last_day = day;
             self.refresh_median();
         }
+        let assessed = |account: Option<&AccountHistory>| {
+            assess.and_then(|(org, learning_days)| assess_account(org, account, user, day, learning_days))
+        };
         match self.accounts.get_mut(user) {
             Some(a) => {
+                let found = assessed(Some(a));
                 if a.last_day != day {
                     a.active_days += 1;
                     a.last_day = day;
                     self.account_days += 1.0;
                 }
+                found
             }
             None => {
+                let found = assessed(None);
                 self.accounts.insert(
                     user.to_string(),
                     AccountHistory {
@@ -187,17 +156,41 @@ impl RareUserModel {
                 if day != first_org_day {
                     self.new_accounts += 1.0;
                 }
+                found
             }
         }
     }
 
+    /// The median account's active days (the upper median): counted in a histogram of the
+    /// usual counts, sorting only the accounts beyond it when the median falls there.
     fn refresh_median(&mut self) {
-        let mut days: Vec<u32> = self.accounts.values().map(|a| a.active_days).collect();
-        if days.is_empty() {
+        const COUNTED: usize = 256;
+        let rank = self.accounts.len() / 2;
+        if self.accounts.is_empty() {
             return;
         }
-        crate::sort::sort(&mut days);
-        self.median_active_days = days[days.len() / 2] as f64;
+        let mut counts = [0u32; COUNTED];
+        for a in self.accounts.values() {
+            if let Some(n) = counts.get_mut(a.active_days as usize) {
+                *n += 1;
+            }
+        }
+        let mut below = 0;
+        for (days, &n) in counts.iter().enumerate() {
+            below += n as usize;
+            if below > rank {
+                self.median_active_days = days as f64;
+                return;
+            }
+        }
+        let mut beyond: Vec<u32> = self
+            .accounts
+            .values()
+            .map(|a| a.active_days)
+            .filter(|&d| d as usize >= COUNTED)
+            .collect();
+        crate::sort::sort(&mut beyond);
+        self.median_active_days = beyond[rank - below] as f64;
     }
 
     /// Forgets accounts idle longer than `prune_days`.
@@ -210,5 +203,111 @@ impl RareUserModel {
         crate::model::compact::table_capacity(self.accounts.len())
             * (std::mem::size_of::<(String, AccountHistory)>() + 8)
             + self.accounts.keys().map(|k| k.capacity()).sum::<usize>()
+    }
+}
+
+/// The organisation-wide numbers an assessment reads (see [`RareUserModel::baseline`]).
+#[derive(Clone, Copy, Debug)]
+pub struct OrgBaseline {
+    org_first_day: Option<i32>,
+    new_accounts: f64,
+    account_days: f64,
+    median_active_days: f64,
+}
+
+/// [`RareUserModel::assess`] of `user`, whose history is `account`, against `org`.
+fn assess_account(
+    org: &OrgBaseline,
+    account: Option<&AccountHistory>,
+    user: &str,
+    day: i32,
+    learning_days: f64,
+) -> Option<(f64, RareUserEvidence)> {
+    let org_days = org.org_first_day.map_or(0, |f| day - f);
+    if (org_days as f64) < learning_days {
+        let ev = RareUserEvidence {
+            state: "learning".into(),
+            idle_days: account.map(|a| day - a.last_day),
+            active_days: account.map_or(0, |a| a.active_days),
+            median_active_days: org.median_active_days,
+            org_history_days: org_days,
+            probability: 1.0,
+            reason: format!(
+                "the organisation's account history is still being learnt ({org_days} of {learning_days} days)"
+            ),
+        };
+        return Some((0.0, ev));
+    }
+    match account {
+        None => {
+            let p = ((org.new_accounts + 0.5) / (org.account_days + 1.0)).min(1.0);
+            let score = probability_to_score(p);
+            Some((
+                score,
+                RareUserEvidence {
+                    state: "new_account".into(),
+                    idle_days: None,
+                    active_days: 0,
+                    median_active_days: org.median_active_days,
+                    org_history_days: org_days,
+                    probability: p,
+                    reason: format!(
+                        "{user} logged on for the first time in {org_days} days of history; new accounts appear on {:.2}% of account-days here",
+                        100.0 * p
+                    ),
+                },
+            ))
+        }
+        Some(a) => {
+            let idle = day - a.last_day;
+            if idle < DORMANT_DAYS {
+                return None;
+            }
+            let share = ((a.active_days as f64 + 0.5) / (org.median_active_days + 1.0)).min(1.0);
+            // The longer the sleep beyond `DORMANT_DAYS`, the rarer the return.
+            let sleep = DORMANT_DAYS as f64 / idle as f64;
+            let p = DORMANT_BASE_PROBABILITY * share * sleep;
+            Some((
+                probability_to_score(p),
+                RareUserEvidence {
+                    state: "dormant_account".into(),
+                    idle_days: Some(idle),
+                    active_days: a.active_days,
+                    median_active_days: org.median_active_days,
+                    org_history_days: org_days,
+                    probability: p,
+                    reason: format!(
+                        "{user} logged on after {idle} idle days; the account was active on {} days (a typical account: {:.0})",
+                        a.active_days, org.median_active_days
+                    ),
+                },
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_is_the_sorted_one() {
+        for spread in [3u32, 300, 3000] {
+            for n in [1u32, 2, 5, 100, 1001] {
+                let mut m = RareUserModel::default();
+                for i in 0..n {
+                    let history = AccountHistory {
+                        first_day: 0,
+                        last_day: 0,
+                        active_days: i.wrapping_mul(7919) % spread,
+                    };
+                    m.accounts.insert(format!("u{i}"), history);
+                }
+                m.refresh_median();
+                let mut days: Vec<u32> = m.accounts.values().map(|a| a.active_days).collect();
+                days.sort_unstable();
+                assert_eq!(m.median_active_days, days[days.len() / 2] as f64, "{spread} {n}");
+            }
+        }
     }
 }
