@@ -156,3 +156,66 @@ fn per_user_address_history_is_bounded() {
     assert!(explained["addresses"].as_array().unwrap().len() <= 16);
     assert!(s.memory_bytes < 64 * 1024, "{s:?}");
 }
+
+/// An ECS logon line of one layout whose user name and dropped `kind` value vary: values chosen
+/// so that some lines hold what `sniff` takes for a winlogbeat key (`"winlog.…`, a `winlog` or
+/// `Event` key inside the dropped value) and the rest do not.
+fn mixed_format_line(minute: i64, name: usize, kind: usize, winlogbeat: bool) -> String {
+    let names = ["alice", "winlog.bob", "Event", "wanda", "eve"];
+    let kinds = [
+        r#""event""#,
+        r#""winlog.a""#,
+        r#"{"winlog":{"x":1}}"#,
+        r#"{"Event" : 1}"#,
+        r#"["winlog.b"]"#,
+        "3",
+        r#"{"a":"winlog"}"#,
+    ];
+    let ts = auth_anomaly::time::format_rfc3339_ms(T0 + minute * 60_000);
+    let (name, kind) = (names[name % names.len()], kinds[kind % kinds.len()]);
+    if winlogbeat {
+        format!(
+            r#"{{"@timestamp":"{ts}","event":{{"code":"4624","outcome":"success"}},"winlog":{{"event_id":4624,"computer_name":"dc01","event_data":{{"TargetUserName":"{name}","IpAddress":"10.1.2.3","LogonType":"3"}}}}}}"#
+        )
+    } else {
+        format!(
+            r#"{{"@timestamp":"{ts}","event":{{"category":["authentication"],"outcome":"success","kind":{kind}}},"user":{{"name":"{name}"}},"source":{{"ip":"10.1.2.{minute}"}},"host":{{"name":"srv-01"}}}}"#,
+            minute = minute % 250
+        )
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    /// In a stream of mixed formats, a line that a kept ECS layout reads is still taken for
+    /// what `sniff` says it is: the same verdicts and counters as when every line is pushed to a
+    /// detector restored from a snapshot (which keeps no layouts, so every line is sniffed).
+    #[test]
+    fn auto_format_takes_each_line_for_what_sniff_says(
+        picks in prop::collection::vec((0usize..5, 0usize..7, prop::bool::weighted(0.2)), 1..60),
+    ) {
+        let lines: Vec<String> = picks
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, kind, winlogbeat))| mixed_format_line(i as i64, name, kind, winlogbeat))
+            .collect();
+        let config = || Config::from_json(r#"{"output":"verdicts"}"#).unwrap();
+        let mut streamed = Detector::new(config()).unwrap();
+        let all = lines.join("\n");
+        let got = streamed.push_ndjson(all.as_bytes());
+
+        let mut expected = Vec::new();
+        let mut state = Detector::new(config()).unwrap().snapshot().unwrap();
+        for line in &lines {
+            let mut fresh = Detector::restore(&state).unwrap();
+            expected.extend(fresh.push_ndjson(line.as_bytes()));
+            state = fresh.snapshot().unwrap();
+        }
+        prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+        let (mut s1, mut s2) = (streamed.stats(), Detector::restore(&state).unwrap().stats());
+        s1.memory_bytes = 0;
+        s2.memory_bytes = 0;
+        prop_assert_eq!(s1, s2);
+    }
+}
