@@ -763,8 +763,10 @@ fn verdict(
     }
 }
 
+/// The UTC hour of `ms`: the hour within its day (the same as the hour count mod 24, as a day is
+/// 24 hours, with one division fewer).
 fn hour_of(ms: i64) -> usize {
-    ms.div_euclid(3_600_000).rem_euclid(24) as usize
+    (ms.rem_euclid(86_400_000) / 3_600_000) as usize
 }
 
 fn org_days(first_day: Option<i32>, bucket_ms: i64) -> f64 {
@@ -1662,6 +1664,29 @@ mod tests {
                 crate::sort::sort(&mut expected);
                 assert_eq!(got, expected, "{mixed} {len}");
             }
+        }
+    }
+
+    #[test]
+    fn hour_of_is_the_hour_count_mod_24() {
+        let mut ms = 0x9e37_79b9_7f4a_7c15u64 as i64;
+        let edges = [
+            i64::MIN,
+            i64::MIN + 1,
+            -86_400_001,
+            -3_600_000,
+            -1,
+            0,
+            1,
+            3_599_999,
+            86_399_999,
+            i64::MAX,
+        ];
+        for t in edges.into_iter().chain((0..10_000).map(|_| {
+            ms = ms.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            ms >> (ms & 31)
+        })) {
+            assert_eq!(hour_of(t), t.div_euclid(3_600_000).rem_euclid(24) as usize, "{t}");
         }
     }
 

@@ -127,6 +127,8 @@ impl HourProfile {
         self.probability(hour) < threshold
     }
 
+    // Inlined: called for every logon at bucket close, and shorter than a call's overhead.
+    #[inline(always)]
     fn learn(&mut self, hour: usize, day: i32) {
         for b in self.bins.iter_mut() {
             *b *= DECAY;

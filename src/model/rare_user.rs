@@ -134,7 +134,9 @@ impl RareUserModel {
         };
         match self.accounts.get_mut(user) {
             Some(a) => {
-                let found = assessed(Some(a));
+                // Most logons are a regular account's: nothing to say, decided without the call.
+                let regular = assess.is_some_and(|(org, learning_days)| is_regular(org, a, day, learning_days));
+                let found = if regular { None } else { assessed(Some(a)) };
                 if a.last_day != day {
                     a.active_days += 1;
                     a.last_day = day;
@@ -213,6 +215,14 @@ pub struct OrgBaseline {
     new_accounts: f64,
     account_days: f64,
     median_active_days: f64,
+}
+
+/// Whether `a` is a regular account (back within [`DORMANT_DAYS`]) on `day`, once the
+/// organisation is past its learning period: an assessment has nothing to say.
+#[inline]
+fn is_regular(org: &OrgBaseline, a: &AccountHistory, day: i32, learning_days: f64) -> bool {
+    let org_days = org.org_first_day.map_or(0, |f| day - f);
+    (org_days as f64) >= learning_days && day - a.last_day < DORMANT_DAYS
 }
 
 /// [`RareUserModel::assess`] of `user`, whose history is `account`, against `org`.
