@@ -709,7 +709,10 @@ impl Detector {
                 &threshold,
                 want_verdict,
             );
-            verdict.jobs.extend(vs);
+            // Nearly always empty (no verdict wanted): skip the extend and its drop.
+            if !vs.is_empty() {
+                verdict.jobs.extend(vs);
+            }
         }
         let ip = match source {
             Ok(ip) if self.routes.rare_source_ip && base == Ok(Feed::Success) => ip,

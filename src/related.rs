@@ -113,19 +113,7 @@ struct BucketNames {
     ends: Vec<usize>,
     index: KeyIndex,
     addresses: Vec<Address>,
-    address_ids: HashMap<AddressKey, u32>,
-}
-
-/// An address as a hash-map key: hashed as one 128-bit number, in fewer steps than the 16 bytes
-/// and length that [`IpKey`]'s derived `Hash` writes. Encoded as the `IpKey`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-struct AddressKey(IpKey);
-
-impl Hash for AddressKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u128(u128::from_ne_bytes(self.0 .0));
-    }
+    address_ids: HashMap<IpKey, u32>,
 }
 
 /// A source address of the open bucket.
@@ -167,7 +155,7 @@ impl BucketNames {
     /// The address id of `ip`, adding it if new.
     fn address_id(&mut self, ip: IpKey) -> u32 {
         let new_id = self.addresses.len() as u32;
-        match self.address_ids.entry(AddressKey(ip)) {
+        match self.address_ids.entry(ip) {
             std::collections::hash_map::Entry::Occupied(found) => *found.get(),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 self.addresses.push(Address::Key(ip));
@@ -444,7 +432,7 @@ pub struct RelatedJobs {
     rare_hour: RareHourModel,
     fails: SeasonalCounts,
     successes: SeasonalCounts,
-    sources: HashMap<AddressKey, SourceCounts>,
+    sources: HashMap<IpKey, SourceCounts>,
     /// Every address's non-zero success counts: the prior for addresses with little history.
     sources_overall: Moments,
     /// Day the organisation's first logon was seen (for count-job learning).
@@ -513,7 +501,7 @@ struct RelatedJobsView<'a> {
     rare_hour: &'a RareHourModel,
     fails: &'a SeasonalCounts,
     successes: &'a SeasonalCounts,
-    sources: &'a HashMap<AddressKey, SourceCounts>,
+    sources: &'a HashMap<IpKey, SourceCounts>,
     sources_overall: &'a Moments,
     first_day: Option<i32>,
     logons: Vec<UserLogonRepr<Cow<'a, str>>>,
@@ -531,7 +519,7 @@ struct RelatedJobsRepr {
     rare_hour: RareHourModel,
     fails: SeasonalCounts,
     successes: SeasonalCounts,
-    sources: HashMap<AddressKey, SourceCounts>,
+    sources: HashMap<IpKey, SourceCounts>,
     sources_overall: Moments,
     first_day: Option<i32>,
     logons: Vec<UserLogonRepr<String>>,
@@ -987,7 +975,7 @@ impl RelatedJobs {
 
     fn source_probability(&self, ip: IpKey, count: f64) -> (f64, Expectation) {
         address_probability(
-            self.sources.get(&AddressKey(ip)).map(|s| s.moments),
+            self.sources.get(&ip).map(|s| s.moments),
             self.sources_overall,
             count,
         )
@@ -1133,7 +1121,7 @@ impl RelatedJobs {
             for &position in &order {
                 let (ip, bucket) = &open[position as u32 as usize];
                 let count = bucket.count as f64;
-                let history = self.sources.entry(AddressKey(*ip)).or_default();
+                let history = self.sources.entry(*ip).or_default();
                 let (p, e) = address_probability(Some(history.moments), overall, count);
                 history.moments.add(count);
                 history.last_bucket = bucket_index;
