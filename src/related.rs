@@ -4,14 +4,13 @@
 //! ([`crate::Detector`]) owns the clock, the rules and suppression.
 
 use std::borrow::Cow;
-use std::hash::Hash;
 
 use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::model::compact::{clear_for_reuse, KeyIndex};
+use crate::model::compact::{clear_for_reuse, IndexKey, KeyIndex};
 use crate::model::counts::{spike_score, upper_tail_probability, Expectation, Moments, SeasonalCounts};
 use crate::model::rare_hour::{RareHourEvidence, RareHourModel};
 use crate::model::rare_user::{RareUserEvidence, RareUserModel};
@@ -54,7 +53,7 @@ impl PositionIndex {
     /// The position of `key` in `list` (whose keys are unique), by `key_of`. Inlined: most lists
     /// are a few entries long, searched in fewer steps than a call takes.
     #[inline]
-    fn find<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q, key: &Q) -> Option<usize> {
+    fn find<T, Q: IndexKey + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q, key: &Q) -> Option<usize> {
         if list.len() < INDEX_FROM {
             return list.iter().position(|x| key_of(x) == key);
         }
@@ -63,7 +62,7 @@ impl PositionIndex {
 
     /// [`PositionIndex::find`] in a long list.
     #[inline(never)]
-    fn find_indexed<T, Q: Hash + Eq + ?Sized>(
+    fn find_indexed<T, Q: IndexKey + Eq + ?Sized>(
         &mut self,
         list: &[T],
         key_of: impl Fn(&T) -> &Q,
@@ -79,7 +78,7 @@ impl PositionIndex {
     /// Records that `list`'s last element was pushed (only while the index is in use and in step;
     /// short lists allocate no index).
     #[inline]
-    fn pushed<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
+    fn pushed<T, Q: IndexKey + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
         if list.len() > INDEX_FROM {
             self.pushed_indexed(list, key_of);
         }
@@ -87,7 +86,7 @@ impl PositionIndex {
 
     /// [`PositionIndex::pushed`] to a long list.
     #[inline(never)]
-    fn pushed_indexed<T, Q: Hash + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
+    fn pushed_indexed<T, Q: IndexKey + Eq + ?Sized>(&mut self, list: &[T], key_of: impl Fn(&T) -> &Q) {
         let len = list.len();
         if self.0.len() + 1 == len {
             let last = &list[len - 1];
@@ -974,11 +973,7 @@ impl RelatedJobs {
     }
 
     fn source_probability(&self, ip: IpKey, count: f64) -> (f64, Expectation) {
-        address_probability(
-            self.sources.get(&ip).map(|s| s.moments),
-            self.sources_overall,
-            count,
-        )
+        address_probability(self.sources.get(&ip).map(|s| s.moments), self.sources_overall, count)
     }
 
     /// Closes the open bucket: scores what it holds against the models, then learns from it.

@@ -9,6 +9,7 @@ pub mod windows;
 
 pub use ecs::{event_from_json, event_from_json_value};
 pub(crate) use ecs::{event_from_json_unknown_layout, LineShapes};
+pub(crate) use shape_cache::same_bytes;
 
 use crate::event::{AuthEvent, LineEvent};
 

@@ -98,7 +98,7 @@ impl<S: Default> ShapeCache<S> {
 /// library's vectorised `memcmp`; on wasm32 eight bytes at a time, as its `memcmp`
 /// (compiler-builtins) compares byte by byte.
 #[inline]
-pub(in crate::ingest) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;

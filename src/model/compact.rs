@@ -38,6 +38,33 @@ pub(crate) fn clear_for_reuse<T>(list: &mut Vec<T>, used: usize) -> bool {
     shrink
 }
 
+/// A key of a [`KeyIndex`]: names (short byte strings) compare without a call to `memcmp`.
+pub trait IndexKey: Hash {
+    /// Whether `self` equals `other`.
+    fn same(&self, other: &Self) -> bool;
+}
+
+impl IndexKey for [u8] {
+    #[inline]
+    fn same(&self, other: &Self) -> bool {
+        crate::ingest::same_bytes(self, other)
+    }
+}
+
+impl IndexKey for str {
+    #[inline]
+    fn same(&self, other: &Self) -> bool {
+        crate::ingest::same_bytes(self.as_bytes(), other.as_bytes())
+    }
+}
+
+impl IndexKey for u32 {
+    #[inline]
+    fn same(&self, other: &Self) -> bool {
+        self == other
+    }
+}
+
 /// Key → id index over keys stored elsewhere, found through a `key_of(id)` the caller passes: the
 /// user-name index holds 4 bytes per user instead of a second copy of every name, and the open
 /// bucket's indexes hold positions into the lists that own their keys. Derived state: rebuilt
@@ -54,12 +81,12 @@ impl KeyIndex {
     }
 
     /// The id of `key`; `key_of` gives the key of an id.
-    pub fn get<'a, Q: Hash + Eq + ?Sized + 'a>(&self, key: &Q, key_of: impl Fn(u32) -> &'a Q) -> Option<u32> {
-        self.table.find(self.hash(key), |&id| key_of(id) == key).copied()
+    pub fn get<'a, Q: IndexKey + ?Sized + 'a>(&self, key: &Q, key_of: impl Fn(u32) -> &'a Q) -> Option<u32> {
+        self.table.find(self.hash(key), |&id| key_of(id).same(key)).copied()
     }
 
     /// Adds `id` under `key`; the caller has checked that `key` is absent.
-    pub fn insert<'a, Q: Hash + Eq + ?Sized + 'a>(&mut self, key: &Q, id: u32, key_of: &impl Fn(u32) -> &'a Q) {
+    pub fn insert<'a, Q: IndexKey + ?Sized + 'a>(&mut self, key: &Q, id: u32, key_of: &impl Fn(u32) -> &'a Q) {
         let hash = self.hash(key);
         let hasher = &self.hasher;
         self.table
@@ -68,7 +95,7 @@ impl KeyIndex {
 
     /// The id of `key` (`Ok`), or `new_id` added under it (`Err`): one hash and one probe either
     /// way. `key_of` is asked only for ids already indexed.
-    pub fn get_or_insert<'a, Q: Hash + Eq + ?Sized + 'a>(
+    pub fn get_or_insert<'a, Q: IndexKey + ?Sized + 'a>(
         &mut self,
         key: &Q,
         new_id: u32,
@@ -76,10 +103,11 @@ impl KeyIndex {
     ) -> Result<u32, u32> {
         let hash = self.hash(key);
         let hasher = &self.hasher;
-        match self
-            .table
-            .entry(hash, |&id| key_of(id) == key, |&other| hasher.hash_one(key_of(other)))
-        {
+        match self.table.entry(
+            hash,
+            |&id| key_of(id).same(key),
+            |&other| hasher.hash_one(key_of(other)),
+        ) {
             hashbrown::hash_table::Entry::Occupied(found) => Ok(*found.get()),
             hashbrown::hash_table::Entry::Vacant(slot) => {
                 slot.insert(new_id);
@@ -89,7 +117,7 @@ impl KeyIndex {
     }
 
     /// Rebuilds the index over ids `0..count`.
-    pub fn rebuild<'a, Q: Hash + Eq + ?Sized + 'a>(&mut self, count: usize, key_of: impl Fn(u32) -> &'a Q) {
+    pub fn rebuild<'a, Q: IndexKey + ?Sized + 'a>(&mut self, count: usize, key_of: impl Fn(u32) -> &'a Q) {
         self.table = HashTable::with_capacity(count);
         for id in 0..count as u32 {
             self.insert(key_of(id), id, &key_of);
