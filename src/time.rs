@@ -119,14 +119,8 @@ impl DayCache {
     /// [`parse_rfc3339_ms`]`(s)`, the same answer for every text.
     pub(crate) fn parse_rfc3339_ms(&mut self, s: &str) -> Option<i64> {
         let b = s.as_bytes();
-        if let (Some((date, midnight)), Some(head)) = (self.last, b.get(..10)) {
-            // The cached date was checked as a shipper form's; the same ten bytes are the same
-            // date, so only the rest needs reading.
-            if head == date {
-                if let Some(t) = shipper_time_of_day_ms(b) {
-                    return Some(midnight + t);
-                }
-            }
+        if let Some(ms) = self.same_day_ms(b) {
+            return Some(ms);
         }
         let midnight = shipper_day_ms(b);
         if let (Some(midnight), Some(t)) = (midnight, shipper_time_of_day_ms(b)) {
@@ -136,6 +130,19 @@ impl DayCache {
             return Some(midnight + t);
         }
         parse_rfc3339_ms(s)
+    }
+
+    /// [`parse_rfc3339_ms`] of `b` if it is a shipper-form timestamp (so only digits and
+    /// `-T:.Z`) of the cached date; `None` otherwise.
+    #[inline]
+    pub(crate) fn same_day_ms(&self, b: &[u8]) -> Option<i64> {
+        let (date, midnight) = self.last?;
+        // The cached date was checked as a shipper form's; the same ten bytes are the same date,
+        // so only the rest needs reading.
+        if b.get(..10)? != date {
+            return None;
+        }
+        Some(midnight + shipper_time_of_day_ms(b)?)
     }
 }
 

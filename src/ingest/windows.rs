@@ -477,7 +477,7 @@ mod fast {
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
 
-    const N: usize = 28;
+    pub(super) const N: usize = 28;
     pub(super) const WINLOG_EVENT_ID: usize = 0;
     pub(super) const EVENT_CODE: usize = 1;
     pub(super) const TIMESTAMP: usize = 2;
@@ -656,19 +656,37 @@ mod fast {
                 unsure: false,
             }
         }
+    }
 
-        fn take(&mut self, target: usize) -> Option<Captured<'de>> {
-            self.slots[target].take()
-        }
+    /// What [`decide`] reads a line's captures from: a capture table ([`Found`], from the scanner
+    /// or the visitor), or a line read through a learned layout (`windows_shape.rs`), which knows
+    /// where each target's value is without a table. [`decide`] reads each target once.
+    pub(super) trait Captures<'de> {
+        /// The capture of `target`; `None` when the line does not have it.
+        fn take(&mut self, target: usize) -> Option<Captured<'de>>;
+
+        /// Whether the line has `target`.
+        fn has(&self, target: usize) -> bool;
 
         /// `text` of a target; `None` when absent, or when present without a text. `decoded`:
         /// the text [`Captured::Decoded`] points into.
+        #[inline]
         fn text(&mut self, target: usize, decoded: &'de str) -> Option<Cow<'de, str>> {
             match self.take(target)? {
                 Captured::Text(text) => text,
                 Captured::Decoded(start, end) => decoded.get(start..end).map(Cow::Borrowed),
                 _ => None,
             }
+        }
+    }
+
+    impl<'de> Captures<'de> for Found<'de> {
+        fn take(&mut self, target: usize) -> Option<Captured<'de>> {
+            self.slots.get_mut(target)?.take()
+        }
+
+        fn has(&self, target: usize) -> bool {
+            self.slots.get(target).is_some_and(Option::is_some)
         }
     }
 
@@ -711,6 +729,16 @@ mod fast {
         visit: bool,
         stream: bool,
     ) -> Option<Result<bool, RejectReason>> {
+        if stream {
+            // The layouts are moved out meanwhile: a line read through one is built into `out`.
+            let mut shapes = out.winlogbeat.shapes.take().unwrap_or_default();
+            let known = super::scan::read_known(text, decoded, &mut shapes, &mut out.winlogbeat, &mut out.days);
+            let answer = known.map(|mut known| decide(&mut known, decoded, out));
+            out.winlogbeat.shapes = Some(shapes);
+            if answer.is_some() {
+                return answer;
+            }
+        }
         let mut found = Found::new();
         let days = stream.then_some(&mut out.days);
         if super::scan::read_document(text, &mut found, decoded, &mut out.winlogbeat, days).is_some() {
@@ -733,7 +761,11 @@ mod fast {
 
     /// [`super::from_winlogbeat`]'s decisions, on the values the visitor or the scanner kept
     /// (`decoded`: the scanner's unescaped strings).
-    fn decide<'de>(found: &mut Found<'de>, decoded: &'de str, out: &mut LineEvent) -> Result<bool, RejectReason> {
+    fn decide<'de>(
+        found: &mut impl Captures<'de>,
+        decoded: &'de str,
+        out: &mut LineEvent,
+    ) -> Result<bool, RejectReason> {
         // The first *present* path decides (`or_else` on the lookups, not on their meaning).
         let code = match found.take(WINLOG_EVENT_ID).or_else(|| found.take(EVENT_CODE)) {
             Some(Captured::Code(code)) => code,
@@ -754,7 +786,7 @@ mod fast {
             _ => return Err(RejectReason::MissingTimestamp),
         };
         let category_has_auth = found.take(CATEGORY).map(|c| matches!(c, Captured::Category(true)));
-        let dataset = if found.slots[DATASET].is_some() {
+        let dataset = if found.has(DATASET) {
             found.text(DATASET, decoded)
         } else {
             found.text(DATA_STREAM_DATASET, decoded)
