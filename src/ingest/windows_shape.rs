@@ -166,34 +166,12 @@ impl Kept {
 
 /// The value at `at` of the scanner's line, with `depth` containers open around it, read as the
 /// scanner read the value of the slot (see the module docs); the scanner is left at its end.
-#[inline]
+/// The two usual values are read here, in line; the rest by [`read_slot_value`].
+#[inline(always)]
 fn read_slot(s: &mut WinScanner<'_, '_>, at: usize, depth: u32, read: Read) -> Option<Kept> {
-    s.at = at;
-    s.depth = depth;
-    Some(match read {
-        Read::Any { object_ok } => {
-            if !object_ok && s.peek() == Some(b'{') {
-                return None;
-            }
-            s.skip_value()?;
-            Kept::Dropped
-        }
-        Read::Target(Reduction::Code) => Kept::Code(s.code()?),
-        Read::Target(Reduction::Time) => {
-            // Usually a shipper-form time of the day before: a string of only digits and `-T:.Z`,
-            // which the scanner would read to the same time.
-            let (open, close) = (s.bytes.get(at), s.bytes.get(at.wrapping_add(25)));
-            if let (Some(b'"'), Some(b'"'), Some(day)) = (open, close, s.day.as_deref()) {
-                if let Some(ms) = day.same_day_ms(s.bytes.get(at + 1..at + 25)?) {
-                    s.at = at + 26;
-                    return Some(Kept::Time(Ok(ms)));
-                }
-            }
-            Kept::Time(s.time()?)
-        }
-        Read::Target(Reduction::Category) => Kept::Category(s.category()?),
+    match read {
         Read::Target(Reduction::Text) => {
-            // Usually a string without escapes: what `text` makes of it, without its steps.
+            // A string without escapes: what `text` makes of it, without its steps.
             if let Some(rest) = s.bytes.get(at..).and_then(|value| value.strip_prefix(b"\"")) {
                 let len = string_stop(rest)?;
                 if rest.get(len) == Some(&b'"') {
@@ -205,8 +183,40 @@ fn read_slot(s: &mut WinScanner<'_, '_>, at: usize, depth: u32, read: Read) -> O
                     });
                 }
             }
-            read_text(s, at)?
         }
+        Read::Target(Reduction::Time) => {
+            // A shipper-form time of the day before: a string of only digits and `-T:.Z`, which
+            // the scanner would read to the same time.
+            let (open, close) = (s.bytes.get(at), s.bytes.get(at.wrapping_add(25)));
+            if let (Some(b'"'), Some(b'"'), Some(day)) = (open, close, s.day.as_deref()) {
+                if let Some(ms) = day.same_day_ms(s.bytes.get(at + 1..at + 25)?) {
+                    s.at = at + 26;
+                    return Some(Kept::Time(Ok(ms)));
+                }
+            }
+        }
+        _ => {}
+    }
+    read_slot_value(s, at, depth, read)
+}
+
+/// [`read_slot`] by the scanner's routines.
+#[inline(never)]
+fn read_slot_value(s: &mut WinScanner<'_, '_>, at: usize, depth: u32, read: Read) -> Option<Kept> {
+    s.at = at;
+    s.depth = depth;
+    Some(match read {
+        Read::Any { object_ok } => {
+            if !object_ok && s.peek() == Some(b'{') {
+                return None;
+            }
+            s.skip_value()?;
+            Kept::Dropped
+        }
+        Read::Target(Reduction::Code) => Kept::Code(s.code()?),
+        Read::Target(Reduction::Time) => Kept::Time(s.time()?),
+        Read::Target(Reduction::Category) => Kept::Category(s.category()?),
+        Read::Target(Reduction::Text) => read_text(s, at)?,
     })
 }
 
@@ -356,21 +366,29 @@ pub(in crate::ingest::windows) struct ShapeRead<'s, 'de> {
 }
 
 impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, target: usize) -> Option<Captured<'de>> {
         let piece = self.shape.pieces.get(usize::from((*self.shape.plan.get(target)?)?))?;
         piece.now.captured(self.text, piece.start)
     }
 
-    #[inline]
+    #[inline(always)]
     fn has(&self, target: usize) -> bool {
         self.shape.plan.get(target).is_some_and(Option::is_some)
     }
 
     /// As [`Captures::text`] of [`Self::take`], without the capture in between.
-    #[inline]
+    #[inline(always)]
     fn text(&mut self, target: usize, decoded: &'de str) -> Option<Cow<'de, str>> {
-        let piece = self.shape.pieces.get(usize::from((*self.shape.plan.get(target)?)?))?;
+        self.piece_text((*self.shape.plan.get(target)?)?, decoded)
+    }
+}
+
+impl<'de> ShapeRead<'_, 'de> {
+    /// [`Captures::text`] of the value of the slot after `piece`.
+    #[inline(always)]
+    fn piece_text(&self, piece: u16, decoded: &'de str) -> Option<Cow<'de, str>> {
+        let piece = self.shape.pieces.get(usize::from(piece))?;
         let text = match piece.now {
             Kept::Text { at, len } => {
                 let from = piece.start.checked_add(at)?;
