@@ -366,6 +366,8 @@ pub(in crate::ingest::windows) struct ShapeRead<'s, 'de> {
 }
 
 impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
+    type Text = &'de str;
+
     #[inline(always)]
     fn take(&mut self, target: usize) -> Option<Captured<'de>> {
         let piece = self.shape.pieces.get(usize::from((*self.shape.plan.get(target)?)?))?;
@@ -379,7 +381,7 @@ impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
 
     /// As [`Captures::text`] of [`Self::take`], without the capture in between.
     #[inline(always)]
-    fn text(&mut self, target: usize, decoded: &'de str) -> Option<Cow<'de, str>> {
+    fn text(&mut self, target: usize, decoded: &'de str) -> Option<&'de str> {
         self.piece_text((*self.shape.plan.get(target)?)?, decoded)
     }
 }
@@ -387,7 +389,7 @@ impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
 impl<'de> ShapeRead<'_, 'de> {
     /// [`Captures::text`] of the value of the slot after `piece`.
     #[inline(always)]
-    fn piece_text(&self, piece: u16, decoded: &'de str) -> Option<Cow<'de, str>> {
+    fn piece_text(&self, piece: u16, decoded: &'de str) -> Option<&'de str> {
         let piece = self.shape.pieces.get(usize::from(piece))?;
         let text = match piece.now {
             Kept::Text { at, len } => {
@@ -404,7 +406,7 @@ impl<'de> ShapeRead<'_, 'de> {
             }
             Kept::Dropped | Kept::Code(_) | Kept::Time(_) | Kept::Category(_) | Kept::NoText => return None,
         };
-        Some(Cow::Borrowed(text))
+        Some(text)
     }
 }
 
@@ -491,7 +493,7 @@ mod tests {
                     Some(Captured::Decoded(from, to)) => decoded.get(*from..*to),
                     _ => None,
                 };
-                assert_eq!(again.text(target, decoded).as_deref(), text);
+                assert_eq!(again.text(target, decoded), text);
             }
             state.shapes = Some(shapes);
             return Some(());
