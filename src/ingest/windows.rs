@@ -334,6 +334,18 @@ fn str_of<S: AsRef<str>>(text: &Option<S>) -> Option<&str> {
     text.as_ref().map(AsRef::as_ref)
 }
 
+/// [`LineEvent::set`], without its call when the field is absent and stays so (as `process.name`,
+/// `event.id` and `ssh_method` usually do: a few calls a line).
+#[inline(always)]
+fn set_text<F>(out: &mut LineEvent, field: F, text: Option<&str>)
+where
+    F: Fn(&mut AuthEvent) -> &mut Option<String>,
+{
+    if text.is_some() || field(&mut out.event).is_some() {
+        out.set(field, text);
+    }
+}
+
 /// The event of `f`, written into `out` (its strings reused); what became of the source address.
 fn fill<S: AsRef<str>>(f: Fields<S>, out: &mut LineEvent) -> SourceStatus {
     let (derived_outcome, derived_action) = match logon_kind(f.code) {
@@ -351,22 +363,26 @@ fn fill<S: AsRef<str>>(f: Fields<S>, out: &mut LineEvent) -> SourceStatus {
     };
     out.event.timestamp_ms = f.timestamp_ms;
     out.set_user_name(str_of(&f.user).unwrap_or_default());
-    out.set(|e| &mut e.user_domain, str_of(&f.domain));
+    set_text(out, |e| &mut e.user_domain, str_of(&f.domain));
     out.event.source_ip = source_ip;
     out.event.outcome = Some(f.outcome.unwrap_or(derived_outcome));
-    out.set(|e| &mut e.host_name, str_of(&f.host));
+    set_text(out, |e| &mut e.host_name, str_of(&f.host));
     out.event.is_authentication = f.category_has_auth.unwrap_or(true);
-    out.set(|e| &mut e.action, Some(str_of(&f.action).unwrap_or(derived_action)));
-    out.set(|e| &mut e.dataset, Some(str_of(&f.dataset).unwrap_or(DATASET)));
-    out.set(|e| &mut e.process_name, str_of(&f.process).and_then(basename));
-    out.set(|e| &mut e.logon_type, str_of(&f.logon_type));
-    out.set(|e| &mut e.event_id, str_of(&f.event_id));
+    set_text(
+        out,
+        |e| &mut e.action,
+        Some(str_of(&f.action).unwrap_or(derived_action)),
+    );
+    set_text(out, |e| &mut e.dataset, Some(str_of(&f.dataset).unwrap_or(DATASET)));
+    set_text(out, |e| &mut e.process_name, str_of(&f.process).and_then(basename));
+    set_text(out, |e| &mut e.logon_type, str_of(&f.logon_type));
+    set_text(out, |e| &mut e.event_id, str_of(&f.event_id));
     // A 4648's port is the target's, like its address.
     out.event.source_port = str_of(&f.port)
         .filter(|_| source_ip.is_some())
         .and_then(|p| p.parse().ok());
     out.event.process_pid = str_of(&f.pid).and_then(parse_pid);
-    out.set(|e| &mut e.ssh_method, None);
+    set_text(out, |e| &mut e.ssh_method, None);
     source
 }
 
