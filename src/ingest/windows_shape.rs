@@ -359,7 +359,6 @@ impl Shape {
 }
 
 /// A line read through a [`Shape`]: each target's capture is in the piece the shape's plan names.
-#[derive(Clone, Copy)]
 pub(in crate::ingest::windows) struct ShapeRead<'s, 'de> {
     shape: &'s Shape,
     text: &'de str,
