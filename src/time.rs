@@ -57,27 +57,16 @@ fn parse_shipper_form(b: &[u8]) -> Option<i64> {
 /// The date of a shipper-form timestamp (its layout checked whole), as the epoch milliseconds of
 /// its midnight.
 fn shipper_day_ms(b: &[u8]) -> Option<i64> {
-    if b.len() != 24
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'.'
-        || b[23] != b'Z'
-    {
+    let b: &[u8; 24] = b.try_into().ok()?;
+    if b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
         return None;
     }
-    let mut d = [0u32; 10];
-    for i in [0, 1, 2, 3, 5, 6, 8, 9] {
-        let digit = b[i].wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        d[i] = u32::from(digit);
-    }
-    let year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3];
-    let (month, day) = (d[5] * 10 + d[6], d[8] * 10 + d[9]);
+    // `YYYY-MM-`, then `YY-MM-DD` (the year's and month's digits checked twice).
+    let head = digits_where(word(b, 0), 0x00FF_FF00_FFFF_FFFF, 0x2D00_002D_0000_0000)?;
+    let tail = digits_where(word(b, 2), 0xFFFF_00FF_FF00_FFFF, 0x0000_2D00_002D_0000)?;
+    let (head, tail) = (pairs(head), pairs(tail));
+    let year = byte(head, 0) * 100 + byte(head, 2);
+    let (month, day) = (byte(head, 5), byte(tail, 6));
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
@@ -87,23 +76,52 @@ fn shipper_day_ms(b: &[u8]) -> Option<i64> {
 /// The time of day of a 24-byte shipper-form timestamp, in milliseconds (its layout checked
 /// again: this is also what a [`DayCache`] hit reads).
 fn shipper_time_of_day_ms(b: &[u8]) -> Option<i64> {
-    if b.len() != 24 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
+    let b: &[u8; 24] = b.try_into().ok()?;
+    if b[10] != b'T' {
         return None;
     }
-    let mut d = [0u32; 24];
-    for i in [11, 12, 14, 15, 17, 18, 20, 21, 22] {
-        let digit = b[i].wrapping_sub(b'0');
-        if digit > 9 {
-            return None;
-        }
-        d[i] = u32::from(digit);
-    }
-    let (h, mi, sec) = (d[11] * 10 + d[12], d[14] * 10 + d[15], d[17] * 10 + d[18]);
-    let ms = d[20] * 100 + d[21] * 10 + d[22];
+    // `HH:MM:SS`, then `:SS.mmmZ` (the seconds' digits checked twice).
+    let clock = digits_where(word(b, 11), 0xFFFF_00FF_FF00_FFFF, 0x0000_3A00_003A_0000)?;
+    let fraction = digits_where(word(b, 16), 0x00FF_FFFF_00FF_FF00, 0x5A00_0000_2E00_003A)?;
+    let clock = pairs(clock);
+    let (h, mi, sec) = (byte(clock, 0), byte(clock, 3), byte(clock, 6));
+    let ms = byte(pairs(fraction), 4) * 10 + byte(fraction, 6);
     if h > 23 || mi > 59 || sec > 60 {
         return None;
     }
     Some(i64::from(h) * 3_600_000 + i64::from(mi) * 60_000 + i64::from(sec.min(59)) * 1000 + i64::from(ms))
+}
+
+/// Bytes `at..at + 8` of a timestamp as a little-endian word (`at <= 16`).
+fn word(b: &[u8; 24], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Byte `i` of `w`.
+fn byte(w: u64, i: u32) -> u32 {
+    (w >> (8 * i)) as u32 & 0xFF
+}
+
+/// Digit values (at most 9 a byte) read in pairs: byte `i` becomes ten times itself plus byte
+/// `i + 1` (at most 99, so no byte carries into the next).
+fn pairs(digits: u64) -> u64 {
+    digits.wrapping_mul(10).wrapping_add(digits >> 8)
+}
+
+/// The values of the bytes of `w` where `digits` has `0xff` (0 elsewhere) if they are ASCII
+/// digits and the others are `fixed`'s: eight bytes checked at once.
+fn digits_where(w: u64, digits: u64, fixed: u64) -> Option<u64> {
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    let d = w & digits;
+    // A digit byte is 0x30..=0x3f, and still so with 6 added (no carry past it) only up to 0x39.
+    let ok = w & !digits == fixed
+        && d & HIGH_NIBBLES == ZEROS & digits
+        && d.wrapping_add(SIXES & digits) & HIGH_NIBBLES == ZEROS & digits;
+    ok.then_some(d & 0x0F0F_0F0F_0F0F_0F0F)
 }
 
 /// The date of the last shipper-form timestamp parsed through it. A stream's lines come nearly
@@ -119,14 +137,8 @@ impl DayCache {
     /// [`parse_rfc3339_ms`]`(s)`, the same answer for every text.
     pub(crate) fn parse_rfc3339_ms(&mut self, s: &str) -> Option<i64> {
         let b = s.as_bytes();
-        if let (Some((date, midnight)), Some(head)) = (self.last, b.get(..10)) {
-            // The cached date was checked as a shipper form's; the same ten bytes are the same
-            // date, so only the rest needs reading.
-            if head == date {
-                if let Some(t) = shipper_time_of_day_ms(b) {
-                    return Some(midnight + t);
-                }
-            }
+        if let Some(ms) = self.same_day_ms(b) {
+            return Some(ms);
         }
         let midnight = shipper_day_ms(b);
         if let (Some(midnight), Some(t)) = (midnight, shipper_time_of_day_ms(b)) {
@@ -136,6 +148,19 @@ impl DayCache {
             return Some(midnight + t);
         }
         parse_rfc3339_ms(s)
+    }
+
+    /// [`parse_rfc3339_ms`] of `b` if it is a shipper-form timestamp (so only digits and
+    /// `-T:.Z`) of the cached date; `None` otherwise.
+    #[inline]
+    pub(crate) fn same_day_ms(&self, b: &[u8]) -> Option<i64> {
+        let (date, midnight) = self.last?;
+        // The cached date was checked as a shipper form's; the same ten bytes are the same date,
+        // so only the rest needs reading.
+        if b.get(..10)? != date {
+            return None;
+        }
+        Some(midnight + shipper_time_of_day_ms(b)?)
     }
 }
 
@@ -306,7 +331,7 @@ mod tests {
             // Change one to three characters: digits, separators, letters, or drop the last.
             for _ in 0..=(next() % 3) {
                 let at = (next() % 24) as usize;
-                b[at] = b"0123456789-T:.Z +t"[(next() % 18) as usize];
+                b[at] = b"0123456789-T:.Z +t/;\xb0"[(next() % 21) as usize];
             }
             if i % 7 == 0 {
                 b.truncate((next() % 25) as usize);
@@ -317,6 +342,16 @@ mod tests {
             }
         }
         assert!(answered > 20_000, "{answered}");
+        // Every byte at every place.
+        for at in 0..template.len() {
+            for byte in 0..=255u8 {
+                let mut b = template.to_vec();
+                b[at] = byte;
+                if let Some(ms) = parse_shipper_form(&b) {
+                    assert_eq!(Some(ms), parse_any_form(&b), "{}", String::from_utf8_lossy(&b));
+                }
+            }
+        }
         for edge in [
             "2026-12-31T23:59:60.999Z",
             "0000-01-01T00:00:00.000Z",

@@ -296,28 +296,29 @@ fn logon_kind(code: u32) -> Option<(Outcome, &'static str)> {
 }
 
 /// The fields both shapes share, once located (borrowed from the input where possible: most are
-/// parsed or dropped, not kept).
-struct Fields<'a> {
+/// parsed or dropped, not kept): texts as `S`, a `Cow` where a text may be made (a number's), or
+/// a `&str`.
+struct Fields<S> {
     code: u32,
     timestamp_ms: i64,
-    user: Option<Cow<'a, str>>,
-    domain: Option<Cow<'a, str>>,
-    ip: Option<Cow<'a, str>>,
-    host: Option<Cow<'a, str>>,
-    process: Option<Cow<'a, str>>,
-    logon_type: Option<Cow<'a, str>>,
+    user: Option<S>,
+    domain: Option<S>,
+    ip: Option<S>,
+    host: Option<S>,
+    process: Option<S>,
+    logon_type: Option<S>,
     category_has_auth: Option<bool>,
     outcome: Option<Outcome>,
-    action: Option<Cow<'a, str>>,
-    dataset: Option<Cow<'a, str>>,
-    event_id: Option<Cow<'a, str>>,
+    action: Option<S>,
+    dataset: Option<S>,
+    event_id: Option<S>,
     /// `IpPort` / `source.port`.
-    port: Option<Cow<'a, str>>,
+    port: Option<S>,
     /// `ProcessId` (hex, `0x1e4`, in evtx) / `process.pid`.
-    pid: Option<Cow<'a, str>>,
+    pid: Option<S>,
 }
 
-fn finish(f: Fields<'_>) -> WindowsLogon {
+fn finish(f: Fields<Cow<'_, str>>) -> WindowsLogon {
     let event_code = f.code;
     let mut line = LineEvent::default();
     let source = fill(f, &mut line);
@@ -328,8 +329,25 @@ fn finish(f: Fields<'_>) -> WindowsLogon {
     }
 }
 
+/// The text of an optional field.
+fn str_of<S: AsRef<str>>(text: &Option<S>) -> Option<&str> {
+    text.as_ref().map(AsRef::as_ref)
+}
+
+/// [`LineEvent::set`], without its call when the field is absent and stays so (as `process.name`,
+/// `event.id` and `ssh_method` usually do: a few calls a line).
+#[inline(always)]
+fn set_text<F>(out: &mut LineEvent, field: F, text: Option<&str>)
+where
+    F: Fn(&mut AuthEvent) -> &mut Option<String>,
+{
+    if text.is_some() || field(&mut out.event).is_some() {
+        out.set(field, text);
+    }
+}
+
 /// The event of `f`, written into `out` (its strings reused); what became of the source address.
-fn fill(f: Fields<'_>, out: &mut LineEvent) -> SourceStatus {
+fn fill<S: AsRef<str>>(f: Fields<S>, out: &mut LineEvent) -> SourceStatus {
     let (derived_outcome, derived_action) = match logon_kind(f.code) {
         Some(k) => k,
         None => (Outcome::Unknown, ""),
@@ -337,28 +355,34 @@ fn fill(f: Fields<'_>, out: &mut LineEvent) -> SourceStatus {
     let (source_ip, source) = if f.code == 4648 {
         (None, SourceStatus::Target)
     } else {
-        match f.ip.as_deref().and_then(parse_ip) {
+        match str_of(&f.ip).and_then(parse_ip) {
             None => (None, SourceStatus::Absent),
             Some(ip) if is_unusable_source(ip) => (None, SourceStatus::Unusable),
             Some(ip) => (Some(ip), SourceStatus::Usable),
         }
     };
     out.event.timestamp_ms = f.timestamp_ms;
-    out.set_user_name(f.user.as_deref().unwrap_or_default());
-    out.set(|e| &mut e.user_domain, f.domain.as_deref());
+    out.set_user_name(str_of(&f.user).unwrap_or_default());
+    set_text(out, |e| &mut e.user_domain, str_of(&f.domain));
     out.event.source_ip = source_ip;
     out.event.outcome = Some(f.outcome.unwrap_or(derived_outcome));
-    out.set(|e| &mut e.host_name, f.host.as_deref());
+    set_text(out, |e| &mut e.host_name, str_of(&f.host));
     out.event.is_authentication = f.category_has_auth.unwrap_or(true);
-    out.set(|e| &mut e.action, Some(f.action.as_deref().unwrap_or(derived_action)));
-    out.set(|e| &mut e.dataset, Some(f.dataset.as_deref().unwrap_or(DATASET)));
-    out.set(|e| &mut e.process_name, f.process.as_deref().and_then(basename));
-    out.set(|e| &mut e.logon_type, f.logon_type.as_deref());
-    out.set(|e| &mut e.event_id, f.event_id.as_deref());
+    set_text(
+        out,
+        |e| &mut e.action,
+        Some(str_of(&f.action).unwrap_or(derived_action)),
+    );
+    set_text(out, |e| &mut e.dataset, Some(str_of(&f.dataset).unwrap_or(DATASET)));
+    set_text(out, |e| &mut e.process_name, str_of(&f.process).and_then(basename));
+    set_text(out, |e| &mut e.logon_type, str_of(&f.logon_type));
+    set_text(out, |e| &mut e.event_id, str_of(&f.event_id));
     // A 4648's port is the target's, like its address.
-    out.event.source_port = f.port.filter(|_| source_ip.is_some()).and_then(|p| p.parse().ok());
-    out.event.process_pid = f.pid.as_deref().and_then(parse_pid);
-    out.set(|e| &mut e.ssh_method, None);
+    out.event.source_port = str_of(&f.port)
+        .filter(|_| source_ip.is_some())
+        .and_then(|p| p.parse().ok());
+    out.event.process_pid = str_of(&f.pid).and_then(parse_pid);
+    set_text(out, |e| &mut e.ssh_method, None);
     source
 }
 
@@ -477,7 +501,7 @@ mod fast {
     use crate::ingest::RejectReason;
     use crate::time::parse_rfc3339_ms;
 
-    const N: usize = 28;
+    pub(super) const N: usize = 28;
     pub(super) const WINLOG_EVENT_ID: usize = 0;
     pub(super) const EVENT_CODE: usize = 1;
     pub(super) const TIMESTAMP: usize = 2;
@@ -656,19 +680,43 @@ mod fast {
                 unsure: false,
             }
         }
+    }
 
-        fn take(&mut self, target: usize) -> Option<Captured<'de>> {
-            self.slots[target].take()
-        }
+    /// What [`decide`] reads a line's captures from: a capture table ([`Found`], from the scanner
+    /// or the visitor), or a line read through a learned layout (`windows_shape.rs`), which knows
+    /// where each target's value is without a table. [`decide`] reads each target once.
+    pub(super) trait Captures<'de> {
+        /// The capture of `target`; `None` when the line does not have it.
+        fn take(&mut self, target: usize) -> Option<Captured<'de>>;
+
+        /// Whether the line has `target`.
+        fn has(&self, target: usize) -> bool;
+
+        /// A text of the line: a `Cow` where one may be made, else a `&str`.
+        type Text: AsRef<str>;
 
         /// `text` of a target; `None` when absent, or when present without a text. `decoded`:
         /// the text [`Captured::Decoded`] points into.
+        fn text(&mut self, target: usize, decoded: &'de str) -> Option<Self::Text>;
+    }
+
+    impl<'de> Captures<'de> for Found<'de> {
+        type Text = Cow<'de, str>;
+
+        fn take(&mut self, target: usize) -> Option<Captured<'de>> {
+            self.slots.get_mut(target)?.take()
+        }
+
         fn text(&mut self, target: usize, decoded: &'de str) -> Option<Cow<'de, str>> {
             match self.take(target)? {
                 Captured::Text(text) => text,
                 Captured::Decoded(start, end) => decoded.get(start..end).map(Cow::Borrowed),
                 _ => None,
             }
+        }
+
+        fn has(&self, target: usize) -> bool {
+            self.slots.get(target).is_some_and(Option::is_some)
         }
     }
 
@@ -711,6 +759,16 @@ mod fast {
         visit: bool,
         stream: bool,
     ) -> Option<Result<bool, RejectReason>> {
+        if stream {
+            // The layouts are moved out meanwhile: a line read through one is built into `out`.
+            let mut shapes = out.winlogbeat.shapes.take().unwrap_or_default();
+            let known = super::scan::read_known(text, decoded, &mut shapes, &mut out.winlogbeat, &mut out.days);
+            let answer = known.map(|mut known| decide(&mut known, decoded, out));
+            out.winlogbeat.shapes = Some(shapes);
+            if answer.is_some() {
+                return answer;
+            }
+        }
         let mut found = Found::new();
         let days = stream.then_some(&mut out.days);
         if super::scan::read_document(text, &mut found, decoded, &mut out.winlogbeat, days).is_some() {
@@ -733,7 +791,11 @@ mod fast {
 
     /// [`super::from_winlogbeat`]'s decisions, on the values the visitor or the scanner kept
     /// (`decoded`: the scanner's unescaped strings).
-    fn decide<'de>(found: &mut Found<'de>, decoded: &'de str, out: &mut LineEvent) -> Result<bool, RejectReason> {
+    fn decide<'de>(
+        found: &mut impl Captures<'de>,
+        decoded: &'de str,
+        out: &mut LineEvent,
+    ) -> Result<bool, RejectReason> {
         // The first *present* path decides (`or_else` on the lookups, not on their meaning).
         let code = match found.take(WINLOG_EVENT_ID).or_else(|| found.take(EVENT_CODE)) {
             Some(Captured::Code(code)) => code,
@@ -754,7 +816,7 @@ mod fast {
             _ => return Err(RejectReason::MissingTimestamp),
         };
         let category_has_auth = found.take(CATEGORY).map(|c| matches!(c, Captured::Category(true)));
-        let dataset = if found.slots[DATASET].is_some() {
+        let dataset = if found.has(DATASET) {
             found.text(DATASET, decoded)
         } else {
             found.text(DATA_STREAM_DATASET, decoded)
@@ -779,7 +841,7 @@ mod fast {
                 .or_else(|| found.text(PROCESS_NAME, decoded)),
             logon_type: found.text(DATA_LOGON_TYPE, decoded),
             category_has_auth,
-            outcome: found.text(OUTCOME, decoded).map(|s| Outcome::parse(&s)),
+            outcome: found.text(OUTCOME, decoded).map(|s| Outcome::parse(s.as_ref())),
             action: found.text(ACTION, decoded),
             dataset,
             event_id: found.text(EVENT_ID, decoded),

@@ -37,7 +37,8 @@ use crate::ingest::ecs::scan::{string_stop, Cursor, Scanner as EcsScanner};
 use crate::ingest::key_trie::Entry;
 use crate::ingest::RejectReason;
 use crate::time::{parse_rfc3339_ms, DayCache};
-use shape::LineShapes;
+pub(super) use shape::LineShapes;
+pub(super) use shape::ShapeRead;
 
 #[path = "windows_shape.rs"]
 mod shape;
@@ -60,8 +61,10 @@ pub(crate) struct ScanState {
     /// Per key read in the trie's objects on the last line, in text order: its node (high byte)
     /// and its index there plus one (low byte; 0: not a key of the trie, so not tried).
     keys: [u16; REMEMBERED_KEYS],
-    /// The layouts of recent lines ([`shape`]).
-    shapes: LineShapes,
+    /// The layouts of recent lines ([`shape`]), made for a stream's first line: boxed, so that
+    /// the caller moves them out cheaply while it builds a line read through one into the line
+    /// event that holds them.
+    pub(super) shapes: Option<Box<LineShapes>>,
 }
 
 impl Default for ScanState {
@@ -69,7 +72,7 @@ impl Default for ScanState {
         ScanState {
             decoded: String::new(),
             keys: [0; REMEMBERED_KEYS],
-            shapes: LineShapes::default(),
+            shapes: None,
         }
     }
 }
@@ -77,7 +80,7 @@ impl Default for ScanState {
 impl ScanState {
     /// Lines read through a kept shape so far.
     pub(super) fn shape_hits(&self) -> u64 {
-        self.shapes.hits()
+        self.shapes.as_ref().map_or(0, |shapes| shapes.hits())
     }
 }
 
@@ -90,6 +93,31 @@ pub(super) enum Slot {
     Any { object_ok: bool },
     /// Reduced for this target ([`WinScanner::target`]).
     Target(u8),
+}
+
+/// What [`WinScanner::target`] makes of a target's value (the visitor's `read_target` alike).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Reduction {
+    /// An event id ([`WinScanner::code`]).
+    Code,
+    /// A time ([`WinScanner::time`]).
+    Time,
+    /// "Has `authentication`" ([`WinScanner::category`]).
+    Category,
+    /// A text ([`WinScanner::text`]).
+    Text,
+}
+
+impl Reduction {
+    /// The reduction of `target`'s value.
+    pub(super) fn of(target: usize) -> Reduction {
+        match target {
+            WINLOG_EVENT_ID | EVENT_CODE => Reduction::Code,
+            TIMESTAMP | TIMESTAMP_PLAIN | TIME_CREATED => Reduction::Time,
+            CATEGORY => Reduction::Category,
+            _ => Reduction::Text,
+        }
+    }
 }
 
 /// One value of a line the scanner read: at `start..end`, with `depth` containers open around it.
@@ -111,15 +139,15 @@ enum Str<'de> {
     Decoded(usize, usize),
 }
 
-/// Reads `text` into `found` (fresh), unescaping into `state.decoded` (appended to) the strings
-/// the captures point into: through a kept shape when the line has one, else with the scanner
-/// (learning the line's shape). `Some(())`: a valid JSON object whose fields are in `found`;
+/// Reads `text` into `found` (fresh) with the scanner, unescaping into `state.decoded` (appended
+/// to) the strings the captures point into (in a stream, after [`read_known`] missed: learning the
+/// line's shape). `Some(())`: a valid JSON object whose fields are in `found`;
 /// `None`: not decided here (`found` may hold partial results: start over with a fresh one).
 ///
 /// `stream`: the stream's date cache when the line is one of a stream's (the line event's,
 /// shared with its ECS lines: a winlogbeat time is in the shipper form
-/// `2026-10-01T00:04:31.853Z`); then layouts are tried and learned. `None`: a line on its own,
-/// only scanned.
+/// `2026-10-01T00:04:31.853Z`); then its layout may be learned. `None`: a line on its own, only
+/// scanned.
 ///
 /// `decoded` stands for `state.decoded`, which the caller has moved out.
 pub(super) fn read_document<'de>(
@@ -134,7 +162,23 @@ pub(super) fn read_document<'de>(
         return WinScanner::new(text, decoded, keys, None).document(found, None);
     };
     let mut s = WinScanner::new(text, decoded, keys, Some(day));
-    shapes.read(&mut s, found)
+    shapes.get_or_insert_with(Box::default).scan_and_learn(&mut s, found)
+}
+
+/// Reads a stream's line through a kept shape, if one matches it (unescaping into `decoded` the
+/// strings its captures point into); `None` if none does (nothing appended to `decoded`): then
+/// [`read_document`] reads it with the scanner and learns its shape.
+///
+/// `shapes` stands for `state.shapes`, which the caller has moved out (the line read through one
+/// is built into the line event that holds them).
+pub(super) fn read_known<'s, 'de>(
+    text: &'de str,
+    decoded: &mut String,
+    shapes: &'s mut LineShapes,
+    state: &mut ScanState,
+    day: &mut DayCache,
+) -> Option<ShapeRead<'s, 'de>> {
+    shapes.read_known(&mut WinScanner::new(text, decoded, &mut state.keys, Some(day)))
 }
 
 /// Scans `text` into `found` with the scanner alone (no shape tried or learned).
@@ -199,24 +243,6 @@ impl<'de, 'd> WinScanner<'de, 'd> {
         }
         self.skip_ws();
         (self.at == self.bytes.len()).then_some(())
-    }
-
-    /// The value at `at` with `depth` containers open around it, read as the scanner read the
-    /// value noted `slot` (see [`shape`]); where it ends.
-    #[inline]
-    fn slot(&mut self, found: &mut Found<'de>, at: usize, depth: u32, slot: Slot) -> Option<usize> {
-        self.at = at;
-        self.depth = depth;
-        match slot {
-            Slot::Any { object_ok } => {
-                if !object_ok && self.peek() == Some(b'{') {
-                    return None;
-                }
-                self.skip_value()?;
-            }
-            Slot::Target(target) => self.target(found, usize::from(target))?,
-        }
-        Some(self.at)
     }
 }
 
@@ -466,11 +492,11 @@ impl<'de> WinScanner<'de, '_> {
         if found.slots[target].is_some() {
             return None;
         }
-        let captured = match target {
-            WINLOG_EVENT_ID | EVENT_CODE => Captured::Code(self.code()?),
-            TIMESTAMP | TIMESTAMP_PLAIN | TIME_CREATED => Captured::Time(self.time()?),
-            CATEGORY => Captured::Category(self.category()?),
-            _ => match self.text()? {
+        let captured = match Reduction::of(target) {
+            Reduction::Code => Captured::Code(self.code()?),
+            Reduction::Time => Captured::Time(self.time()?),
+            Reduction::Category => Captured::Category(self.category()?),
+            Reduction::Text => match self.text()? {
                 None => Captured::Text(None),
                 Some(Str::Input(s)) => Captured::Text(Some(Cow::Borrowed(s))),
                 Some(Str::Decoded(start, end)) => Captured::Decoded(start, end),
