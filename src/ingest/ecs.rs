@@ -501,16 +501,10 @@ mod fast {
         }
     }
 
-    /// `text` of `target`, as in [`Captures::text`].
-    #[inline]
-    fn text<'a, 'de: 'a>(c: &'a impl Captures<'de>, target: usize) -> Option<Cow<'a, str>> {
-        c.text(target)
-    }
-
-    /// `f` of [`text`] without copying a borrowed string.
+    /// `f` of [`Captures::text`] without copying a borrowed string.
     #[inline]
     fn with_text<'de, R>(c: &impl Captures<'de>, target: usize, f: impl FnOnce(&str) -> R) -> Option<R> {
-        text(c, target).map(|t| f(&t))
+        c.text(target).map(|t| f(&t))
     }
 
     /// The value of a target key: where it was found, and what is known of the target.
@@ -716,10 +710,10 @@ mod fast {
             Some(Captured::One(Scalar::Num(n))) => number_ms(&n).ok_or(RejectReason::InvalidTimestamp)?,
             Some(_) => return Err(RejectReason::InvalidTimestamp),
         };
-        let action_text = text(c, ACTION);
-        let user_name = match (action_text.as_deref(), text(c, EFFECTIVE_NAME)) {
+        let action_text = c.text(ACTION);
+        let user_name = match (action_text.as_deref(), c.text(EFFECTIVE_NAME)) {
             (Some("authenticated"), Some(eff)) => Some(eff),
-            (_, effective) => text(c, USER_NAME).or(effective),
+            (_, effective) => c.text(USER_NAME).or(effective),
         };
         out.set_user_name(user_name.as_deref().unwrap_or_default());
         out.set(|e| &mut e.action, action_text.as_deref());
@@ -728,21 +722,21 @@ mod fast {
         out.event.is_authentication = c
             .capture(CATEGORY)
             .is_some_and(|captured| captured.has_authentication(c.decoded()));
-        out.set(|e| &mut e.user_domain, text(c, DOMAIN).as_deref());
+        out.set(|e| &mut e.user_domain, c.text(DOMAIN).as_deref());
         out.set(
             |e| &mut e.host_name,
-            text(c, HOST_NAME).or_else(|| text(c, HOST_HOSTNAME)).as_deref(),
+            c.text(HOST_NAME).or_else(|| c.text(HOST_HOSTNAME)).as_deref(),
         );
         out.set(
             |e| &mut e.dataset,
-            text(c, DATASET).or_else(|| text(c, DATA_STREAM_DATASET)).as_deref(),
+            c.text(DATASET).or_else(|| c.text(DATA_STREAM_DATASET)).as_deref(),
         );
-        out.set(|e| &mut e.process_name, text(c, PROCESS_NAME).as_deref());
-        out.set(|e| &mut e.logon_type, text(c, LOGON_TYPE).as_deref());
-        out.set(|e| &mut e.event_id, text(c, EVENT_ID).as_deref());
+        out.set(|e| &mut e.process_name, c.text(PROCESS_NAME).as_deref());
+        out.set(|e| &mut e.logon_type, c.text(LOGON_TYPE).as_deref());
+        out.set(|e| &mut e.event_id, c.text(EVENT_ID).as_deref());
         out.event.source_port = integer(c, SOURCE_PORT);
         out.event.process_pid = integer(c, PROCESS_PID);
-        out.set(|e| &mut e.ssh_method, text(c, SSH_METHOD).as_deref());
+        out.set(|e| &mut e.ssh_method, c.text(SSH_METHOD).as_deref());
         Ok(())
     }
 

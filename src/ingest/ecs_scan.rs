@@ -67,6 +67,13 @@ pub(in crate::ingest) fn string_stop(bytes: &[u8]) -> Option<usize> {
         .map(|i| at + i)
 }
 
+/// The length of a string without escapes or control characters, `bytes` starting after its
+/// opening quote: the position of its closing quote. `None` for any other string (or none).
+#[inline]
+pub(in crate::ingest) fn plain_string_len(bytes: &[u8]) -> Option<usize> {
+    string_stop(bytes).filter(|&len| bytes[len] == b'"')
+}
+
 /// The byte steps both hand scanners take (this one and the winlogbeat one, `windows_scan.rs`):
 /// a position in a line, and the containers open around it (at most [`MAX_DEPTH`]).
 pub(in crate::ingest) trait Cursor<'de> {
@@ -216,11 +223,7 @@ impl<'de, 't> Scanner<'de, 't> {
     /// A string without escapes, after its opening quote; borrowed from the input.
     pub(super) fn string(&mut self) -> Option<&'de str> {
         let start = self.at;
-        let rest = self.bytes.get(start..)?;
-        let len = string_stop(rest)?;
-        if rest[len] != b'"' {
-            return None;
-        }
+        let len = plain_string_len(self.bytes.get(start..)?)?;
         self.at = start + len + 1;
         // Quotes are ASCII, so both ends are character boundaries.
         self.text.get(start..start + len)

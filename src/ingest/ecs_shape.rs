@@ -36,7 +36,7 @@ use std::borrow::Cow;
 use serde_json::Number;
 
 use super::fast::{capture_text, event_from, Captured, Captures, Found, Scalar, Text, N};
-use super::scan::{scan_document, scan_document_traced, string_stop, Scanner};
+use super::scan::{plain_string_len, scan_document, scan_document_traced, Scanner};
 use crate::event::LineEvent;
 use crate::ingest::detect::{has_windows_key, sniff, InputFormat};
 use crate::ingest::shape_cache::{same_bytes, ShapeCache};
@@ -162,11 +162,11 @@ enum Source {
     /// Not in the line.
     #[default]
     Absent,
-    /// A [`Slot::Str`]: the text at the target's span.
+    /// A [`Slot::Str`]: the target's value is the slot's text.
     Str,
-    /// A [`Slot::Num`]: the number at the target's span.
+    /// A [`Slot::Num`]: the target's value is the number the slot's text reads as.
     Num,
-    /// The fixed value `Shape::fixed[i]`, in the literal run starting at the target's span.
+    /// The fixed value `Shape::fixed[i]`, of the literal run the target's value text starts.
     Fixed(u16),
 }
 
@@ -327,9 +327,9 @@ impl Shape {
         true
     }
 
-    /// Whether `text` has this shape ([`Match::No`] if not); if it does, each target's value is
-    /// in `values` (only those of the shape's targets are written: the others keep whatever they
-    /// held), and whether [`sniff`] would take the line for an ECS document.
+    /// Whether `text` has this shape (`None` if not); if it does, each target's value is in
+    /// `values` (only those of the shape's targets are written: the others keep whatever they
+    /// held), and the answer is whether [`sniff`] would take the line for an ECS document.
     ///
     /// Why the sniff can be answered here: it looks for a quote followed by `Event` or `winlog`
     /// keys, or by `winlog.` anywhere. The learned line had none; a matching line has the same
@@ -337,17 +337,9 @@ impl Shape {
     /// starts with `winlog.` (after its literal opening quote: `"Event"` or `"winlog"` followed
     /// by a colon cannot be a value, which a comma or a closing bracket follows), or a dropped
     /// value, which is sniffed as the whole line would be (its keys and strings are its own).
-    fn read<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> Match {
-        let mut sniffs_ecs = self.sniffs_ecs;
-        match self.read_values(text, values, &mut sniffs_ecs) {
-            None => Match::No,
-            Some(()) if sniffs_ecs => Match::Ecs,
-            Some(()) => Match::Unsniffed,
-        }
-    }
-
-    fn read_values<'de>(&self, text: &'de str, values: &mut [&'de str; N], sniffs_ecs: &mut bool) -> Option<()> {
+    fn read<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> Option<bool> {
         let bytes = text.as_bytes();
+        let mut sniffs_ecs = self.sniffs_ecs;
         let mut at = 0;
         let mut literal_start = 0;
         let mut fixed = self.fixed.iter().peekable();
@@ -368,14 +360,10 @@ impl Shape {
             match slot {
                 Slot::Str => {
                     let rest = bytes.get(at..)?;
-                    let len = string_stop(rest)?;
-                    if rest[len] != b'"' {
-                        return None;
-                    }
+                    at += plain_string_len(rest)?;
                     if rest.first() == Some(&b'w') && rest.starts_with(b"winlog.") {
-                        *sniffs_ecs = false;
+                        sniffs_ecs = false;
                     }
-                    at += len;
                 }
                 Slot::Num => {
                     let mut scanner = Scanner::new(text, at, 0, None);
@@ -391,21 +379,17 @@ impl Shape {
                         // only its opening quote can start a winlogbeat key for `sniff`.
                         Some(b'"') => {
                             let body = rest.get(1..)?;
-                            let len = string_stop(body)?;
-                            if body[len] != b'"' {
-                                return None;
-                            }
+                            at += plain_string_len(body)? + 2;
                             if body.first() == Some(&b'w') && body.starts_with(b"winlog.") {
-                                *sniffs_ecs = false;
+                                sniffs_ecs = false;
                             }
-                            at += len + 2;
                         }
                         first => {
                             let mut scanner = Scanner::new(text, at, depth, None);
                             scanner.skip_value()?;
                             // Numbers, `true`, `false` and `null` hold no quote.
                             if matches!(first, Some(b'{' | b'[')) && has_windows_key(bytes.get(at..scanner.at)?) {
-                                *sniffs_ecs = false;
+                                sniffs_ecs = false;
                             }
                             at = scanner.at;
                         }
@@ -416,17 +400,8 @@ impl Shape {
                 *values.get_mut(usize::from(target))? = text.get(start..at)?;
             }
         }
-        (at == bytes.len()).then_some(())
+        (at == bytes.len()).then_some(sniffs_ecs)
     }
-}
-
-/// Whether a line has a shape.
-enum Match {
-    No,
-    /// Yes, and [`sniff`] would take it for an ECS document.
-    Ecs,
-    /// Yes, but [`sniff`] might take it for a winlogbeat document.
-    Unsniffed,
 }
 
 /// A line read through a kept shape.
@@ -458,10 +433,8 @@ impl LineShapes {
         let mut known = None;
         let mut values = [""; N];
         self.cache.try_shapes(|shape| {
-            let sniffs_ecs = match shape.read(text, &mut values) {
-                Match::No => return false,
-                Match::Ecs => true,
-                Match::Unsniffed => false,
+            let Some(sniffs_ecs) = shape.read(text, &mut values) else {
+                return false;
             };
             known = Some(KnownLine {
                 result: event_from(&ShapeRead { shape, values: &values }, out),

@@ -40,7 +40,7 @@
 use std::borrow::Cow;
 
 use super::{Captured, Cursor, Found, Note, Reduction, Slot, Str, WinScanner};
-use crate::ingest::ecs::scan::string_stop;
+use crate::ingest::ecs::scan::plain_string_len;
 use crate::ingest::shape_cache::{same_bytes, ShapeCache};
 use crate::ingest::windows::fast::{Captures, N};
 use crate::ingest::RejectReason;
@@ -172,16 +172,14 @@ fn read_slot(s: &mut WinScanner<'_, '_>, at: usize, depth: u32, read: Read) -> O
     match read {
         Read::Target(Reduction::Text) => {
             // A string without escapes: what `text` makes of it, without its steps.
-            if let Some(rest) = s.bytes.get(at..).and_then(|value| value.strip_prefix(b"\"")) {
-                let len = string_stop(rest)?;
-                if rest.get(len) == Some(&b'"') {
-                    s.at = at + len + 2;
-                    return Some(if len == 0 {
-                        Kept::NoText
-                    } else {
-                        Kept::Text { at: 1, len }
-                    });
-                }
+            let value = s.bytes.get(at..).and_then(|value| value.strip_prefix(b"\""));
+            if let Some(len) = value.and_then(plain_string_len) {
+                s.at = at + len + 2;
+                return Some(if len == 0 {
+                    Kept::NoText
+                } else {
+                    Kept::Text { at: 1, len }
+                });
             }
         }
         Read::Target(Reduction::Time) => {
