@@ -246,6 +246,12 @@ impl<V> IpMap<V> {
         self.v4.values_mut().chain(self.v6.values_mut())
     }
 
+    /// Keeps only the entries whose value passes `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) {
+        self.v4.retain(|_, v| keep(v));
+        self.v6.retain(|_, v| keep(v));
+    }
+
     /// Every entry, values mutably, keys as 16-byte keys (unordered).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (IpKey, &mut V)> {
         self.v4
