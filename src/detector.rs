@@ -1281,8 +1281,10 @@ impl Detector {
 ///
 /// The sort runs on 20-byte keys, not on the sightings: each key is the name's first 16 bytes as
 /// a big-endian integer (zero-padded, so integer order is byte order wherever the prefixes
-/// differ) and the sighting's position; names are compared in full only when their prefixes tie.
-/// The sightings are then put in that order in place. `order` is scratch, kept for its capacity.
+/// differ) and the sighting's position. The keys are sorted as integers (comparisons inlined),
+/// then each run of equal prefixes — one user's addresses, or names that share 16 bytes — is
+/// sorted by whole name and address. The sightings are then put in that order in place. `order`
+/// is scratch, kept for its capacity.
 fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec<(u128, u32)>) {
     let name = |s: &Sighting| model.user(s.user).map_or(&[][..], |u| u.name_bytes());
     order.clear();
@@ -1293,12 +1295,25 @@ fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec
             .enumerate()
             .map(|(i, s)| (name_prefix(name(s)), i as u32)),
     );
-    crate::sort::sort_by(order, |a, b| {
-        a.0.cmp(&b.0).then_with(|| {
-            let (sa, sb) = (&sightings[a.1 as usize], &sightings[b.1 as usize]);
-            name(sa).cmp(name(sb)).then(sa.ip.cmp(&sb.ip))
-        })
-    });
+    crate::sort::sort_short_by(order, |a, b| a < b);
+    let mut run = 0;
+    while run < order.len() {
+        let prefix = order[run].0;
+        let end = run + order[run..].iter().take_while(|k| k.0 == prefix).count();
+        if end - run > 1 {
+            crate::sort::sort_by(&mut order[run..end], |a, b| {
+                let (sa, sb) = (&sightings[a.1 as usize], &sightings[b.1 as usize]);
+                // One user's addresses tie on the name without reading it.
+                let by_name = if sa.user == sb.user {
+                    std::cmp::Ordering::Equal
+                } else {
+                    name(sa).cmp(name(sb))
+                };
+                by_name.then(sa.ip.cmp(&sb.ip))
+            });
+        }
+        run = end;
+    }
     // Position i takes the sighting at order[i]: follow each cycle of the permutation once,
     // marking the places filled.
     for start in 0..order.len() {
