@@ -178,7 +178,7 @@ pub struct Detector {
     routes: JobRoutes,
     /// Bucket close's sort keys (see [`bucket_order`]), kept for their capacity. Transient (one
     /// bucket close), so not counted in `memory_bytes`; a burst's room is given back.
-    close_order: Vec<(u128, u32)>,
+    close_order: Vec<u128>,
     /// A known address whose probability is above this scores below the record floor (adaptive
     /// profile; see [`Detector::surely_unrecorded`]).
     known_address_p_floor: f64,
@@ -1276,33 +1276,38 @@ impl Detector {
     }
 }
 
+/// Low bits of a bucket close's sort key that hold the sighting's position (see [`bucket_order`]).
+const KEY_POSITION_BITS: u32 = 32;
+
 /// Sorts a bucket's sightings by user name (as bytes: the same order as `str`'s, without a UTF-8
 /// check each), then address. (user, address) is unique in a bucket, so this is the one order.
 ///
-/// The sort runs on 20-byte keys, not on the sightings: each key is the name's first 16 bytes as
+/// The sort runs on 16-byte keys, not on the sightings: each key is the name's first 12 bytes as
 /// a big-endian integer (zero-padded, so integer order is byte order wherever the prefixes
-/// differ) and the sighting's position. The keys are sorted as integers (comparisons inlined),
-/// then each run of equal prefixes — one user's addresses, or names that share 16 bytes — is
-/// sorted by whole name and address. The sightings are then put in that order in place. `order`
-/// is scratch, kept for its capacity.
-fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec<(u128, u32)>) {
+/// differ) above the sighting's position ([`KEY_POSITION_BITS`]). The keys are sorted as integers
+/// (one comparison each, inlined), then each run of equal prefixes — one user's addresses, or
+/// names that share 12 bytes — is sorted by whole name and address. The sightings are then put in
+/// that order in place. `order` is scratch, kept for its capacity.
+fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec<u128>) {
     let name = |s: &Sighting| model.user(s.user).map_or(&[][..], |u| u.name_bytes());
+    let position = |key: u128| key as u32 as usize;
+    let prefix = |key: u128| key >> KEY_POSITION_BITS;
     order.clear();
     // Positions fit: a bucket's sightings are indexed by u32 where they are recorded.
     order.extend(
         sightings
             .iter()
             .enumerate()
-            .map(|(i, s)| (name_prefix(name(s)), i as u32)),
+            .map(|(i, s)| name_prefix(name(s)) >> KEY_POSITION_BITS << KEY_POSITION_BITS | i as u128),
     );
     crate::sort::sort_short_by(order, |a, b| a < b);
     let mut run = 0;
     while run < order.len() {
-        let prefix = order[run].0;
-        let end = run + order[run..].iter().take_while(|k| k.0 == prefix).count();
+        let shared = prefix(order[run]);
+        let end = run + order[run..].iter().take_while(|&&k| prefix(k) == shared).count();
         if end - run > 1 {
-            crate::sort::sort_by(&mut order[run..end], |a, b| {
-                let (sa, sb) = (&sightings[a.1 as usize], &sightings[b.1 as usize]);
+            crate::sort::sort_by(&mut order[run..end], |&a, &b| {
+                let (sa, sb) = (&sightings[position(a)], &sightings[position(b)]);
                 // One user's addresses tie on the name without reading it.
                 let by_name = if sa.user == sb.user {
                     std::cmp::Ordering::Equal
@@ -1315,16 +1320,17 @@ fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec
         run = end;
     }
     // Position i takes the sighting at order[i]: follow each cycle of the permutation once,
-    // marking the places filled.
+    // marking the places filled (all position bits set: no bucket holds that many sightings).
+    let filled = u128::from(u32::MAX);
     for start in 0..order.len() {
-        if order[start].1 == u32::MAX {
+        if order[start] & filled == filled {
             continue;
         }
         let first = sightings[start];
         let mut at = start;
         loop {
-            let from = order[at].1 as usize;
-            order[at].1 = u32::MAX;
+            let from = position(order[at]);
+            order[at] |= filled;
             if from == start {
                 sightings[at] = first;
                 break;
