@@ -3,6 +3,7 @@
 use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 use crate::config::{glob_match, OutputFormat};
 use crate::config::{Config, OutputKind, Profile, RARE_SOURCE_IP_JOB};
@@ -587,13 +588,15 @@ impl Detector {
         Ok(feed)
     }
 
-    /// The rare-address job's by field: a usable `source.ip`.
-    fn source_filter(e: &AuthEvent) -> std::result::Result<IpKey, FilterReason> {
+    /// The rare-address job's by field: a usable `source.ip`. The address, not its key: the key
+    /// is made where it is used (carried through the filters, its 16 bytes were copied a byte at
+    /// a time).
+    fn source_filter(e: &AuthEvent) -> std::result::Result<IpAddr, FilterReason> {
         let ip = e.source_ip.ok_or(FilterReason::NoSourceIp)?;
         if is_unusable_source(ip) {
             return Err(FilterReason::UnusableSourceIp);
         }
-        Ok(IpKey::from_ip(ip))
+        Ok(ip)
     }
 
     /// Feeds one parsed event. `want_verdict`: build the verdict's per-job answers (the state
@@ -696,7 +699,10 @@ impl Detector {
         if let Ok(feed) = base {
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
-            let related_source = source.ok().filter(|_| self.routes.related.source_ip_spike);
+            let related_source = source
+                .ok()
+                .filter(|_| self.routes.related.source_ip_spike)
+                .map(IpKey::from_ip);
             let vs = self.state.related.observe(
                 self.routes.related,
                 feed,
@@ -715,7 +721,7 @@ impl Detector {
             }
         }
         let ip = match source {
-            Ok(ip) if self.routes.rare_source_ip && base == Ok(Feed::Success) => ip,
+            Ok(ip) if self.routes.rare_source_ip && base == Ok(Feed::Success) => IpKey::from_ip(ip),
             _ => {
                 finish_verdict(&mut verdict);
                 return verdict;
