@@ -205,6 +205,14 @@ struct JobRoutes {
     related: EnabledJobs,
     /// Process names the shared datafeed query excludes (Elastic Agent and Beats).
     excluded_processes: &'static [String],
+    /// Bit `min(length, 63)` set for the length of each excluded name: most events' process
+    /// names are ruled out by their length alone, without a pass over the list.
+    excluded_lengths: u64,
+}
+
+/// The bit of [`JobRoutes::excluded_lengths`] for a name of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 /// What one job's datafeed asks of an authentication event.
@@ -236,6 +244,7 @@ impl JobRoutes {
             rare_source_ip: jobs.iter().any(|j| j == RARE_SOURCE_IP_JOB),
             related: EnabledJobs::from_jobs(jobs),
             excluded_processes,
+            excluded_lengths: excluded_processes.iter().fold(0, |bits, p| bits | length_bit(p.len())),
         }
     }
 }
@@ -571,7 +580,7 @@ impl Detector {
 
     /// The datafeed query shared by every job: authentication, outcome, Elastic Agent/Beats
     /// processes excluded. Returns which outcome-feed the event belongs to.
-    fn base_filter(e: &AuthEvent, excluded_processes: &[String]) -> std::result::Result<Feed, FilterReason> {
+    fn base_filter(e: &AuthEvent, routes: &JobRoutes) -> std::result::Result<Feed, FilterReason> {
         if !e.is_authentication {
             return Err(FilterReason::NotAuthentication);
         }
@@ -581,7 +590,7 @@ impl Detector {
             Outcome::Unknown => return Err(FilterReason::OutcomeMismatch),
         };
         if let Some(p) = &e.process_name {
-            if excluded_processes.iter().any(|x| x == p) {
+            if routes.excluded_lengths & length_bit(p.len()) != 0 && routes.excluded_processes.iter().any(|x| x == p) {
                 return Err(FilterReason::ExcludedProcess);
             }
         }
@@ -657,7 +666,7 @@ impl Detector {
             }
         }
         // Which jobs take the event (each job's datafeed filter), and why the others do not.
-        let base = Self::base_filter(e, self.routes.excluded_processes);
+        let base = Self::base_filter(e, &self.routes);
         let source = base.and_then(|_| Self::source_filter(e));
         let mut takers = 0;
         let jobs = &self.state.config.jobs;
@@ -1453,6 +1462,26 @@ mod tests {
             let ours: Vec<&[u8]> = split_lines(b).collect();
             let std: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
             assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn excluded_processes_are_found_by_length_then_name() {
+        let routes = JobRoutes::new(&[RARE_SOURCE_IP_JOB.to_string()]);
+        assert!(!routes.excluded_processes.is_empty());
+        let event = |process: &str| AuthEvent {
+            is_authentication: true,
+            outcome: Some(Outcome::Success),
+            process_name: Some(process.to_string()),
+            ..AuthEvent::default()
+        };
+        let long = "p".repeat(70);
+        let others = ["sshd", "", "filebeat2", "Filebeat", long.as_str()];
+        for name in routes.excluded_processes.iter().map(String::as_str).chain(others) {
+            // The list compared in full, as before the length bits.
+            let excluded = routes.excluded_processes.iter().any(|x| x == name);
+            let got = Detector::base_filter(&event(name), &routes);
+            assert_eq!(got == Err(FilterReason::ExcludedProcess), excluded, "{name}");
         }
     }
 
