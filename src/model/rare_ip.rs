@@ -860,9 +860,8 @@ impl RareIpModel {
         let p = &mut user.packed;
         let mut known = 0;
         for ip in ips {
-            let (subnet, site) = (ip.network(NetLevel::Subnet), ip.network(NetLevel::Site));
             let touch_net = |n: &mut NetworkHistory| touch_network(n, day, bucket);
-            if !p.update_known(ip, &subnet, &site, |a| touch_address(a, day, bucket), touch_net) {
+            if !p.update_known(ip, |a| touch_address(a, day, bucket), touch_net) {
                 break;
             }
             user.total_concentration += 1.0;
