@@ -990,7 +990,7 @@ impl Detector {
             };
             // Most sightings are of known addresses or of users still learning and produce no
             // record: rule them out with the score alone before building any evidence text.
-            if self.surely_unrecorded(s.user, s.ip, bucket_index) {
+            if self.surely_unrecorded(s.user, &s.ip, bucket_index) {
                 #[cfg(debug_assertions)]
                 {
                     let a = self.assess(user.name(), s.user, s.ip, bucket_index, false, Texts::Written);
@@ -1091,18 +1091,19 @@ impl Detector {
     /// from the numbers alone (no evidence, no text). False means "assess in full" (allowlisted
     /// pairs, new addresses, known addresses scoring high enough). Mirrors
     /// `RareIpModel::assess_adaptive` and `ElasticRareState::assess`; debug builds check every
-    /// answer against them.
-    fn surely_unrecorded(&self, uid: u32, ip: IpKey, bucket_index: i32) -> bool {
+    /// answer against them. The address by reference: passed by value, its 16 bytes were loaded
+    /// one at a time for every sighting, whether read or not.
+    fn surely_unrecorded(&self, uid: u32, ip: &IpKey, bucket_index: i32) -> bool {
         let config = &self.state.config;
         // The name is only read (a UTF-8 check of the packed bytes) when a name rule exists.
         let user_name = || self.state.model.user(uid).map_or("", |u| u.name());
-        let allowlisted = config.allowlist.iter().any(|c| c.contains(ip))
+        let allowlisted = config.allowlist.iter().any(|c| c.contains(*ip))
             || config.allowlist_users.iter().any(|p| glob_match(p, user_name()))
             || self
                 .state
                 .benign
                 .iter()
-                .any(|(u, c, _)| u == user_name() && c.contains(ip));
+                .any(|(u, c, _)| u == user_name() && c.contains(*ip));
         if allowlisted {
             // Counted in `allowlist_hits` from the reason text: take the full path.
             return false;
@@ -1110,7 +1111,7 @@ impl Detector {
         let model = &self.state.model;
         match config.profile {
             Profile::Elastic => {
-                ElasticRareState::probability(model, uid, ip, false)
+                ElasticRareState::probability(model, uid, *ip, false)
                     >= crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY
             }
             Profile::Adaptive => {
@@ -1122,7 +1123,7 @@ impl Detector {
                 if learning {
                     return true;
                 }
-                let Some(a) = user.address(ip) else {
+                let Some(a) = user.address(*ip) else {
                     // A first occurrence is always recorded.
                     return false;
                 };
