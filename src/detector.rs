@@ -670,7 +670,8 @@ impl Detector {
         let source = base.and_then(|_| Self::source_filter(e));
         let mut takers = 0;
         let jobs = &self.state.config.jobs;
-        for ((job, &takes), filtered) in jobs.iter().zip(&self.routes.takes).zip(&mut self.filtered_by_job) {
+        // By index: the job's id and counters are touched only when it does not take the event.
+        for (i, &takes) in self.routes.takes.iter().enumerate() {
             let taken = match (takes, base) {
                 (_, Err(reason)) => Err(reason),
                 (Takes::Failures, Ok(Feed::Failure)) => Ok(()),
@@ -681,12 +682,14 @@ impl Detector {
             match taken {
                 Ok(()) => takers += 1,
                 Err(reason) => {
-                    filtered[reason as usize] += 1;
+                    if let Some(filtered) = self.filtered_by_job.get_mut(i) {
+                        filtered[reason as usize] += 1;
+                    }
                     if !want_verdict {
                         continue;
                     }
                     verdict.jobs.push(JobVerdict {
-                        job_id: job.clone(),
+                        job_id: jobs.get(i).cloned().unwrap_or_default(),
                         state: "filtered".into(),
                         score: 0.0,
                         above_threshold: false,
