@@ -379,13 +379,16 @@ impl PackedUser {
         let Some(si) = stored(s, NetLevel::Site, 0x0000_ffff).and_then(|k| self.scan(s, Section::Sites, k)) else {
             return false;
         };
-        let mut address = decode_address(&self.0[a.key_of(ai)], &self.0[a.fields_of(ai)]);
+        // Each record's fields read and written through one range.
+        let fields = a.fields_of(ai);
+        let mut address = decode_address(&self.0[a.key_of(ai)], &self.0[fields.clone()]);
         edit_address(&mut address);
-        write_address_fields(&mut self.0[a.fields_of(ai)], &address);
+        write_address_fields(&mut self.0[fields], &address);
         for (c, i) in [(n, ni), (s, si)] {
-            let mut net = decode_network(&self.0[c.key_of(i)], &self.0[c.fields_of(i)]);
+            let fields = c.fields_of(i);
+            let mut net = decode_network(&self.0[c.key_of(i)], &self.0[fields.clone()]);
             edit_network(&mut net);
-            write_network_fields(&mut self.0[c.fields_of(i)], &net);
+            write_network_fields(&mut self.0[fields], &net);
         }
         true
     }
