@@ -25,7 +25,7 @@ pub(crate) fn sort<T: Ord>(v: &mut [T]) {
 
 /// Longest list [`sort_short_by`] sorts by insertion (~n²/4 comparisons, but each one inlined and
 /// a move of one element, against heapsort's ~n log n calls through `dyn` and swaps).
-const INSERTION_MAX: usize = 32;
+const INSERTION_MAX: usize = 64;
 
 /// Sorts `v` by `less` (a strict total order), like `sort_unstable_by`, with the comparison
 /// inlined: for a short list sorted often (a bucket's sightings, per bucket close), where calls
