@@ -192,6 +192,9 @@ pub struct Detector {
     /// `push_ndjson` call whose output is alerts: it would drop them unread, so they are counted
     /// but not built (their evidence texts were most of a record's cost).
     records_wanted: bool,
+    /// [`RelatedJobs::observe`] has been called since this detector was made or restored (so the
+    /// related state's first day is set).
+    related_dated: bool,
 }
 
 /// Which events each configured job takes (its datafeed), decided from the job ids once.
@@ -311,6 +314,7 @@ impl Detector {
             lines_by_format: [0; InputFormat::ALL.len()],
             filtered_by_job: vec![[0; FilterReason::ALL.len()]; state.config.jobs.len()],
             records_wanted: true,
+            related_dated: false,
             // score = half the scale's score (below its ceiling); a floor of 0 or less has no
             // probability above which it surely holds.
             known_address_p_floor: match RECORD_MIN_SCORE.min(threshold) {
@@ -708,7 +712,11 @@ impl Detector {
         self.close_until(bucket);
         self.state.open_bucket = Some(bucket);
         let bucket_index = (bucket / BUCKET_MS) as i32;
-        if let Ok(feed) = base {
+        // With no related job configured, `observe` only dates the organisation's first day, once
+        // (a date never reset): after its first call here it would do nothing.
+        let related_wanted = self.routes.related != EnabledJobs::default() || !self.related_dated;
+        if let (Ok(feed), true) = (base, related_wanted) {
+            self.related_dated = true;
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
             let related_source = source
@@ -1487,6 +1495,44 @@ mod tests {
             let got = Detector::base_filter(&event(name), &routes);
             assert_eq!(got == Err(FilterReason::ExcludedProcess), excluded, "{name}");
         }
+    }
+
+    #[test]
+    fn without_related_jobs_their_state_is_as_if_every_event_were_observed() {
+        let mut config = Config::default();
+        config.jobs = vec![RARE_SOURCE_IP_JOB.to_string()];
+        let mut detector = Detector::new(config).expect("config");
+        let mut observed = RelatedJobs::default();
+        let day_ms = crate::time::DAY_MS;
+        for i in 0..40i64 {
+            let event = AuthEvent {
+                timestamp_ms: 20_000 * day_ms + i * day_ms / 7,
+                user_name: format!("user{}", i % 3),
+                source_ip: Some(std::net::IpAddr::from([10, 0, 0, (i % 5) as u8])),
+                outcome: Some(if i % 4 == 0 { Outcome::Failure } else { Outcome::Success }),
+                is_authentication: true,
+                host_name: Some("host".into()),
+                ..AuthEvent::default()
+            };
+            detector.push(&event);
+            let feed = if i % 4 == 0 { Feed::Failure } else { Feed::Success };
+            let bucket = crate::time::bucket_start(event.timestamp_ms, BUCKET_MS);
+            observed.observe(
+                detector.routes.related,
+                feed,
+                &event.user_name,
+                None,
+                event.host_name.as_deref(),
+                event.timestamp_ms,
+                bucket,
+                &detector.related_limits,
+                &|_| 75.0,
+                false,
+            );
+        }
+        assert_eq!(detector.state.related, observed);
+        let restored = Detector::restore(&detector.snapshot().expect("snapshot")).expect("restore");
+        assert_eq!(restored.state.related, observed);
     }
 
     #[test]
