@@ -1499,8 +1499,10 @@ mod tests {
 
     #[test]
     fn without_related_jobs_their_state_is_as_if_every_event_were_observed() {
-        let mut config = Config::default();
-        config.jobs = vec![RARE_SOURCE_IP_JOB.to_string()];
+        let config = Config {
+            jobs: vec![RARE_SOURCE_IP_JOB.to_string()],
+            ..Config::default()
+        };
         let mut detector = Detector::new(config).expect("config");
         let mut observed = RelatedJobs::default();
         let day_ms = crate::time::DAY_MS;
