@@ -3,6 +3,7 @@
 use crate::FastMap as HashMap;
 
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 use crate::config::{glob_match, OutputFormat};
 use crate::config::{Config, OutputKind, Profile, RARE_SOURCE_IP_JOB};
@@ -178,7 +179,7 @@ pub struct Detector {
     routes: JobRoutes,
     /// Bucket close's sort keys (see [`bucket_order`]), kept for their capacity. Transient (one
     /// bucket close), so not counted in `memory_bytes`; a burst's room is given back.
-    close_order: Vec<(u128, u32)>,
+    close_order: Vec<u128>,
     /// A known address whose probability is above this scores below the record floor (adaptive
     /// profile; see [`Detector::surely_unrecorded`]).
     known_address_p_floor: f64,
@@ -191,6 +192,9 @@ pub struct Detector {
     /// `push_ndjson` call whose output is alerts: it would drop them unread, so they are counted
     /// but not built (their evidence texts were most of a record's cost).
     records_wanted: bool,
+    /// [`RelatedJobs::observe`] has been called since this detector was made or restored (so the
+    /// related state's first day is set).
+    related_dated: bool,
 }
 
 /// Which events each configured job takes (its datafeed), decided from the job ids once.
@@ -204,6 +208,14 @@ struct JobRoutes {
     related: EnabledJobs,
     /// Process names the shared datafeed query excludes (Elastic Agent and Beats).
     excluded_processes: &'static [String],
+    /// Bit `min(length, 63)` set for the length of each excluded name: most events' process
+    /// names are ruled out by their length alone, without a pass over the list.
+    excluded_lengths: u64,
+}
+
+/// The bit of [`JobRoutes::excluded_lengths`] for a name of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
 }
 
 /// What one job's datafeed asks of an authentication event.
@@ -235,6 +247,7 @@ impl JobRoutes {
             rare_source_ip: jobs.iter().any(|j| j == RARE_SOURCE_IP_JOB),
             related: EnabledJobs::from_jobs(jobs),
             excluded_processes,
+            excluded_lengths: excluded_processes.iter().fold(0, |bits, p| bits | length_bit(p.len())),
         }
     }
 }
@@ -301,6 +314,7 @@ impl Detector {
             lines_by_format: [0; InputFormat::ALL.len()],
             filtered_by_job: vec![[0; FilterReason::ALL.len()]; state.config.jobs.len()],
             records_wanted: true,
+            related_dated: false,
             // score = half the scale's score (below its ceiling); a floor of 0 or less has no
             // probability above which it surely holds.
             known_address_p_floor: match RECORD_MIN_SCORE.min(threshold) {
@@ -570,7 +584,7 @@ impl Detector {
 
     /// The datafeed query shared by every job: authentication, outcome, Elastic Agent/Beats
     /// processes excluded. Returns which outcome-feed the event belongs to.
-    fn base_filter(e: &AuthEvent, excluded_processes: &[String]) -> std::result::Result<Feed, FilterReason> {
+    fn base_filter(e: &AuthEvent, routes: &JobRoutes) -> std::result::Result<Feed, FilterReason> {
         if !e.is_authentication {
             return Err(FilterReason::NotAuthentication);
         }
@@ -580,20 +594,22 @@ impl Detector {
             Outcome::Unknown => return Err(FilterReason::OutcomeMismatch),
         };
         if let Some(p) = &e.process_name {
-            if excluded_processes.iter().any(|x| x == p) {
+            if routes.excluded_lengths & length_bit(p.len()) != 0 && routes.excluded_processes.iter().any(|x| x == p) {
                 return Err(FilterReason::ExcludedProcess);
             }
         }
         Ok(feed)
     }
 
-    /// The rare-address job's by field: a usable `source.ip`.
-    fn source_filter(e: &AuthEvent) -> std::result::Result<IpKey, FilterReason> {
+    /// The rare-address job's by field: a usable `source.ip`. The address, not its key: the key
+    /// is made where it is used (carried through the filters, its 16 bytes were copied a byte at
+    /// a time).
+    fn source_filter(e: &AuthEvent) -> std::result::Result<IpAddr, FilterReason> {
         let ip = e.source_ip.ok_or(FilterReason::NoSourceIp)?;
         if is_unusable_source(ip) {
             return Err(FilterReason::UnusableSourceIp);
         }
-        Ok(IpKey::from_ip(ip))
+        Ok(ip)
     }
 
     /// Feeds one parsed event. `want_verdict`: build the verdict's per-job answers (the state
@@ -654,11 +670,12 @@ impl Detector {
             }
         }
         // Which jobs take the event (each job's datafeed filter), and why the others do not.
-        let base = Self::base_filter(e, self.routes.excluded_processes);
+        let base = Self::base_filter(e, &self.routes);
         let source = base.and_then(|_| Self::source_filter(e));
         let mut takers = 0;
         let jobs = &self.state.config.jobs;
-        for ((job, &takes), filtered) in jobs.iter().zip(&self.routes.takes).zip(&mut self.filtered_by_job) {
+        // By index: the job's id and counters are touched only when it does not take the event.
+        for (i, &takes) in self.routes.takes.iter().enumerate() {
             let taken = match (takes, base) {
                 (_, Err(reason)) => Err(reason),
                 (Takes::Failures, Ok(Feed::Failure)) => Ok(()),
@@ -669,12 +686,14 @@ impl Detector {
             match taken {
                 Ok(()) => takers += 1,
                 Err(reason) => {
-                    filtered[reason as usize] += 1;
+                    if let Some(filtered) = self.filtered_by_job.get_mut(i) {
+                        filtered[reason as usize] += 1;
+                    }
                     if !want_verdict {
                         continue;
                     }
                     verdict.jobs.push(JobVerdict {
-                        job_id: job.clone(),
+                        job_id: jobs.get(i).cloned().unwrap_or_default(),
                         state: "filtered".into(),
                         score: 0.0,
                         above_threshold: false,
@@ -693,10 +712,17 @@ impl Detector {
         self.close_until(bucket);
         self.state.open_bucket = Some(bucket);
         let bucket_index = (bucket / BUCKET_MS) as i32;
-        if let Ok(feed) = base {
+        // With no related job configured, `observe` only dates the organisation's first day, once
+        // (a date never reset): after its first call here it would do nothing.
+        let related_wanted = self.routes.related != EnabledJobs::default() || !self.related_dated;
+        if let (Ok(feed), true) = (base, related_wanted) {
+            self.related_dated = true;
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
-            let related_source = source.ok().filter(|_| self.routes.related.source_ip_spike);
+            let related_source = source
+                .ok()
+                .filter(|_| self.routes.related.source_ip_spike)
+                .map(IpKey::from_ip);
             let vs = self.state.related.observe(
                 self.routes.related,
                 feed,
@@ -715,7 +741,7 @@ impl Detector {
             }
         }
         let ip = match source {
-            Ok(ip) if self.routes.rare_source_ip && base == Ok(Feed::Success) => ip,
+            Ok(ip) if self.routes.rare_source_ip && base == Ok(Feed::Success) => IpKey::from_ip(ip),
             _ => {
                 finish_verdict(&mut verdict);
                 return verdict;
@@ -975,7 +1001,7 @@ impl Detector {
             };
             // Most sightings are of known addresses or of users still learning and produce no
             // record: rule them out with the score alone before building any evidence text.
-            if self.surely_unrecorded(s.user, s.ip, bucket_index) {
+            if self.surely_unrecorded(s.user, &s.ip, bucket_index) {
                 #[cfg(debug_assertions)]
                 {
                     let a = self.assess(user.name(), s.user, s.ip, bucket_index, false, Texts::Written);
@@ -1076,18 +1102,19 @@ impl Detector {
     /// from the numbers alone (no evidence, no text). False means "assess in full" (allowlisted
     /// pairs, new addresses, known addresses scoring high enough). Mirrors
     /// `RareIpModel::assess_adaptive` and `ElasticRareState::assess`; debug builds check every
-    /// answer against them.
-    fn surely_unrecorded(&self, uid: u32, ip: IpKey, bucket_index: i32) -> bool {
+    /// answer against them. The address by reference: passed by value, its 16 bytes were loaded
+    /// one at a time for every sighting, whether read or not.
+    fn surely_unrecorded(&self, uid: u32, ip: &IpKey, bucket_index: i32) -> bool {
         let config = &self.state.config;
         // The name is only read (a UTF-8 check of the packed bytes) when a name rule exists.
         let user_name = || self.state.model.user(uid).map_or("", |u| u.name());
-        let allowlisted = config.allowlist.iter().any(|c| c.contains(ip))
+        let allowlisted = config.allowlist.iter().any(|c| c.contains(*ip))
             || config.allowlist_users.iter().any(|p| glob_match(p, user_name()))
             || self
                 .state
                 .benign
                 .iter()
-                .any(|(u, c, _)| u == user_name() && c.contains(ip));
+                .any(|(u, c, _)| u == user_name() && c.contains(*ip));
         if allowlisted {
             // Counted in `allowlist_hits` from the reason text: take the full path.
             return false;
@@ -1095,7 +1122,7 @@ impl Detector {
         let model = &self.state.model;
         match config.profile {
             Profile::Elastic => {
-                ElasticRareState::probability(model, uid, ip, false)
+                ElasticRareState::probability(model, uid, *ip, false)
                     >= crate::model::elastic_math::MAX_ANOMALOUS_PROBABILITY
             }
             Profile::Adaptive => {
@@ -1107,7 +1134,7 @@ impl Detector {
                 if learning {
                     return true;
                 }
-                let Some(a) = user.address(ip) else {
+                let Some(a) = user.address(*ip) else {
                     // A first occurrence is always recorded.
                     return false;
                 };
@@ -1276,40 +1303,61 @@ impl Detector {
     }
 }
 
+/// Low bits of a bucket close's sort key that hold the sighting's position (see [`bucket_order`]).
+const KEY_POSITION_BITS: u32 = 32;
+
 /// Sorts a bucket's sightings by user name (as bytes: the same order as `str`'s, without a UTF-8
 /// check each), then address. (user, address) is unique in a bucket, so this is the one order.
 ///
-/// The sort runs on 20-byte keys, not on the sightings: each key is the name's first 16 bytes as
+/// The sort runs on 16-byte keys, not on the sightings: each key is the name's first 12 bytes as
 /// a big-endian integer (zero-padded, so integer order is byte order wherever the prefixes
-/// differ) and the sighting's position; names are compared in full only when their prefixes tie.
-/// The sightings are then put in that order in place. `order` is scratch, kept for its capacity.
-fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec<(u128, u32)>) {
+/// differ) above the sighting's position ([`KEY_POSITION_BITS`]). The keys are sorted as integers
+/// (one comparison each, inlined), then each run of equal prefixes — one user's addresses, or
+/// names that share 12 bytes — is sorted by whole name and address. The sightings are then put in
+/// that order in place. `order` is scratch, kept for its capacity.
+fn bucket_order(model: &RareIpModel, sightings: &mut [Sighting], order: &mut Vec<u128>) {
     let name = |s: &Sighting| model.user(s.user).map_or(&[][..], |u| u.name_bytes());
+    let position = |key: u128| key as u32 as usize;
+    let prefix = |key: u128| key >> KEY_POSITION_BITS;
     order.clear();
     // Positions fit: a bucket's sightings are indexed by u32 where they are recorded.
     order.extend(
         sightings
             .iter()
             .enumerate()
-            .map(|(i, s)| (name_prefix(name(s)), i as u32)),
+            .map(|(i, s)| name_prefix(name(s)) >> KEY_POSITION_BITS << KEY_POSITION_BITS | i as u128),
     );
-    crate::sort::sort_by(order, |a, b| {
-        a.0.cmp(&b.0).then_with(|| {
-            let (sa, sb) = (&sightings[a.1 as usize], &sightings[b.1 as usize]);
-            name(sa).cmp(name(sb)).then(sa.ip.cmp(&sb.ip))
-        })
-    });
+    crate::sort::sort_short_by(order, |a, b| a < b);
+    let mut run = 0;
+    while run < order.len() {
+        let shared = prefix(order[run]);
+        let end = run + order[run..].iter().take_while(|&&k| prefix(k) == shared).count();
+        if end - run > 1 {
+            crate::sort::sort_by(&mut order[run..end], |&a, &b| {
+                let (sa, sb) = (&sightings[position(a)], &sightings[position(b)]);
+                // One user's addresses tie on the name without reading it.
+                let by_name = if sa.user == sb.user {
+                    std::cmp::Ordering::Equal
+                } else {
+                    name(sa).cmp(name(sb))
+                };
+                by_name.then(sa.ip.cmp(&sb.ip))
+            });
+        }
+        run = end;
+    }
     // Position i takes the sighting at order[i]: follow each cycle of the permutation once,
-    // marking the places filled.
+    // marking the places filled (all position bits set: no bucket holds that many sightings).
+    let filled = u128::from(u32::MAX);
     for start in 0..order.len() {
-        if order[start].1 == u32::MAX {
+        if order[start] & filled == filled {
             continue;
         }
         let first = sightings[start];
         let mut at = start;
         loop {
-            let from = order[at].1 as usize;
-            order[at].1 = u32::MAX;
+            let from = position(order[at]);
+            order[at] |= filled;
             if from == start {
                 sightings[at] = first;
                 break;
@@ -1427,6 +1475,66 @@ mod tests {
             let std: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
             assert_eq!(ours, std, "{text:?}");
         }
+    }
+
+    #[test]
+    fn excluded_processes_are_found_by_length_then_name() {
+        let routes = JobRoutes::new(&[RARE_SOURCE_IP_JOB.to_string()]);
+        assert!(!routes.excluded_processes.is_empty());
+        let event = |process: &str| AuthEvent {
+            is_authentication: true,
+            outcome: Some(Outcome::Success),
+            process_name: Some(process.to_string()),
+            ..AuthEvent::default()
+        };
+        let long = "p".repeat(70);
+        let others = ["sshd", "", "filebeat2", "Filebeat", long.as_str()];
+        for name in routes.excluded_processes.iter().map(String::as_str).chain(others) {
+            // The list compared in full, as before the length bits.
+            let excluded = routes.excluded_processes.iter().any(|x| x == name);
+            let got = Detector::base_filter(&event(name), &routes);
+            assert_eq!(got == Err(FilterReason::ExcludedProcess), excluded, "{name}");
+        }
+    }
+
+    #[test]
+    fn without_related_jobs_their_state_is_as_if_every_event_were_observed() {
+        let config = Config {
+            jobs: vec![RARE_SOURCE_IP_JOB.to_string()],
+            ..Config::default()
+        };
+        let mut detector = Detector::new(config).expect("config");
+        let mut observed = RelatedJobs::default();
+        let day_ms = crate::time::DAY_MS;
+        for i in 0..40i64 {
+            let event = AuthEvent {
+                timestamp_ms: 20_000 * day_ms + i * day_ms / 7,
+                user_name: format!("user{}", i % 3),
+                source_ip: Some(std::net::IpAddr::from([10, 0, 0, (i % 5) as u8])),
+                outcome: Some(if i % 4 == 0 { Outcome::Failure } else { Outcome::Success }),
+                is_authentication: true,
+                host_name: Some("host".into()),
+                ..AuthEvent::default()
+            };
+            detector.push(&event);
+            let feed = if i % 4 == 0 { Feed::Failure } else { Feed::Success };
+            let bucket = crate::time::bucket_start(event.timestamp_ms, BUCKET_MS);
+            observed.observe(
+                detector.routes.related,
+                feed,
+                &event.user_name,
+                None,
+                event.host_name.as_deref(),
+                event.timestamp_ms,
+                bucket,
+                &detector.related_limits,
+                &|_| 75.0,
+                false,
+            );
+        }
+        assert_eq!(detector.state.related, observed);
+        let restored = Detector::restore(&detector.snapshot().expect("snapshot")).expect("restore");
+        assert_eq!(restored.state.related, observed);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use serde::de::Deserializer;
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry;
 
 use crate::model::compact::{clear_for_reuse, table_capacity, KeyIndex, KEPT_AFTER_BURST};
 use crate::net::IpKey;
@@ -53,9 +54,13 @@ impl OpenSightings {
     /// Counts one event of `user` from `ip` at `time_ms`, on `host` when named.
     pub(super) fn record(&mut self, user: u32, ip: IpKey, time_ms: i64, host: Option<&str>) {
         let host = host.map(|name| self.host_id(name));
-        match self.index.get(&(user, ip)) {
-            Some(&i) => {
-                let s = &mut self.list[i as usize];
+        // One hash and probe per event, found or not (most events are a new pair in the bucket).
+        // u32 positions: a bucket with more than 4 billion sightings is not a case to design for,
+        // but saturate rather than wrap if it happened.
+        let next = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
+        match self.index.entry((user, ip)) {
+            Entry::Occupied(found) => {
+                let s = &mut self.list[*found.get() as usize];
                 s.count = s.count.saturating_add(1);
                 s.first_time = s.first_time.min(time_ms);
                 if let Some(id) = host {
@@ -66,11 +71,8 @@ impl OpenSightings {
                     }
                 }
             }
-            None => {
-                // u32 ids: a bucket with more than 4 billion sightings is not a case to design for,
-                // but saturate rather than wrap if it happened.
-                let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
-                self.index.insert((user, ip), i);
+            Entry::Vacant(slot) => {
+                slot.insert(next);
                 let mut s = Sighting {
                     user,
                     ip,

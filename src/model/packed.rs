@@ -21,7 +21,7 @@
 //! layout is unchanged, else into one new allocation of exactly the size needed).
 
 use super::rare_ip::{AddressHistory, NetworkHistory};
-use crate::net::IpKey;
+use crate::net::{IpKey, NetLevel};
 
 /// Most entries a list can hold (its length is stored in a u16).
 pub const MAX_ENTRIES: usize = u16::MAX as usize;
@@ -79,6 +79,14 @@ impl Section {
         let host = v4.checked_shl(32 - host_bits).unwrap_or(0);
         (k >> 32 == 0xffff && host == 0).then_some(v4.swap_bytes())
     }
+}
+
+/// A key as a list stores it: narrow (see [`Section::narrow_of`]) or all 16 bytes (little-endian,
+/// as [`PackedUser::find_in`] compares them).
+#[derive(Clone, Copy)]
+enum StoredKey {
+    Narrow(u32),
+    Wide(u128),
 }
 
 /// A user's lists decoded, to be edited and encoded back with [`PackedUser::encode`].
@@ -303,22 +311,31 @@ impl PackedUser {
     /// contiguous, so this is a scan of 4-byte (IPv4 address), 3-, 2- or 16-byte integers.
     #[inline]
     fn find_in(&self, c: Columns, s: Section, key: &IpKey) -> Option<usize> {
+        let want = if c.key == 16 {
+            StoredKey::Wide(u128::from_le_bytes(key.0))
+        } else {
+            StoredKey::Narrow(s.narrow_of(key)?)
+        };
+        self.scan(c, s, want)
+    }
+
+    /// The position in list `s` (at `c`) of a key already in the list's stored form.
+    #[inline]
+    fn scan(&self, c: Columns, s: Section, want: StoredKey) -> Option<usize> {
         let keys = &self.0[c.keys()];
-        if c.key == 16 {
-            let want = u128::from_le_bytes(key.0);
-            return keys.chunks_exact(16).position(|k| {
+        match want {
+            StoredKey::Wide(want) => keys.chunks_exact(16).position(|k| {
                 let mut b = [0u8; 16];
                 b.copy_from_slice(k);
                 u128::from_le_bytes(b) == want
-            });
-        }
-        let want = s.narrow_of(key)?;
-        match s {
-            Section::Addresses => keys.chunks_exact(4).position(|k| u32_at(k, 0) == want),
-            Section::Subnets => keys
-                .chunks_exact(3)
-                .position(|k| matches!(*k, [a, b, c] if u32::from_le_bytes([a, b, c, 0]) == want)),
-            Section::Sites => keys.chunks_exact(2).position(|k| u32::from(u16_at(k, 0)) == want),
+            }),
+            StoredKey::Narrow(want) => match s {
+                Section::Addresses => keys.chunks_exact(4).position(|k| u32_at(k, 0) == want),
+                Section::Subnets => keys
+                    .chunks_exact(3)
+                    .position(|k| matches!(*k, [a, b, c] if u32::from_le_bytes([a, b, c, 0]) == want)),
+                Section::Sites => keys.chunks_exact(2).position(|k| u32::from(u16_at(k, 0)) == want),
+            },
         }
     }
 
@@ -328,32 +345,50 @@ impl PackedUser {
         self.find_in(self.columns(s), s, key)
     }
 
-    /// If the user holds address `ip` and its networks `subnet` and `site`, edits the three in
-    /// place (keys stay) and says so; otherwise changes nothing. A bucket of known addresses (the
-    /// usual one) is learnt this way, without decoding the lists.
+    /// If the user holds address `ip` and its /24 (v6 /64) and /16 (v6 /48) networks, edits the
+    /// three in place (keys stay) and says so; otherwise changes nothing. A bucket of known
+    /// addresses (the usual one) is learnt this way, without decoding the lists.
     pub fn update_known(
         &mut self,
         ip: &IpKey,
-        subnet: &IpKey,
-        site: &IpKey,
         edit_address: impl FnOnce(&mut AddressHistory),
         mut edit_network: impl FnMut(&mut NetworkHistory),
     ) -> bool {
         let [a, n, s] = self.layout();
-        let (Some(ai), Some(ni), Some(si)) = (
-            self.find_in(a, Section::Addresses, ip),
-            self.find_in(n, Section::Subnets, subnet),
-            self.find_in(s, Section::Sites, site),
-        ) else {
+        // In narrow lists the networks of an IPv4 address are its first three and two bytes;
+        // only a wide list needs a network's 16-byte key.
+        let v4 = Section::Addresses.narrow_of(ip);
+        let stored = |c: Columns, level: NetLevel, first_bytes: u32| {
+            if c.key == 16 {
+                Some(StoredKey::Wide(u128::from_le_bytes(ip.network(level).0)))
+            } else {
+                v4.map(|x| StoredKey::Narrow(x & first_bytes))
+            }
+        };
+        let address = if a.key == 16 {
+            Some(StoredKey::Wide(u128::from_le_bytes(ip.0)))
+        } else {
+            v4.map(StoredKey::Narrow)
+        };
+        let Some(ai) = address.and_then(|k| self.scan(a, Section::Addresses, k)) else {
             return false;
         };
-        let mut address = decode_address(&self.0[a.key_of(ai)], &self.0[a.fields_of(ai)]);
+        let Some(ni) = stored(n, NetLevel::Subnet, 0x00ff_ffff).and_then(|k| self.scan(n, Section::Subnets, k)) else {
+            return false;
+        };
+        let Some(si) = stored(s, NetLevel::Site, 0x0000_ffff).and_then(|k| self.scan(s, Section::Sites, k)) else {
+            return false;
+        };
+        // Each record's fields read and written through one range.
+        let fields = a.fields_of(ai);
+        let mut address = decode_address(&self.0[a.key_of(ai)], &self.0[fields.clone()]);
         edit_address(&mut address);
-        write_address_fields(&mut self.0[a.fields_of(ai)], &address);
+        write_address_fields(&mut self.0[fields], &address);
         for (c, i) in [(n, ni), (s, si)] {
-            let mut net = decode_network(&self.0[c.key_of(i)], &self.0[c.fields_of(i)]);
+            let fields = c.fields_of(i);
+            let mut net = decode_network(&self.0[c.key_of(i)], &self.0[fields.clone()]);
             edit_network(&mut net);
-            write_network_fields(&mut self.0[c.fields_of(i)], &net);
+            write_network_fields(&mut self.0[fields], &net);
         }
         true
     }
@@ -647,6 +682,74 @@ mod tests {
         lists.clear();
         p.encode(&lists);
         assert_eq!((p.heap_bytes(), p.name()), (HEADER + 1 + 5, "carol"));
+    }
+
+    #[test]
+    fn a_known_update_finds_what_a_look_up_of_each_network_finds() {
+        // The lists in every mix of narrow and wide keys.
+        let v4 = ["10.1.2.3", "10.1.9.9", "192.168.0.1"];
+        let v6 = ["2001:db8:1:2::3", "2001:db8:1:9::9"];
+        let mut shapes = Vec::new();
+        for addresses in [&v4[..], &v6[..], &["10.1.2.3", "2001:db8:1:2::3"][..]] {
+            for subnets in [
+                &v4[..],
+                &v6[..],
+                &["2001:db8:1:2::3", "10.1.2.3"][..],
+                &["10.1.9.9"][..],
+            ] {
+                for sites in [
+                    &v4[..],
+                    &v6[..],
+                    &["192.168.0.1", "2001:db8:1:9::9"][..],
+                    &["10.1.2.3"][..],
+                ] {
+                    shapes.push(Lists {
+                        addresses: addresses.iter().map(|ip| address(ip, 2)).collect(),
+                        subnets: subnets.iter().map(|ip| network(ip, false, 2)).collect(),
+                        sites: sites.iter().map(|ip| network(ip, true, 2)).collect(),
+                    });
+                }
+            }
+        }
+        let probes = [
+            "10.1.2.3",
+            "10.1.2.4",
+            "10.1.9.9",
+            "10.2.2.3",
+            "192.168.0.1",
+            "2001:db8:1:2::3",
+            "2001:db8:1:9::9",
+            "::1",
+        ];
+        for lists in &shapes {
+            for probe in probes {
+                let ip = key(probe);
+                let mut p = PackedUser::with_lists("u", lists);
+                // The earlier form: each of the three looked up by its own 16-byte key.
+                let (subnet, site) = (ip.network(NetLevel::Subnet), ip.network(NetLevel::Site));
+                let held = p.find(Section::Addresses, &ip).is_some()
+                    && p.find(Section::Subnets, &subnet).is_some()
+                    && p.find(Section::Sites, &site).is_some();
+                let updated = p.update_known(&ip, |a| a.days_seen += 1, |n| n.days_seen += 10);
+                assert_eq!(updated, held, "{probe} in {lists:?}");
+                let mut want = lists.clone();
+                // The first entry of each (a list may hold a network twice here).
+                if held {
+                    if let Some(a) = want.addresses.iter_mut().find(|a| a.ip == ip) {
+                        a.days_seen += 1;
+                    }
+                    if let Some(n) = want.subnets.iter_mut().find(|n| n.net == subnet) {
+                        n.days_seen += 10;
+                    }
+                    if let Some(n) = want.sites.iter_mut().find(|n| n.net == site) {
+                        n.days_seen += 10;
+                    }
+                }
+                let mut back = Lists::default();
+                p.decode_into(&mut back);
+                assert_eq!(back, want, "{probe}");
+            }
+        }
     }
 
     #[test]

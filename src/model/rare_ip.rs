@@ -393,9 +393,17 @@ impl UserHistory {
     }
 }
 
+/// Whether `bucket` is one of `day`'s buckets (`bucket.div_euclid(BUCKETS_PER_DAY) == day`), by
+/// a range check: learning asks this for every address and network of a bucket, and the division
+/// costs several multiplications and shifts.
+fn on_day(bucket: i32, day: i32) -> bool {
+    let first = i64::from(day) * i64::from(BUCKETS_PER_DAY);
+    ((i64::from(bucket) - first) as u64) < BUCKETS_PER_DAY as u64
+}
+
 /// A known address seen again in `bucket` (of `day`).
 fn touch_address(a: &mut AddressHistory, day: i32, bucket: i32) {
-    if a.last_bucket.div_euclid(BUCKETS_PER_DAY) != day {
+    if !on_day(a.last_bucket, day) {
         a.days_seen = a.days_seen.saturating_add(1);
     }
     a.last_bucket = bucket;
@@ -405,7 +413,7 @@ fn touch_address(a: &mut AddressHistory, day: i32, bucket: i32) {
 
 /// A known network seen again in `bucket` (of `day`).
 fn touch_network(n: &mut NetworkHistory, day: i32, bucket: i32) {
-    if n.last_bucket.div_euclid(BUCKETS_PER_DAY) != day {
+    if !on_day(n.last_bucket, day) {
         n.days_seen = n.days_seen.saturating_add(1);
     }
     n.last_bucket = bucket;
@@ -859,7 +867,7 @@ impl RareIpModel {
             return;
         };
         // Everything is new on a user's first day: discoveries count from the second day on.
-        let first_day = day == user.first_bucket.div_euclid(BUCKETS_PER_DAY);
+        let first_day = on_day(user.first_bucket, day);
         if day != user.last_active_day {
             if !first_day {
                 // Saturating: a restored snapshot may hold any day numbers.
@@ -880,9 +888,8 @@ impl RareIpModel {
         let p = &mut user.packed;
         let mut known = 0;
         for ip in ips {
-            let (subnet, site) = (ip.network(NetLevel::Subnet), ip.network(NetLevel::Site));
             let touch_net = |n: &mut NetworkHistory| touch_network(n, day, bucket);
-            if !p.update_known(ip, &subnet, &site, |a| touch_address(a, day, bucket), touch_net) {
+            if !p.update_known(ip, |a| touch_address(a, day, bucket), touch_net) {
                 break;
             }
             user.total_concentration += 1.0;
@@ -2035,6 +2042,47 @@ mod tests {
             sorted.sort_by(cmp);
             sorted.truncate(3);
             assert_eq!(first_three(v.into_iter(), cmp), sorted, "{len}");
+        }
+    }
+
+    #[test]
+    fn on_day_is_the_day_of_the_bucket() {
+        let mut next = crate::xorshift(0x5851_f42d_4c95_7f2d);
+        let edges = [
+            i32::MIN,
+            i32::MIN + 95,
+            i32::MIN + 96,
+            -97,
+            -96,
+            -95,
+            -1,
+            0,
+            1,
+            95,
+            96,
+            97,
+            i32::MAX - 96,
+            i32::MAX,
+        ];
+        let random = (0..2_000).map(|_| next() as i32);
+        let buckets: Vec<i32> = edges.into_iter().chain(random).collect();
+        for &bucket in &buckets {
+            let day = bucket.div_euclid(BUCKETS_PER_DAY);
+            for other in [
+                day,
+                day.saturating_sub(1),
+                day.saturating_add(1),
+                i32::MIN,
+                i32::MAX,
+                0,
+                next() as i32,
+            ] {
+                assert_eq!(
+                    on_day(bucket, other),
+                    bucket.div_euclid(BUCKETS_PER_DAY) == other,
+                    "{bucket} {other}"
+                );
+            }
         }
     }
 
