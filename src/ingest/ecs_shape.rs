@@ -170,19 +170,31 @@ enum Source {
     Fixed(u16),
 }
 
+/// A slot of a [`Shape`], with the literal run before it.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    /// Where the literal run before the slot ends in [`Shape::literal`] (it starts where the
+    /// previous piece's ends, or at 0).
+    literal_end: usize,
+    slot: Slot,
+    /// The target whose value the slot is (only where the target is not captured again later in
+    /// the line).
+    target: Option<u8>,
+}
+
 /// One learned layout.
 #[derive(Debug, Default)]
 struct Shape {
-    /// The literal runs, one after the other.
+    /// The literal runs, one after the other: the text before each slot, then the text after the
+    /// last (from `tail_start`).
     literal: Vec<u8>,
-    /// Where each literal run ends in `literal`: one more run than slots (the text before the
-    /// first slot, between slots, after the last).
-    runs: Vec<usize>,
-    /// The slot after each run but the last, and the target whose value it is (only where the
-    /// target is not captured again later in the line).
-    slots: Vec<(Slot, Option<u8>)>,
-    /// The fixed captures that are their target's value: the run they are in, the target and the
-    /// value (strings from the run's start).
+    /// The slots, in text order, each with the run before it.
+    pieces: Vec<Piece>,
+    /// Where the run after the last slot starts in `literal`.
+    tail_start: usize,
+    /// The fixed captures that are their target's value: the run they are in (the index of the
+    /// piece it is before, or `pieces.len()` for the tail), the target and the value (strings
+    /// from the run's start).
     fixed: Vec<(usize, u8, FixedValue)>,
     /// Per target, where its value is: what building the event reads instead of a capture table.
     plan: [Source; N],
@@ -232,8 +244,7 @@ impl Shape {
     /// Learns the layout of `text` from the scanner's notes on it; `false` if it cannot be.
     fn learn(&mut self, text: &str, notes: &[Note]) -> bool {
         self.literal.clear();
-        self.runs.clear();
-        self.slots.clear();
+        self.pieces.clear();
         self.fixed.clear();
         self.plan = [Source::Absent; N];
         let bytes = text.as_bytes();
@@ -254,14 +265,17 @@ impl Shape {
                         return false;
                     };
                     self.literal.extend_from_slice(run);
-                    self.runs.push(self.literal.len());
                     if let (Slot::Str | Slot::Num, Some(target)) = (slot, capture) {
                         let Some(last) = last.get_mut(usize::from(*target)) else {
                             return false;
                         };
-                        *last = Some(Ok(self.slots.len()));
+                        *last = Some(Ok(self.pieces.len()));
                     }
-                    self.slots.push((*slot, None));
+                    self.pieces.push(Piece {
+                        literal_end: self.literal.len(),
+                        slot: *slot,
+                        target: None,
+                    });
                     run_start = *end;
                 }
                 Note::Fixed { target, value } => {
@@ -286,24 +300,24 @@ impl Shape {
                         return false;
                     };
                     *last = Some(Err(self.fixed.len()));
-                    self.fixed.push((self.slots.len(), *target, value));
+                    self.fixed.push((self.pieces.len(), *target, value));
                 }
             }
         }
         let Some(rest) = bytes.get(run_start..) else {
             return false;
         };
+        self.tail_start = self.literal.len();
         self.literal.extend_from_slice(rest);
-        self.runs.push(self.literal.len());
         for (target, last) in last.into_iter().enumerate() {
             self.plan[target] = match last {
                 None => Source::Absent,
                 Some(Ok(slot)) => {
-                    let Some(entry) = self.slots.get_mut(slot) else {
+                    let Some(piece) = self.pieces.get_mut(slot) else {
                         return false;
                     };
-                    entry.1 = Some(target as u8);
-                    match entry.0 {
+                    piece.target = Some(target as u8);
+                    match piece.slot {
                         Slot::Str => Source::Str,
                         _ => Source::Num,
                     }
@@ -337,27 +351,31 @@ impl Shape {
     /// starts with `winlog.` (after its literal opening quote: `"Event"` or `"winlog"` followed
     /// by a colon cannot be a value, which a comma or a closing bracket follows), or a dropped
     /// value, which is sniffed as the whole line would be (its keys and strings are its own).
+    ///
+    /// The run after the last slot is compared first: a line of another layout that shares the
+    /// start of this one (a winlogbeat line, tried against the ECS layouts first) most often
+    /// differs at its end, and is then rejected before any of its values is read.
     fn read<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> Option<bool> {
         let bytes = text.as_bytes();
+        let tail = self.literal.get(self.tail_start..)?;
+        let end = bytes.len().checked_sub(tail.len())?;
+        if !same_bytes(bytes.get(end..)?, tail) {
+            return None;
+        }
         let mut sniffs_ecs = self.sniffs_ecs;
         let mut at = 0;
         let mut literal_start = 0;
-        let mut fixed = self.fixed.iter().peekable();
-        for (run, &literal_end) in self.runs.iter().enumerate() {
-            let literal = self.literal.get(literal_start..literal_end)?;
-            literal_start = literal_end;
+        let mut next_fixed = 0;
+        for (run, piece) in self.pieces.iter().enumerate() {
+            let literal = self.literal.get(literal_start..piece.literal_end)?;
+            literal_start = piece.literal_end;
             if !same_bytes(bytes.get(at..at + literal.len())?, literal) {
                 return None;
             }
-            while let Some((_, target, _)) = fixed.next_if(|f| f.0 == run) {
-                *values.get_mut(usize::from(*target))? = text.get(at..)?;
-            }
+            next_fixed = self.place_fixed(run, next_fixed, text, at, values)?;
             at += literal.len();
-            let Some(&(slot, target)) = self.slots.get(run) else {
-                break;
-            };
             let start = at;
-            match slot {
+            match piece.slot {
                 Slot::Str => {
                     let rest = bytes.get(at..)?;
                     at += plain_string_len(rest)?;
@@ -396,11 +414,35 @@ impl Shape {
                     }
                 }
             }
-            if let Some(target) = target {
+            if let Some(target) = piece.target {
                 *values.get_mut(usize::from(target))? = text.get(start..at)?;
             }
         }
-        (at == bytes.len()).then_some(sniffs_ecs)
+        // The tail matched where it ends the line: it is at the end of the last value.
+        if at != end {
+            return None;
+        }
+        self.place_fixed(self.pieces.len(), next_fixed, text, at, values)?;
+        Some(sniffs_ecs)
+    }
+
+    /// Points the targets of the fixed values in run `run` (from `self.fixed[next..]`, in text
+    /// order) at the line from the run's start, `at`; the index of the first fixed value of a
+    /// later run.
+    #[inline]
+    fn place_fixed<'de>(
+        &self,
+        run: usize,
+        mut next: usize,
+        text: &'de str,
+        at: usize,
+        values: &mut [&'de str; N],
+    ) -> Option<usize> {
+        while let Some(&(_, target, _)) = self.fixed.get(next).filter(|f| f.0 == run) {
+            *values.get_mut(usize::from(target))? = text.get(at..)?;
+            next += 1;
+        }
+        Some(next)
     }
 }
 
