@@ -474,6 +474,13 @@ mod fast {
         /// What [`Text::Decoded`] captures index.
         fn decoded(&self) -> &str;
 
+        /// Whether the value at `target` is or holds the string `authentication` (`has_value`).
+        #[inline]
+        fn has_authentication(&self, target: usize) -> bool {
+            self.capture(target)
+                .is_some_and(|captured| captured.has_authentication(self.decoded()))
+        }
+
         /// `text` of the equivalent `Value` at `target` (the first scalar as text, `None` when
         /// empty), borrowed unless it is a number.
         #[inline]
@@ -719,9 +726,7 @@ mod fast {
         out.set(|e| &mut e.action, action_text.as_deref());
         out.event.source_ip = with_text(c, SOURCE_IP, parse_ip).flatten();
         out.event.outcome = with_text(c, OUTCOME, Outcome::parse);
-        out.event.is_authentication = c
-            .capture(CATEGORY)
-            .is_some_and(|captured| captured.has_authentication(c.decoded()));
+        out.event.is_authentication = c.has_authentication(CATEGORY);
         out.set(|e| &mut e.user_domain, c.text(DOMAIN).as_deref());
         out.set(
             |e| &mut e.host_name,

@@ -227,6 +227,20 @@ impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
         ""
     }
 
+    /// Without rebuilding the capture: a fixed array keeps its answer.
+    #[inline]
+    fn has_authentication(&self, target: usize) -> bool {
+        match self.shape.plan.get(target) {
+            Some(Source::Str) => self.values.get(target).is_some_and(|&value| value == "authentication"),
+            Some(&Source::Fixed(i)) => self
+                .shape
+                .fixed
+                .get(usize::from(i))
+                .is_some_and(|(_, _, value)| matches!(value, FixedValue::Many { auth: true, .. })),
+            _ => false,
+        }
+    }
+
     #[inline]
     fn text<'a>(&'a self, target: usize) -> Option<Cow<'a, str>>
     where
