@@ -173,9 +173,10 @@ enum Source {
 /// A slot of a [`Shape`], with the literal run before it.
 #[derive(Clone, Copy, Debug)]
 struct Piece {
-    /// Where the literal run before the slot ends in [`Shape::literal`] (it starts where the
-    /// previous piece's ends, or at 0).
-    literal_end: usize,
+    /// Where the literal run before the slot is in [`Shape::literal`].
+    literal: (usize, usize),
+    /// Whether fixed values ([`Shape::fixed`]) are in that run.
+    has_fixed: bool,
     slot: Slot,
     /// The target whose value the slot is (only where the target is not captured again later in
     /// the line).
@@ -286,7 +287,8 @@ impl Shape {
                         *last = Some(Ok(self.pieces.len()));
                     }
                     self.pieces.push(Piece {
-                        literal_end: self.literal.len(),
+                        literal: (self.pieces.last().map_or(0, |p| p.literal.1), self.literal.len()),
+                        has_fixed: false,
                         slot: *slot,
                         target: None,
                     });
@@ -352,6 +354,11 @@ impl Shape {
             i += 1;
             keep
         });
+        for &(run, _, _) in &self.fixed {
+            if let Some(piece) = self.pieces.get_mut(run) {
+                piece.has_fixed = true;
+            }
+        }
         true
     }
 
@@ -378,15 +385,15 @@ impl Shape {
         }
         let mut sniffs_ecs = self.sniffs_ecs;
         let mut at = 0;
-        let mut literal_start = 0;
         let mut next_fixed = 0;
         for (run, piece) in self.pieces.iter().enumerate() {
-            let literal = self.literal.get(literal_start..piece.literal_end)?;
-            literal_start = piece.literal_end;
+            let literal = self.literal.get(piece.literal.0..piece.literal.1)?;
             if !same_bytes(bytes.get(at..at + literal.len())?, literal) {
                 return None;
             }
-            next_fixed = self.place_fixed(run, next_fixed, text, at, values)?;
+            if piece.has_fixed {
+                next_fixed = self.place_fixed(run, next_fixed, text, at, values)?;
+            }
             at += literal.len();
             let start = at;
             match piece.slot {
