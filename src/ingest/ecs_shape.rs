@@ -584,6 +584,12 @@ mod tests {
             LINE.replace(",\"host\"", ", \"host\""),
             // Trailing text.
             format!("{LINE}x"),
+            // Cut short, or shorter than the text after the last value (compared first).
+            LINE[..LINE.len() - 1].to_string(),
+            "]}}".to_string(),
+            String::new(),
+            // The text after the last value matches, but the values before it overrun it.
+            LINE.replace("\"x\":{\"y\":[1,2]}}", "\"x\":{\"y\":[1,2]}}}"),
         ] {
             assert_eq!(through_shape(LINE, &other), None, "{other}");
         }
