@@ -36,7 +36,7 @@ use std::borrow::Cow;
 use serde_json::Number;
 
 use super::fast::{capture_text, event_from, Captured, Captures, Found, Scalar, Text, N};
-use super::scan::{plain_string_len, scan_document, scan_document_traced, Scanner};
+use super::scan::{plain_string_len, scan_document, scan_document_traced, string_stop, Scanner};
 use crate::event::LineEvent;
 use crate::ingest::detect::{has_windows_key, sniff, InputFormat};
 use crate::ingest::shape_cache::{same_bytes, ShapeCache};
@@ -45,7 +45,8 @@ use crate::ingest::RejectReason;
 /// What a shape leaves open at one place of the text.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum Slot {
-    /// A string without escapes: the text between its quotes.
+    /// A string without escapes: the text between its quotes (the literal run after the slot
+    /// starts with the closing one).
     Str,
     /// A number the scanner captures (a short non-negative integer).
     Num,
@@ -399,7 +400,9 @@ impl Shape {
             match piece.slot {
                 Slot::Str => {
                     let rest = bytes.get(at..)?;
-                    at += plain_string_len(rest)?;
+                    // The first byte that ends a plain string; that it is the closing quote is
+                    // checked with the literal text after the slot, which starts with it.
+                    at += string_stop(rest)?;
                     if rest.first() == Some(&b'w') && rest.starts_with(b"winlog.") {
                         sniffs_ecs = false;
                     }
@@ -577,6 +580,8 @@ mod tests {
             LINE.replace("[\"authentication\"]", "[\"process\"]"),
             // An escape in a captured string.
             LINE.replace("svc-monitor", "svc\\u002dmonitor"),
+            // A control character in a captured string (where the scan for its end stops).
+            LINE.replace("svc-monitor", "svc\tmonitor"),
             // An object where the scanner would enter one... no: where it drops a string at a
             // key it would enter.
             LINE.replace("\"host\":{\"name\":\"srv-app-02\"}", "\"host\":\"srv-app-02\""),
