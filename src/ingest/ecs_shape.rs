@@ -212,16 +212,28 @@ pub(super) struct ShapeRead<'s, 'de> {
     values: &'s [&'de str; N],
 }
 
-impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
-    #[inline]
-    fn capture(&self, target: usize) -> Option<Captured<'de>> {
+impl<'de> ShapeRead<'_, 'de> {
+    /// [`Captures::capture`] of a number or a fixed value, out of line: the absent targets and
+    /// the strings, most of those asked for, are answered where they are asked.
+    #[inline(never)]
+    fn capture_number_or_fixed(&self, target: usize) -> Option<Captured<'de>> {
         let value = *self.values.get(target)?;
         match *self.shape.plan.get(target)? {
-            Source::Absent => None,
-            Source::Str => Some(Captured::One(Scalar::Str(Text::Line(value)))),
+            Source::Absent | Source::Str => None,
             // Checked as the line was read, so this succeeds.
             Source::Num => Some(Captured::One(Scanner::captured_number(value)?)),
             Source::Fixed(i) => self.shape.fixed.get(usize::from(i))?.2.captured(value, 0),
+        }
+    }
+}
+
+impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
+    #[inline]
+    fn capture(&self, target: usize) -> Option<Captured<'de>> {
+        match *self.shape.plan.get(target)? {
+            Source::Absent => None,
+            Source::Str => Some(Captured::One(Scalar::Str(Text::Line(*self.values.get(target)?)))),
+            Source::Num | Source::Fixed(_) => self.capture_number_or_fixed(target),
         }
     }
 
