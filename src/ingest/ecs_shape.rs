@@ -419,12 +419,7 @@ impl Shape {
                         sniffs_ecs = false;
                     }
                 }
-                Slot::Num => {
-                    let mut scanner = Scanner::new(text, at, 0, None);
-                    // A number the scanner would not capture changes its path: not this shape.
-                    Scanner::captured_number(scanner.number()?)?;
-                    at = scanner.at;
-                }
+                Slot::Num => at = number_end(text, at)?,
                 Slot::Any { depth, object_ok } => {
                     let rest = bytes.get(at..)?;
                     match rest.first() {
@@ -438,14 +433,12 @@ impl Shape {
                                 sniffs_ecs = false;
                             }
                         }
-                        first => {
-                            let mut scanner = Scanner::new(text, at, depth, None);
-                            scanner.skip_value()?;
-                            // Numbers, `true`, `false` and `null` hold no quote.
-                            if matches!(first, Some(b'{' | b'[')) && has_windows_key(bytes.get(at..scanner.at)?) {
+                        _ => {
+                            let (value_end, sniffs_windows) = dropped_value_end(text, at, depth)?;
+                            if sniffs_windows {
                                 sniffs_ecs = false;
                             }
-                            at = scanner.at;
+                            at = value_end;
                         }
                     }
                 }
@@ -480,6 +473,29 @@ impl Shape {
         }
         Some(next)
     }
+}
+
+/// Where the number at `at` in `text` ends, if the scanner would capture it (a number it would
+/// not capture changes its path: not the shape's line). Out of line, as the other cold paths of
+/// [`Shape::read`]: its loop over the slots keeps fewer values live.
+#[inline(never)]
+fn number_end(text: &str, at: usize) -> Option<usize> {
+    let mut scanner = Scanner::new(text, at, 0, None);
+    Scanner::captured_number(scanner.number()?)?;
+    Some(scanner.at)
+}
+
+/// Where the dropped value at `at` in `text` (not a string), inside `depth` containers, ends,
+/// validated as the scanner validates it; and whether it holds a key that makes [`sniff`] take
+/// the line for winlogbeat's.
+#[inline(never)]
+fn dropped_value_end(text: &str, at: usize, depth: u32) -> Option<(usize, bool)> {
+    let mut scanner = Scanner::new(text, at, depth, None);
+    scanner.skip_value()?;
+    let value = text.as_bytes().get(at..scanner.at)?;
+    // Numbers, `true`, `false` and `null` hold no quote.
+    let sniffs_windows = matches!(value.first(), Some(b'{' | b'[')) && has_windows_key(value);
+    Some((scanner.at, sniffs_windows))
 }
 
 /// A line read through a kept shape.
