@@ -52,10 +52,15 @@ pub(in crate::ingest) fn string_stop(bytes: &[u8]) -> Option<usize> {
         }
         at += 8;
     }
-    bytes[at..]
-        .iter()
-        .position(|&b| STRING_STOP[b as usize])
-        .map(|i| at + i)
+    string_stop_in_last_bytes(bytes, at)
+}
+
+/// [`string_stop`] in the last bytes of `bytes`, from `at` (fewer than eight), one at a time. Out
+/// of line: where it is inlined, the loop over the words keeps fewer values live.
+#[inline(never)]
+fn string_stop_in_last_bytes(bytes: &[u8], at: usize) -> Option<usize> {
+    let rest = bytes.get(at..)?;
+    rest.iter().position(|&b| STRING_STOP[b as usize]).map(|i| at + i)
 }
 
 /// The high bit of each byte of `x` (eight bytes, little-endian) that is a [`STRING_STOP`]: the
