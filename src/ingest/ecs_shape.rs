@@ -232,7 +232,7 @@ impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
     fn capture(&self, target: usize) -> Option<Captured<'de>> {
         match *self.shape.plan.get(target)? {
             Source::Absent => None,
-            Source::Str => Some(Captured::One(Scalar::Str(Text::Line(*self.values.get(target)?)))),
+            Source::Str => Some(Captured::One(Scalar::Str(Text::Line(self.values.get(target)?)))),
             Source::Num | Source::Fixed(_) => self.capture_number_or_fixed(target),
         }
     }
