@@ -406,6 +406,8 @@ impl Detector {
         let kind = self.state.config.output;
         self.records_wanted = kind != OutputKind::Alerts;
         let mut out = Vec::new();
+        // One UTF-8 validation for the whole chunk (see `ingest::text_within`).
+        let chunk_text = crate::ingest::line_text(bytes).ok();
         for raw in split_lines(bytes) {
             let line = raw.strip_suffix(b"\r").unwrap_or(raw);
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -417,7 +419,7 @@ impl Detector {
             let parsed = if line.len() > self.state.config.max_line_bytes {
                 Err(RejectReason::LineTooLong)
             } else {
-                self.parse_any(line)
+                self.parse_any(line, crate::ingest::text_within(chunk_text, bytes, line))
             };
             match parsed {
                 Ok(Parsed::Event(repeat)) => {
@@ -481,15 +483,16 @@ impl Detector {
         }
     }
 
-    /// One input line in whatever format it is (config `format`, or recognised per line).
-    fn parse_any(&mut self, line: &[u8]) -> std::result::Result<Parsed, RejectReason> {
+    /// One input line in whatever format it is (config `format`, or recognised per line);
+    /// `known_text`: the line as text, when its chunk's validation has already shown it valid.
+    fn parse_any(&mut self, line: &[u8], known_text: Option<&str>) -> std::result::Result<Parsed, RejectReason> {
         // In a stream of mixed formats, a line of a known ECS layout is recognised by its layout,
         // which says what sniffing it would (see `LineShapes::read_known`), without a scan for
         // winlogbeat keys. What is not certain is sniffed as usual.
         let mut layout_missed = false;
         let mut valid_text = None;
         if self.state.config.format == InputFormat::Auto {
-            if let Ok(text) = crate::ingest::line_text(line) {
+            if let Ok(text) = known_text.map_or_else(|| crate::ingest::line_text(line), Ok) {
                 valid_text = Some(text);
                 match self.line_shapes.read_known(text, &mut self.line_event) {
                     Some(known) if known.sniffs_ecs => {

@@ -171,10 +171,20 @@ pub fn format_network(net: IpKey, level: NetLevel) -> String {
 /// Parses an address as it appears in logs: plain IPv4/IPv6, `::ffff:`-mapped, bracketed
 /// (`[2001:db8::1]`), with an IPv6 zone id (`fe80::1%eth0`, the zone is dropped). `-`, empty or
 /// unparsable input gives `None` ("no source IP").
+///
+/// The common case (a canonical IPv4 address) is inlined where this is called; the rest is
+/// parsed out of line.
+#[inline]
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
-    if let Some(v4) = canonical_ipv4(s.as_bytes()) {
-        return Some(IpAddr::V4(v4));
+    match canonical_ipv4(s.as_bytes()) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => parse_other_ip(s),
     }
+}
+
+/// [`parse_ip`] of a text that is not a canonical IPv4 address.
+#[inline(never)]
+fn parse_other_ip(s: &str) -> Option<IpAddr> {
     let s = s.trim();
     if s.is_empty() || s == "-" {
         return None;

@@ -134,12 +134,20 @@ pub(crate) struct DayCache {
 }
 
 impl DayCache {
-    /// [`parse_rfc3339_ms`]`(s)`, the same answer for every text.
+    /// [`parse_rfc3339_ms`]`(s)`, the same answer for every text. The same-day case, a few word
+    /// operations, is inlined where it is called; another day's date is parsed out of line.
+    #[inline]
     pub(crate) fn parse_rfc3339_ms(&mut self, s: &str) -> Option<i64> {
-        let b = s.as_bytes();
-        if let Some(ms) = self.same_day_ms(b) {
-            return Some(ms);
+        match self.same_day_ms(s.as_bytes()) {
+            Some(ms) => Some(ms),
+            None => self.parse_other_day_ms(s),
         }
+    }
+
+    /// [`Self::parse_rfc3339_ms`] of a text that is not of the cached date's day.
+    #[inline(never)]
+    fn parse_other_day_ms(&mut self, s: &str) -> Option<i64> {
+        let b = s.as_bytes();
         let midnight = shipper_day_ms(b);
         if let (Some(midnight), Some(t)) = (midnight, shipper_time_of_day_ms(b)) {
             let mut date = [0u8; 10];

@@ -474,6 +474,13 @@ mod fast {
         /// What [`Text::Decoded`] captures index.
         fn decoded(&self) -> &str;
 
+        /// Whether the value at `target` is or holds the string `authentication` (`has_value`).
+        #[inline]
+        fn has_authentication(&self, target: usize) -> bool {
+            self.capture(target)
+                .is_some_and(|captured| captured.has_authentication(self.decoded()))
+        }
+
         /// `text` of the equivalent `Value` at `target` (the first scalar as text, `None` when
         /// empty), borrowed unless it is a number.
         #[inline]
@@ -690,7 +697,27 @@ mod fast {
     fn integer<'de, T: std::str::FromStr + TryFrom<u64>>(c: &impl Captures<'de>, target: usize) -> Option<T> {
         match c.capture(target)?.into_scalar()? {
             Scalar::Num(n) => n.as_u64().and_then(|v| T::try_from(v).ok()),
-            _ => with_text(c, target, |t| t.parse().ok()).flatten(),
+            _ => integer_of_text(c, target),
+        }
+    }
+
+    /// [`integer`] of a value that is not a number: its text parsed. Out of line, as the other
+    /// rare cases of [`event_from`]: what is left inline is what most lines take.
+    #[inline(never)]
+    fn integer_of_text<'de, T: std::str::FromStr>(c: &impl Captures<'de>, target: usize) -> Option<T> {
+        with_text(c, target, |t| t.parse().ok()).flatten()
+    }
+
+    /// [`event_from`]'s timestamp when it is not a string: from a number, or from an auditd
+    /// record's header when there is none. Out of line (see [`integer_of_text`]).
+    #[inline(never)]
+    fn timestamp_not_a_string<'de>(c: &impl Captures<'de>, ts: Option<Captured<'de>>) -> Result<i64, RejectReason> {
+        match ts {
+            None => with_text(c, ORIGINAL, audit_record_time_ms)
+                .flatten()
+                .ok_or(RejectReason::MissingTimestamp),
+            Some(Captured::One(Scalar::Num(n))) => number_ms(&n).ok_or(RejectReason::InvalidTimestamp),
+            Some(_) => Err(RejectReason::InvalidTimestamp),
         }
     }
 
@@ -699,16 +726,11 @@ mod fast {
     pub(super) fn event_from<'de>(c: &impl Captures<'de>, out: &mut LineEvent) -> Result<(), RejectReason> {
         let ts = c.capture(TIMESTAMP).or_else(|| c.capture(TIMESTAMP_PLAIN));
         out.event.timestamp_ms = match ts {
-            None => match with_text(c, ORIGINAL, audit_record_time_ms).flatten() {
-                Some(ms) => ms,
-                None => return Err(RejectReason::MissingTimestamp),
-            },
             Some(Captured::One(Scalar::Str(t))) => out
                 .days
                 .parse_rfc3339_ms(text_of(t, c.decoded()))
                 .ok_or(RejectReason::InvalidTimestamp)?,
-            Some(Captured::One(Scalar::Num(n))) => number_ms(&n).ok_or(RejectReason::InvalidTimestamp)?,
-            Some(_) => return Err(RejectReason::InvalidTimestamp),
+            other => timestamp_not_a_string(c, other)?,
         };
         let action_text = c.text(ACTION);
         let user_name = match (action_text.as_deref(), c.text(EFFECTIVE_NAME)) {
@@ -719,9 +741,7 @@ mod fast {
         out.set(|e| &mut e.action, action_text.as_deref());
         out.event.source_ip = with_text(c, SOURCE_IP, parse_ip).flatten();
         out.event.outcome = with_text(c, OUTCOME, Outcome::parse);
-        out.event.is_authentication = c
-            .capture(CATEGORY)
-            .is_some_and(|captured| captured.has_authentication(c.decoded()));
+        out.event.is_authentication = c.has_authentication(CATEGORY);
         out.set(|e| &mut e.user_domain, c.text(DOMAIN).as_deref());
         out.set(
             |e| &mut e.host_name,

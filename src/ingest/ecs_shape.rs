@@ -36,7 +36,7 @@ use std::borrow::Cow;
 use serde_json::Number;
 
 use super::fast::{capture_text, event_from, Captured, Captures, Found, Scalar, Text, N};
-use super::scan::{plain_string_len, scan_document, scan_document_traced, Scanner};
+use super::scan::{plain_string_len, scan_document, scan_document_traced, string_stop, Scanner};
 use crate::event::LineEvent;
 use crate::ingest::detect::{has_windows_key, sniff, InputFormat};
 use crate::ingest::shape_cache::{same_bytes, ShapeCache};
@@ -45,7 +45,8 @@ use crate::ingest::RejectReason;
 /// What a shape leaves open at one place of the text.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum Slot {
-    /// A string without escapes: the text between its quotes.
+    /// A string without escapes: the text between its quotes (the literal run after the slot
+    /// starts with the closing one).
     Str,
     /// A number the scanner captures (a short non-negative integer).
     Num,
@@ -170,19 +171,32 @@ enum Source {
     Fixed(u16),
 }
 
+/// A slot of a [`Shape`], with the literal run before it.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    /// Where the literal run before the slot is in [`Shape::literal`].
+    literal: (usize, usize),
+    /// Whether fixed values ([`Shape::fixed`]) are in that run.
+    has_fixed: bool,
+    slot: Slot,
+    /// The target whose value the slot is (only where the target is not captured again later in
+    /// the line).
+    target: Option<u8>,
+}
+
 /// One learned layout.
 #[derive(Debug, Default)]
 struct Shape {
-    /// The literal runs, one after the other.
+    /// The literal runs, one after the other: the text before each slot, then the text after the
+    /// last (from `tail_start`).
     literal: Vec<u8>,
-    /// Where each literal run ends in `literal`: one more run than slots (the text before the
-    /// first slot, between slots, after the last).
-    runs: Vec<usize>,
-    /// The slot after each run but the last, and the target whose value it is (only where the
-    /// target is not captured again later in the line).
-    slots: Vec<(Slot, Option<u8>)>,
-    /// The fixed captures that are their target's value: the run they are in, the target and the
-    /// value (strings from the run's start).
+    /// The slots, in text order, each with the run before it.
+    pieces: Vec<Piece>,
+    /// Where the run after the last slot starts in `literal`.
+    tail_start: usize,
+    /// The fixed captures that are their target's value: the run they are in (the index of the
+    /// piece it is before, or `pieces.len()` for the tail), the target and the value (strings
+    /// from the run's start).
     fixed: Vec<(usize, u8, FixedValue)>,
     /// Per target, where its value is: what building the event reads instead of a capture table.
     plan: [Source; N],
@@ -198,21 +212,47 @@ pub(super) struct ShapeRead<'s, 'de> {
     values: &'s [&'de str; N],
 }
 
-impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
-    #[inline]
-    fn capture(&self, target: usize) -> Option<Captured<'de>> {
+impl<'de> ShapeRead<'_, 'de> {
+    /// [`Captures::capture`] of a number or a fixed value, out of line: the absent targets and
+    /// the strings, most of those asked for, are answered where they are asked.
+    #[inline(never)]
+    fn capture_number_or_fixed(&self, target: usize) -> Option<Captured<'de>> {
         let value = *self.values.get(target)?;
         match *self.shape.plan.get(target)? {
-            Source::Absent => None,
-            Source::Str => Some(Captured::One(Scalar::Str(Text::Line(value)))),
+            Source::Absent | Source::Str => None,
             // Checked as the line was read, so this succeeds.
             Source::Num => Some(Captured::One(Scanner::captured_number(value)?)),
             Source::Fixed(i) => self.shape.fixed.get(usize::from(i))?.2.captured(value, 0),
         }
     }
+}
+
+impl<'de> Captures<'de> for ShapeRead<'_, 'de> {
+    #[inline]
+    fn capture(&self, target: usize) -> Option<Captured<'de>> {
+        match *self.shape.plan.get(target)? {
+            Source::Absent => None,
+            Source::Str => Some(Captured::One(Scalar::Str(Text::Line(self.values.get(target)?)))),
+            Source::Num | Source::Fixed(_) => self.capture_number_or_fixed(target),
+        }
+    }
 
     fn decoded(&self) -> &str {
         ""
+    }
+
+    /// Without rebuilding the capture: a fixed array keeps its answer.
+    #[inline]
+    fn has_authentication(&self, target: usize) -> bool {
+        match self.shape.plan.get(target) {
+            Some(Source::Str) => self.values.get(target).is_some_and(|&value| value == "authentication"),
+            Some(&Source::Fixed(i)) => self
+                .shape
+                .fixed
+                .get(usize::from(i))
+                .is_some_and(|(_, _, value)| matches!(value, FixedValue::Many { auth: true, .. })),
+            _ => false,
+        }
     }
 
     #[inline]
@@ -232,8 +272,7 @@ impl Shape {
     /// Learns the layout of `text` from the scanner's notes on it; `false` if it cannot be.
     fn learn(&mut self, text: &str, notes: &[Note]) -> bool {
         self.literal.clear();
-        self.runs.clear();
-        self.slots.clear();
+        self.pieces.clear();
         self.fixed.clear();
         self.plan = [Source::Absent; N];
         let bytes = text.as_bytes();
@@ -254,14 +293,18 @@ impl Shape {
                         return false;
                     };
                     self.literal.extend_from_slice(run);
-                    self.runs.push(self.literal.len());
                     if let (Slot::Str | Slot::Num, Some(target)) = (slot, capture) {
                         let Some(last) = last.get_mut(usize::from(*target)) else {
                             return false;
                         };
-                        *last = Some(Ok(self.slots.len()));
+                        *last = Some(Ok(self.pieces.len()));
                     }
-                    self.slots.push((*slot, None));
+                    self.pieces.push(Piece {
+                        literal: (self.pieces.last().map_or(0, |p| p.literal.1), self.literal.len()),
+                        has_fixed: false,
+                        slot: *slot,
+                        target: None,
+                    });
                     run_start = *end;
                 }
                 Note::Fixed { target, value } => {
@@ -286,24 +329,24 @@ impl Shape {
                         return false;
                     };
                     *last = Some(Err(self.fixed.len()));
-                    self.fixed.push((self.slots.len(), *target, value));
+                    self.fixed.push((self.pieces.len(), *target, value));
                 }
             }
         }
         let Some(rest) = bytes.get(run_start..) else {
             return false;
         };
+        self.tail_start = self.literal.len();
         self.literal.extend_from_slice(rest);
-        self.runs.push(self.literal.len());
         for (target, last) in last.into_iter().enumerate() {
             self.plan[target] = match last {
                 None => Source::Absent,
                 Some(Ok(slot)) => {
-                    let Some(entry) = self.slots.get_mut(slot) else {
+                    let Some(piece) = self.pieces.get_mut(slot) else {
                         return false;
                     };
-                    entry.1 = Some(target as u8);
-                    match entry.0 {
+                    piece.target = Some(target as u8);
+                    match piece.slot {
                         Slot::Str => Source::Str,
                         _ => Source::Num,
                     }
@@ -324,6 +367,11 @@ impl Shape {
             i += 1;
             keep
         });
+        for &(run, _, _) in &self.fixed {
+            if let Some(piece) = self.pieces.get_mut(run) {
+                piece.has_fixed = true;
+            }
+        }
         true
     }
 
@@ -337,40 +385,41 @@ impl Shape {
     /// starts with `winlog.` (after its literal opening quote: `"Event"` or `"winlog"` followed
     /// by a colon cannot be a value, which a comma or a closing bracket follows), or a dropped
     /// value, which is sniffed as the whole line would be (its keys and strings are its own).
+    ///
+    /// The run after the last slot is compared first: a line of another layout that shares the
+    /// start of this one (a winlogbeat line, tried against the ECS layouts first) most often
+    /// differs at its end, and is then rejected before any of its values is read.
     fn read<'de>(&self, text: &'de str, values: &mut [&'de str; N]) -> Option<bool> {
         let bytes = text.as_bytes();
+        let tail = self.literal.get(self.tail_start..)?;
+        let end = bytes.len().checked_sub(tail.len())?;
+        if !same_bytes(bytes.get(end..)?, tail) {
+            return None;
+        }
         let mut sniffs_ecs = self.sniffs_ecs;
         let mut at = 0;
-        let mut literal_start = 0;
-        let mut fixed = self.fixed.iter().peekable();
-        for (run, &literal_end) in self.runs.iter().enumerate() {
-            let literal = self.literal.get(literal_start..literal_end)?;
-            literal_start = literal_end;
+        let mut next_fixed = 0;
+        for (run, piece) in self.pieces.iter().enumerate() {
+            let literal = self.literal.get(piece.literal.0..piece.literal.1)?;
             if !same_bytes(bytes.get(at..at + literal.len())?, literal) {
                 return None;
             }
-            while let Some((_, target, _)) = fixed.next_if(|f| f.0 == run) {
-                *values.get_mut(usize::from(*target))? = text.get(at..)?;
+            if piece.has_fixed {
+                next_fixed = self.place_fixed(run, next_fixed, text, at, values)?;
             }
             at += literal.len();
-            let Some(&(slot, target)) = self.slots.get(run) else {
-                break;
-            };
             let start = at;
-            match slot {
+            match piece.slot {
                 Slot::Str => {
                     let rest = bytes.get(at..)?;
-                    at += plain_string_len(rest)?;
+                    // The first byte that ends a plain string; that it is the closing quote is
+                    // checked with the literal text after the slot, which starts with it.
+                    at += string_stop(rest)?;
                     if rest.first() == Some(&b'w') && rest.starts_with(b"winlog.") {
                         sniffs_ecs = false;
                     }
                 }
-                Slot::Num => {
-                    let mut scanner = Scanner::new(text, at, 0, None);
-                    // A number the scanner would not capture changes its path: not this shape.
-                    Scanner::captured_number(scanner.number()?)?;
-                    at = scanner.at;
-                }
+                Slot::Num => at = number_end(text, at)?,
                 Slot::Any { depth, object_ok } => {
                     let rest = bytes.get(at..)?;
                     match rest.first() {
@@ -384,24 +433,69 @@ impl Shape {
                                 sniffs_ecs = false;
                             }
                         }
-                        first => {
-                            let mut scanner = Scanner::new(text, at, depth, None);
-                            scanner.skip_value()?;
-                            // Numbers, `true`, `false` and `null` hold no quote.
-                            if matches!(first, Some(b'{' | b'[')) && has_windows_key(bytes.get(at..scanner.at)?) {
+                        _ => {
+                            let (value_end, sniffs_windows) = dropped_value_end(text, at, depth)?;
+                            if sniffs_windows {
                                 sniffs_ecs = false;
                             }
-                            at = scanner.at;
+                            at = value_end;
                         }
                     }
                 }
             }
-            if let Some(target) = target {
+            if let Some(target) = piece.target {
                 *values.get_mut(usize::from(target))? = text.get(start..at)?;
             }
         }
-        (at == bytes.len()).then_some(sniffs_ecs)
+        // The tail matched where it ends the line: it is at the end of the last value.
+        if at != end {
+            return None;
+        }
+        self.place_fixed(self.pieces.len(), next_fixed, text, at, values)?;
+        Some(sniffs_ecs)
     }
+
+    /// Points the targets of the fixed values in run `run` (from `self.fixed[next..]`, in text
+    /// order) at the line from the run's start, `at`; the index of the first fixed value of a
+    /// later run.
+    #[inline]
+    fn place_fixed<'de>(
+        &self,
+        run: usize,
+        mut next: usize,
+        text: &'de str,
+        at: usize,
+        values: &mut [&'de str; N],
+    ) -> Option<usize> {
+        while let Some(&(_, target, _)) = self.fixed.get(next).filter(|f| f.0 == run) {
+            *values.get_mut(usize::from(target))? = text.get(at..)?;
+            next += 1;
+        }
+        Some(next)
+    }
+}
+
+/// Where the number at `at` in `text` ends, if the scanner would capture it (a number it would
+/// not capture changes its path: not the shape's line). Out of line, as the other cold paths of
+/// [`Shape::read`]: its loop over the slots keeps fewer values live.
+#[inline(never)]
+fn number_end(text: &str, at: usize) -> Option<usize> {
+    let mut scanner = Scanner::new(text, at, 0, None);
+    Scanner::captured_number(scanner.number()?)?;
+    Some(scanner.at)
+}
+
+/// Where the dropped value at `at` in `text` (not a string), inside `depth` containers, ends,
+/// validated as the scanner validates it; and whether it holds a key that makes [`sniff`] take
+/// the line for winlogbeat's.
+#[inline(never)]
+fn dropped_value_end(text: &str, at: usize, depth: u32) -> Option<(usize, bool)> {
+    let mut scanner = Scanner::new(text, at, depth, None);
+    scanner.skip_value()?;
+    let value = text.as_bytes().get(at..scanner.at)?;
+    // Numbers, `true`, `false` and `null` hold no quote.
+    let sniffs_windows = matches!(value.first(), Some(b'{' | b'[')) && has_windows_key(value);
+    Some((scanner.at, sniffs_windows))
 }
 
 /// A line read through a kept shape.
@@ -514,6 +608,8 @@ mod tests {
             LINE.replace("[\"authentication\"]", "[\"process\"]"),
             // An escape in a captured string.
             LINE.replace("svc-monitor", "svc\\u002dmonitor"),
+            // A control character in a captured string (where the scan for its end stops).
+            LINE.replace("svc-monitor", "svc\tmonitor"),
             // An object where the scanner would enter one... no: where it drops a string at a
             // key it would enter.
             LINE.replace("\"host\":{\"name\":\"srv-app-02\"}", "\"host\":\"srv-app-02\""),
@@ -521,6 +617,12 @@ mod tests {
             LINE.replace(",\"host\"", ", \"host\""),
             // Trailing text.
             format!("{LINE}x"),
+            // Cut short, or shorter than the text after the last value (compared first).
+            LINE[..LINE.len() - 1].to_string(),
+            "]}}".to_string(),
+            String::new(),
+            // The text after the last value matches, but the values before it overrun it.
+            LINE.replace("\"x\":{\"y\":[1,2]}}", "\"x\":{\"y\":[1,2]}}}"),
         ] {
             assert_eq!(through_shape(LINE, &other), None, "{other}");
         }

@@ -103,6 +103,17 @@ pub(crate) fn line_text(line: &[u8]) -> Result<&str, RejectReason> {
     simdutf8::basic::from_utf8(line).map_err(|_| RejectReason::InvalidUtf8)
 }
 
+/// The text of `line`, a part of `chunk`, when `chunk_text` is `chunk` as text (so `chunk` was
+/// valid UTF-8): `chunk_text`'s slice of it, without validating the line again. A line cut from
+/// valid text at ASCII bytes (`\n`, `\r`) is valid text; the validation of a whole chunk costs
+/// less than that of its lines one by one (~80 instructions a line saved, the SIMD loop's set-up
+/// and tail). `None` when `chunk_text` is, or `line` is not a part of `chunk`.
+pub(crate) fn text_within<'a>(chunk_text: Option<&'a str>, chunk: &[u8], line: &[u8]) -> Option<&'a str> {
+    let text = chunk_text.filter(|text| std::ptr::eq(text.as_ptr(), chunk.as_ptr()))?;
+    let start = (line.as_ptr() as usize).checked_sub(chunk.as_ptr() as usize)?;
+    text.get(start..start.checked_add(line.len())?)
+}
+
 /// [`parse_line`] for the lines of one stream: it keeps the layouts of recent lines (up to four)
 /// and reads a line of a known layout by comparing the text between its values and reading only
 /// the values. Same answers as [`parse_line`], line for line; the detector parses its NDJSON
@@ -146,6 +157,21 @@ impl LineParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_of_a_valid_chunk_is_its_slice_of_the_chunks_text() {
+        let chunk = "{\"a\":\"é\"}\r\n\n{}\nlast".as_bytes();
+        let text = line_text(chunk).ok();
+        for line in chunk.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            assert_eq!(text_within(text, chunk, line), line_text(line).ok());
+            assert_eq!(text_within(None, chunk, line), None);
+        }
+        // Not a part of the chunk (an equal copy elsewhere), or another chunk's text.
+        let copy = chunk.to_vec();
+        assert_eq!(text_within(text, chunk, &copy[..4]), None);
+        assert_eq!(text_within(text, &copy, &copy[..4]), None);
+    }
     use crate::ingest::windows::{winlogbeat_event_from_text, winlogbeat_event_into};
 
     /// Lines with different sets of fields, so that reusing one event across them would show any
