@@ -1291,32 +1291,14 @@ fn address_order(open: &[(IpKey, CountBucket)], order: &mut Vec<u64>, wide: &mut
                 .enumerate()
                 .map(|(i, (ip, _))| (u64::from(key(ip) as u32) << 32) | i as u64),
         );
-        sort_short(order);
+        crate::sort::sort_short_by(order, |a, b| a < b);
         return;
     }
     wide.extend(open.iter().enumerate().map(|(i, (ip, _))| (key(ip), i as u32)));
-    sort_short(wide);
+    crate::sort::sort_short_by(wide, |a, b| a < b);
     order.extend(wide.iter().map(|&(_, i)| u64::from(i)));
     let used = wide.len();
     clear_for_reuse(wide, used);
-}
-
-/// Sorts `v` (distinct keys): by insertion when short, as a bucket's addresses mostly are (fewer
-/// steps than the heapsort of [`crate::sort`] there).
-fn sort_short<T: Ord + Copy>(v: &mut [T]) {
-    if v.len() > 64 {
-        crate::sort::sort(v);
-        return;
-    }
-    for i in 1..v.len() {
-        let x = v[i];
-        let mut j = i;
-        while j > 0 && x < v[j - 1] {
-            v[j] = v[j - 1];
-            j -= 1;
-        }
-        v[j] = x;
-    }
 }
 
 /// The probability of `count` logons from an address with history `own` (its own once it has
@@ -1616,19 +1598,6 @@ mod tests {
         assert_eq!((jobs.open_sources, jobs.source_buckets.len()), (1, SPARE_BUCKETS));
         assert_eq!(jobs.source_buckets[0].0, address(7));
         assert_eq!(jobs.source_buckets[0].1.count, 1);
-    }
-
-    #[test]
-    fn short_sorts_agree_with_the_crate_sort() {
-        for len in [0usize, 1, 2, 5, 32, 33, 64, 65, 100] {
-            let mut v: Vec<(u128, u32)> = (0..len as u32)
-                .map(|i| ((u128::from(i) * 0x9e37_79b9_7f4a_7c15) % 1_000_003, i))
-                .collect();
-            let mut expected = v.clone();
-            crate::sort::sort(&mut expected);
-            sort_short(&mut v);
-            assert_eq!(v, expected, "{len}");
-        }
     }
 
     #[test]
