@@ -192,9 +192,6 @@ pub struct Detector {
     /// `push_ndjson` call whose output is alerts: it would drop them unread, so they are counted
     /// but not built (their evidence texts were most of a record's cost).
     records_wanted: bool,
-    /// [`RelatedJobs::observe`] has been called since this detector was made or restored (so the
-    /// related state's first day is set).
-    related_dated: bool,
 }
 
 /// Which events each configured job takes (its datafeed), decided from the job ids once.
@@ -314,7 +311,6 @@ impl Detector {
             lines_by_format: [0; InputFormat::ALL.len()],
             filtered_by_job: vec![[0; FilterReason::ALL.len()]; state.config.jobs.len()],
             records_wanted: true,
-            related_dated: false,
             // score = half the scale's score (below its ceiling); a floor of 0 or less has no
             // probability above which it surely holds.
             known_address_p_floor: match RECORD_MIN_SCORE.min(threshold) {
@@ -716,10 +712,9 @@ impl Detector {
         self.state.open_bucket = Some(bucket);
         let bucket_index = (bucket / BUCKET_MS) as i32;
         // With no related job configured, `observe` only dates the organisation's first day, once
-        // (a date never reset): after its first call here it would do nothing.
-        let related_wanted = self.routes.related != EnabledJobs::default() || !self.related_dated;
+        // (a date never reset): once dated, it would do nothing.
+        let related_wanted = self.routes.related != EnabledJobs::default() || !self.state.related.is_dated();
         if let (Ok(feed), true) = (base, related_wanted) {
-            self.related_dated = true;
             let rules = &self.rules;
             let threshold = |j: &str| rules.get(j).map_or(75.0, |r| r.1);
             let related_source = source

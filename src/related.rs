@@ -761,6 +761,12 @@ fn org_days(first_day: Option<i32>, bucket_ms: i64) -> f64 {
 }
 
 impl RelatedJobs {
+    /// Whether the organisation's first day is set (by the first event observed, or a restored
+    /// snapshot's).
+    pub(crate) fn is_dated(&self) -> bool {
+        self.first_day.is_some()
+    }
+
     /// Adds one event (already through the datafeed filter of at least one of these jobs) to the
     /// open bucket and returns the real-time verdicts of the enabled jobs.
     #[allow(clippy::too_many_arguments)]
