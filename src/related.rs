@@ -1627,7 +1627,7 @@ mod tests {
 
     #[test]
     fn hour_of_is_the_hour_count_mod_24() {
-        let mut ms = 0x9e37_79b9_7f4a_7c15u64 as i64;
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         let edges = [
             i64::MIN,
             i64::MIN + 1,
@@ -1641,7 +1641,7 @@ mod tests {
             i64::MAX,
         ];
         for t in edges.into_iter().chain((0..10_000).map(|_| {
-            ms = ms.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let ms = next() as i64;
             ms >> (ms & 31)
         })) {
             assert_eq!(hour_of(t), t.div_euclid(3_600_000).rem_euclid(24) as usize, "{t}");

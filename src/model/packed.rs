@@ -358,25 +358,23 @@ impl PackedUser {
         // In narrow lists the networks of an IPv4 address are its first three and two bytes;
         // only a wide list needs a network's 16-byte key.
         let v4 = Section::Addresses.narrow_of(ip);
-        let stored = |c: Columns, level: NetLevel, first_bytes: u32| {
+        // `level`: the network's, or `None` for the address itself.
+        let stored = |c: Columns, level: Option<NetLevel>, first_bytes: u32| {
             if c.key == 16 {
-                Some(StoredKey::Wide(u128::from_le_bytes(ip.network(level).0)))
+                let wide = level.map_or(*ip, |level| ip.network(level));
+                Some(StoredKey::Wide(u128::from_le_bytes(wide.0)))
             } else {
                 v4.map(|x| StoredKey::Narrow(x & first_bytes))
             }
         };
-        let address = if a.key == 16 {
-            Some(StoredKey::Wide(u128::from_le_bytes(ip.0)))
-        } else {
-            v4.map(StoredKey::Narrow)
-        };
-        let Some(ai) = address.and_then(|k| self.scan(a, Section::Addresses, k)) else {
+        let found = |c: Columns, section: Section, key: Option<StoredKey>| key.and_then(|k| self.scan(c, section, k));
+        let Some(ai) = found(a, Section::Addresses, stored(a, None, u32::MAX)) else {
             return false;
         };
-        let Some(ni) = stored(n, NetLevel::Subnet, 0x00ff_ffff).and_then(|k| self.scan(n, Section::Subnets, k)) else {
+        let Some(ni) = found(n, Section::Subnets, stored(n, Some(NetLevel::Subnet), 0x00ff_ffff)) else {
             return false;
         };
-        let Some(si) = stored(s, NetLevel::Site, 0x0000_ffff).and_then(|k| self.scan(s, Section::Sites, k)) else {
+        let Some(si) = found(s, Section::Sites, stored(s, Some(NetLevel::Site), 0x0000_ffff)) else {
             return false;
         };
         // Each record's fields read and written through one range.

@@ -460,12 +460,14 @@ fn apart<V: Copy>(map: &IpMap<V>, key: &IpKey) -> Option<V> {
     }
 }
 
-/// Stores `value` apart for `key` in `map` if `needed`, else forgets any value stored there.
-fn set_apart<V: Copy>(map: &mut IpMap<V>, key: IpKey, value: V, needed: bool) {
-    if needed {
-        *map.get_or_insert_with(key, || value) = value;
-    } else if !map.is_empty() {
-        map.remove(&key);
+/// Stores `value` apart for `key` in `map`, or with `None` forgets any value stored there.
+fn set_apart<V: Copy>(map: &mut IpMap<V>, key: IpKey, value: Option<V>) {
+    match value {
+        Some(value) => *map.get_or_insert_with(key, || value) = value,
+        None if !map.is_empty() => {
+            map.remove(&key);
+        }
+        None => {}
     }
 }
 
@@ -484,19 +486,19 @@ impl AddressUsersMap {
     pub fn put(&mut self, ip: IpKey, e: AddressUsers) {
         let [first, second] = e.users;
         *self.first.get_or_insert_with(ip, || first) = first;
-        set_apart(&mut self.second, ip, second, second != u32::MAX);
-        set_apart(&mut self.counts, ip, e.count, e.count != filled(&e.users));
+        set_apart(&mut self.second, ip, Some(second).filter(|&id| id != u32::MAX));
+        set_apart(
+            &mut self.counts,
+            ip,
+            Some(e.count).filter(|&count| count != filled(&e.users)),
+        );
     }
 
     /// Forgets `ip`.
     pub fn remove(&mut self, ip: &IpKey) {
         self.first.remove(ip);
-        if !self.second.is_empty() {
-            self.second.remove(ip);
-        }
-        if !self.counts.is_empty() {
-            self.counts.remove(ip);
-        }
+        set_apart(&mut self.second, *ip, None);
+        set_apart(&mut self.counts, *ip, None);
     }
 
     /// Number of addresses.
@@ -1902,13 +1904,8 @@ mod tests {
     /// bytes, as one map of whole entries.
     #[test]
     fn address_users_map_answers_as_a_map_of_whole_entries() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut random = crate::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = move |n: u64| random() % n;
         let key = |i: u64| {
             if i % 5 == 0 {
                 IpKey::from_ip(std::net::IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16]))
